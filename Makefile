@@ -1,0 +1,41 @@
+# graddoctor: every target sets itself up on a fresh machine.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+SYSPY ?= python3
+# Tests run in parallel on the two cores CI has.
+PYTEST_WORKERS ?= 2
+
+.PHONY: venv demo test test-slow test-browser lint bench bench-repair bench-peers lab-quick lab-full clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(SYSPY) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	# The CPU wheel of torch 2.13.0 lies on this machine's disk; install it first so no other torch is pulled.
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[dev,lab]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/graddoctor demo
+
+test: $(STAMP)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) -m "not slow and not browser" tests
+
+test-slow: $(STAMP)
+	$(PY) -m pytest -m "slow" tests
+
+test-browser: $(STAMP)
+	$(PY) -m pytest -m "browser" tests
+
+lint: $(STAMP)
+	$(PY) -m ruff check src tests
+	$(PY) -m mypy src/graddoctor
+
+bench: $(STAMP)
+	$(PY) benchmarks/overhead.py
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache

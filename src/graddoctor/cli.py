@@ -1,0 +1,53 @@
+"""The ``graddoctor`` command line. Each subcommand lives in ``graddoctor.commands.<name>`` and exposes
+``command`` (a click command or group); they are imported only when used, so ``graddoctor --help`` is fast
+and a broken optional part never breaks the others.
+"""
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from . import __version__
+
+#: Subcommand name -> (module, one-line help shown by ``graddoctor --help``).
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "demo": ("graddoctor.commands.demo", "Run the main job on built-in data: watch, diagnose, repair, report."),
+    "check": ("graddoctor.commands.check", "Check a model from one batch before training."),
+    "diagnose": ("graddoctor.commands.diagnose", "Diagnose a recorded run from its store."),
+    "repair": ("graddoctor.commands.repair", "Try remedies in controlled trials and keep the one that works."),
+    "report": ("graddoctor.commands.report", "Write a self-contained HTML report (and PNG figures)."),
+    "live": ("graddoctor.commands.live", "Live terminal view of a run being written."),
+    "lab": ("graddoctor.commands.lab", "Reproduce the classic experiments next to their published numbers."),
+    "stats": ("graddoctor.commands.stats", "Print the per-layer statistics table of a recorded run."),
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [name for name, (mod, _) in SUBCOMMANDS.items() if importlib.util.find_spec(mod) is not None]
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in SUBCOMMANDS:
+            return None
+        mod, short = SUBCOMMANDS[name]
+        try:
+            cmd = importlib.import_module(mod).command
+        except ModuleNotFoundError as e:
+            if e.name == mod:
+                return None
+            raise
+        if not cmd.short_help:
+            cmd.short_help = short
+        return cmd
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="graddoctor")
+def main() -> None:
+    """graddoctor: find, explain and repair vanishing and exploding gradients in PyTorch models."""
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

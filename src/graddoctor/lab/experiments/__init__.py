@@ -1,0 +1,1 @@
+"""Lab experiments, one module each."""

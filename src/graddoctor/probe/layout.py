@@ -1,0 +1,72 @@
+"""Column layout of the on-device statistics buffer, and turning raw sums into statistics on the host.
+
+The buffer holds *additive* quantities only (sums, sums of squares, counts), so that micro-batches,
+repeated calls of a module and, under torch.distributed, ranks can be combined by summation before the
+statistics are derived once per flush.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+GROUPS: dict[str, tuple[str, ...]] = {
+    "param": ("w_grad_sq", "b_grad_sq", "w_sq", "grad_nonfinite", "has_grad"),
+    "upd": ("upd_sq", "upd_ref_sq"),
+    "sig": ("sig_sq", "sig_n"),
+    "insig": ("in_sq", "in_n"),
+    "out": ("o_sum", "o_sumsq", "o_nonfinite", "o_n"),
+    "act": ("a_sum", "a_sumsq", "a_nonfinite", "a_n", "sat", "deriv", "dead", "units", "p_lo", "p_hi", "calls"),
+}
+COLUMNS: tuple[str, ...] = tuple(c for cols in GROUPS.values() for c in cols)
+COL: dict[str, int] = {c: i for i, c in enumerate(COLUMNS)}
+SPAN: dict[str, tuple[int, int]] = {}
+_start = 0
+for _g, _cols in GROUPS.items():
+    SPAN[_g] = (_start, _start + len(_cols))
+    _start += len(_cols)
+K = len(COLUMNS)
+
+
+def _div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(b > 0, a / np.where(b > 0, b, 1), np.nan)
+
+
+def derive(raw: np.ndarray) -> dict[str, np.ndarray]:
+    """Statistics (see store.run_data.LAYER_STATS) from raw sums of shape (steps, layers, K)."""
+    c = {name: raw[..., i] for name, i in COL.items()}
+    has_grad = c["has_grad"] > 0
+    nan = np.nan
+    with np.errstate(invalid="ignore", divide="ignore"):
+        wg = np.where(has_grad, np.sqrt(c["w_grad_sq"]), nan)
+        wn = np.sqrt(c["w_sq"])
+        out = {
+            "weight_grad_norm": wg,
+            "bias_grad_norm": np.where(has_grad, np.sqrt(c["b_grad_sq"]), nan),
+            "weight_norm": np.where(wn > 0, wn, nan),
+            "grad_ratio": _div(wg, wn),
+            "update_ratio": _div(np.sqrt(c["upd_sq"]), np.sqrt(c["upd_ref_sq"])),
+            "signal_norm": np.where(c["sig_n"] > 0, np.sqrt(c["sig_sq"]), nan),
+            "signal_rms": np.sqrt(_div(c["sig_sq"], c["sig_n"])),
+            "in_signal_norm": np.where(c["in_n"] > 0, np.sqrt(c["in_sq"]), nan),
+            "out_mean": _div(c["o_sum"], c["o_n"]),
+            "out_rms": np.sqrt(_div(c["o_sumsq"], c["o_n"])),
+            "out_nonfinite": _div(c["o_nonfinite"], c["o_n"]),
+            "act_mean": _div(c["a_sum"], c["a_n"]),
+            "act_rms": np.sqrt(_div(c["a_sumsq"], c["a_n"])),
+            "act_nonfinite": _div(c["a_nonfinite"], c["a_n"]),
+            "act_saturated": _div(c["sat"], c["a_n"]),
+            "act_dead": _div(c["dead"], c["units"]),
+            "act_deriv": _div(c["deriv"], c["a_n"]),
+            "act_p02": _div(c["p_lo"], c["calls"]),
+            "act_p98": _div(c["p_hi"], c["calls"]),
+            "grad_nonfinite": np.where(has_grad, c["grad_nonfinite"], nan),
+        }
+    return {k: v.astype(np.float32) for k, v in out.items()}
+
+
+def step_totals(raw: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-step totals over layers: total gradient norm and non-finite gradient count."""
+    any_grad = (raw[..., COL["has_grad"]] > 0).any(axis=1)
+    tot = np.sqrt(raw[..., COL["w_grad_sq"]].sum(axis=1) + raw[..., COL["b_grad_sq"]].sum(axis=1))
+    nf = raw[..., COL["grad_nonfinite"]].sum(axis=1)
+    return {"total_grad_norm": np.where(any_grad, tot, np.nan), "nonfinite_grads": np.where(any_grad, nf, np.nan)}

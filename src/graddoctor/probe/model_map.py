@@ -1,0 +1,168 @@
+"""Which modules graddoctor watches: parameterised layers and the activations that follow them.
+
+A *layer* is a module that owns parameters directly (``recurse=False``): Linear, Conv, BatchNorm,
+LayerNorm, Embedding, RNN/LSTM/GRU, MultiheadAttention (its ``in_proj``), and any custom module that
+registers its own parameters. Shared (tied) parameters belong to the first module that owns them.
+Modules without parameters are never layers; activation modules (Sigmoid, Tanh, ReLU, ...) are watched
+separately and attributed to the layer that ran just before them in the forward pass.
+
+Unknown module types follow the policy in docs/limitations.md: any module with parameters is a layer
+(parameter statistics always work); output statistics use the first tensor the module returns (tuples,
+dicts, dataclasses and PackedSequence are searched); a module whose output holds no floating tensor gets
+parameter statistics only.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import PackedSequence
+
+from ..errors import ModelError
+from ..stats.activations import module_activation_kind
+
+
+@dataclass
+class LayerSpec:
+    """One watched layer."""
+
+    index: int
+    name: str
+    module: nn.Module
+    params: list[tuple[str, nn.Parameter, bool]]  # (local name, parameter, is_bias)
+    recurrent: bool = False
+    conv: bool = False
+
+    @property
+    def type(self) -> str:
+        return type(self.module).__name__
+
+    def fan_in_out(self) -> tuple[int | None, int | None]:
+        """Fan-in and fan-out of the main weight (as torch.nn.init computes them), or (None, None)."""
+        for pname, p, is_bias in self.params:
+            if not is_bias and p.dim() >= 2:
+                receptive = math.prod(p.shape[2:]) if p.dim() > 2 else 1
+                return int(p.shape[1] * receptive), int(p.shape[0] * receptive)
+        return None, None
+
+    def summary(self) -> dict[str, Any]:
+        fan_in, fan_out = self.fan_in_out()
+        return {
+            "index": self.index,
+            "name": self.name,
+            "type": self.type,
+            "params": {n: list(p.shape) for n, p, _ in self.params},
+            "param_count": int(sum(p.numel() for _, p, _ in self.params)),
+            "trainable": int(sum(p.numel() for _, p, _ in self.params if p.requires_grad)),
+            "recurrent": self.recurrent,
+            "conv": self.conv,
+            "fan_in": fan_in,
+            "fan_out": fan_out,
+        }
+
+
+@dataclass
+class ModelMap:
+    layers: list[LayerSpec]
+    activations: dict[str, tuple[nn.Module, str]] = field(default_factory=dict)  # name -> (module, kind)
+
+    @property
+    def params(self) -> list[tuple[int, nn.Parameter, bool]]:
+        """Every watched parameter as (layer index, parameter, is_bias)."""
+        return [(spec.index, p, is_bias) for spec in self.layers for _, p, is_bias in spec.params]
+
+
+def map_model(model: nn.Module) -> ModelMap:
+    """Find the layers and activation modules of ``model``.
+
+    Raises:
+        ModelError: when ``model`` is not an ``nn.Module`` or has no parameters at all.
+    """
+    if not isinstance(model, nn.Module):
+        raise ModelError(f"expected a torch.nn.Module, got {type(model).__name__}; pass the model itself")
+    seen: set[int] = set()
+    layers: list[LayerSpec] = []
+    activations: dict[str, tuple[nn.Module, str]] = {}
+    for name, module in model.named_modules():
+        kind = module_activation_kind(module)
+        if kind is not None and kind != "prelu":
+            activations[name or "<model>"] = (module, kind)
+        own = []
+        for pname, p in module.named_parameters(recurse=False):
+            if id(p) in seen:
+                continue
+            seen.add(id(p))
+            own.append((pname, p, "bias" in pname))
+        if own:
+            layers.append(LayerSpec(
+                index=len(layers), name=name or "<model>", module=module, params=own,
+                recurrent=isinstance(module, nn.RNNBase),
+                conv=isinstance(module, nn.modules.conv._ConvNd),
+            ))
+    if not layers:
+        raise ModelError(
+            f"{type(model).__name__} has no parameters, so there are no gradients to watch; "
+            "pass a model with at least one parameter"
+        )
+    return ModelMap(layers=layers, activations=activations)
+
+
+def first_tensor(out: Any) -> torch.Tensor | None:
+    """The first floating-point tensor in a module output (tensor, tuple, list, dict, dataclass, PackedSequence)."""
+    if isinstance(out, torch.Tensor):
+        return out if (out.is_floating_point() or out.is_complex()) else None
+    if isinstance(out, PackedSequence):
+        return first_tensor(out.data)
+    if isinstance(out, dict):
+        items: Any = out.values()
+    elif isinstance(out, (list, tuple)):
+        items = out
+    elif dataclasses.is_dataclass(out) and not isinstance(out, type):
+        items = (getattr(out, f.name) for f in dataclasses.fields(out))
+    else:
+        return None
+    for item in items:
+        t = first_tensor(item)
+        if t is not None:
+            return t
+    return None
+
+
+def time_dim_of(module: nn.Module, x: torch.Tensor) -> int | None:
+    """The time dimension of an RNN input ``x``, or ``None`` when unknown."""
+    if x.dim() == 2:  # unbatched (T, F)
+        return 0
+    if x.dim() == 3:
+        return 1 if getattr(module, "batch_first", False) else 0
+    return None
+
+
+def optimizer_covers(optimizer: torch.optim.Optimizer, model: nn.Module) -> bool:
+    """True when ``optimizer`` holds at least one parameter of ``model``."""
+    ids = {id(p) for p in model.parameters()}
+    return any(id(p) in ids for g in optimizer.param_groups for p in g["params"])
+
+
+def optimizer_summary(optimizer: torch.optim.Optimizer | None) -> dict[str, Any] | None:
+    """Class and hyper-parameters (scalars only) of an optimizer."""
+    if optimizer is None:
+        return None
+    groups = []
+    for g in optimizer.param_groups:
+        hp = {}
+        for k, v in g.items():
+            if k == "params":
+                continue
+            if isinstance(v, torch.Tensor) and v.numel() == 1:
+                v = v.detach().cpu().item()
+            if isinstance(v, (int, float, bool, str)) or v is None:
+                hp[k] = v
+            elif isinstance(v, (tuple, list)) and all(isinstance(x, (int, float)) for x in v):
+                hp[k] = list(v)
+        hp["n_params"] = len(g["params"])
+        groups.append(hp)
+    return {"class": type(optimizer).__name__, "param_groups": groups}

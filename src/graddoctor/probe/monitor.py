@@ -1,0 +1,648 @@
+"""The Monitor behind :func:`graddoctor.watch`: hooks that collect statistics on the device.
+
+Hot path rules: hooks only launch reductions and append the 0-d/1-d results to Python lists; at the end
+of a recorded step those lists are folded into one row of a preallocated on-device buffer with a few
+``index_add_`` calls; the buffer is copied to the host once per flush (the only host-device sync) and
+written to the store in one transaction. Memory is bounded by layers x flush_every.
+"""
+from __future__ import annotations
+
+import math
+import os
+import platform
+import time
+import warnings
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from .. import __version__
+from ..errors import GradDoctorWarning, ModelError
+from ..stats.tensor_stats import activation_stats, output_stats, percentiles, sum_sq, time_profile
+from ..store.base import Batch
+from ..store.memory import MemoryStore
+from ..store.sqlite import SQLiteStore
+from .layout import GROUPS, SPAN, K, derive, step_totals
+from .model_map import (LayerSpec, first_tensor, map_model, optimizer_covers, optimizer_summary,
+                        time_dim_of)
+from .schedule import Schedule, make_schedule
+
+#: Hook results kept before they are folded into the step's buffer row (bounds memory when a model runs
+#: many forward passes without an optimizer step, e.g. an evaluation loop with grad enabled).
+MAX_PENDING = 4096
+
+
+class _Params:
+    """The watched parameters as flat lists with cached index tensors."""
+
+    def __init__(self, specs: list[LayerSpec], device: torch.device, update_sample: int | None) -> None:
+        self.params: list[nn.Parameter] = []
+        seg: list[int] = []
+        bias: list[float] = []
+        for spec in specs:
+            for _, p, is_bias in spec.params:
+                self.params.append(p)
+                seg.append(spec.index)
+                bias.append(1.0 if is_bias else 0.0)
+        self.seg_list = seg
+        self.device = device
+        self.seg = torch.tensor(seg, dtype=torch.long, device=device)
+        self.is_bias = torch.tensor(bias, dtype=torch.float32, device=device)
+        self._subset_cache: dict[tuple[int, ...], tuple[torch.Tensor, torch.Tensor]] = {}
+        # Update-ratio subsample: a strided view of at most ``update_sample`` entries of each weight.
+        self.upd: list[tuple[nn.Parameter, int]] = []
+        useg: list[torch.Tensor] = []
+        for p, s, b in zip(self.params, seg, bias):
+            if b or not p.requires_grad or p.numel() == 0:
+                continue
+            stride = 1 if update_sample is None else max(1, math.ceil(p.numel() / update_sample))
+            n = len(range(0, p.numel(), stride))
+            self.upd.append((p, stride))
+            useg.append(torch.full((n,), s, dtype=torch.long))
+        self.upd_seg = torch.cat(useg).to(device) if useg else None
+
+    def subset(self, present: tuple[int, ...]) -> tuple[torch.Tensor, torch.Tensor]:
+        hit = self._subset_cache.get(present)
+        if hit is None:
+            idx = torch.tensor(present, dtype=torch.long, device=self.device)
+            hit = (self.seg[idx], self.is_bias[idx])
+            if len(self._subset_cache) < 64:
+                self._subset_cache[present] = hit
+        return hit
+
+    def gather_weights(self) -> torch.Tensor | None:
+        if not self.upd:
+            return None
+        views = [p.detach().reshape(-1)[::s] for p, s in self.upd]
+        return torch.cat([v.to(torch.float32) for v in views])
+
+
+def _norms(tensors: list[torch.Tensor]) -> torch.Tensor:
+    """Float32 L2 norms of a list of (possibly mixed-dtype, possibly sparse) tensors, stacked."""
+    dense = [t.coalesce().values() if t.is_sparse else t for t in tensors]
+    try:
+        out = torch._foreach_norm(dense, 2, dtype=torch.float32)  # torch >= 2.4
+    except (TypeError, RuntimeError):
+        out = [torch.linalg.vector_norm(t, 2, dtype=torch.float32) for t in dense]
+    return torch.stack(list(out))
+
+
+class Monitor:
+    """A watched training run. Create it with :func:`graddoctor.watch`.
+
+    Use it as a context manager, or call :meth:`start` and :meth:`stop`. With an optimizer it records at
+    every ``optimizer.step()``; without one, call :meth:`step` after each optimizer step (before the next
+    ``zero_grad``).
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        optimizer: torch.optim.Optimizer | None = None,
+        *,
+        store: str | os.PathLike[str] | Any | None = None,
+        every: int | str | Schedule = 1,
+        flush_every: int = 50,
+        activations: bool = True,
+        signal: bool | None = None,
+        time_profile: bool = True,
+        update_sample: int | None = 4096,
+        overwrite: bool = False,
+        meta: dict[str, Any] | None = None,
+    ) -> None:
+        self.model = model
+        self.map = map_model(model)
+        if optimizer is not None:
+            if not isinstance(optimizer, torch.optim.Optimizer):
+                raise ModelError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
+            if not optimizer_covers(optimizer, model):
+                raise ModelError(
+                    f"the {type(optimizer).__name__} holds none of the model's parameters, so its steps would "
+                    "not train this model; build it from model.parameters(), or pass optimizer=None and call "
+                    "run.step() yourself")
+        if int(flush_every) < 1:
+            raise ValueError(f"flush_every must be >= 1, got {flush_every}")
+        self.optimizer = optimizer
+        self.schedule = make_schedule(every)
+        self.flush_every = int(flush_every)
+        self.activations = bool(activations)
+        self.signal = self.activations if signal is None else bool(signal)
+        self.time_profile = bool(time_profile) and self.signal
+        self.user_meta = dict(meta or {})
+        self.store: Any
+        if store is None:
+            self.store = MemoryStore()
+        elif isinstance(store, (str, os.PathLike)):
+            self.store = SQLiteStore(store, overwrite=overwrite)
+        else:
+            self.store = store
+        first = next(iter(model.parameters()))
+        self.device = first.device
+        self.n_layers = len(self.map.layers)
+        self._params = _Params(self.map.layers, self.device, update_sample)
+        self._buf = torch.zeros((self.flush_every, self.n_layers, K), dtype=torch.float32, device=self.device)
+        self._loss = torch.full((self.flush_every,), float("nan"), dtype=torch.float32, device=self.device)
+        self._pending: dict[str, tuple[list[int], list[torch.Tensor]]] = {g: ([], []) for g in GROUPS}
+        self._series_pending: list[tuple[int, torch.Tensor]] = []
+        self._no_act: list[tuple[int, torch.Tensor]] = []
+        self._series_rows: list[tuple[int, int, torch.Tensor]] = []
+        self._idx_cache: dict[tuple[int, ...], torch.Tensor] = {}
+        self._rows_steps: list[int] = []
+        self._rows_time: list[float] = []
+        self._row = 0
+        self._flush_due = False
+        self._step = 0
+        self._active = False
+        self._snap: torch.Tensor | None = None
+        self._snap_step = -2
+        self._last_layer: int | None = None
+        self._order: dict[int, int] = {}
+        self._act_of: dict[int, tuple[str, str]] = {}
+        self._handles: list[Any] = []
+        self._started = False
+        self._stopped = False
+        self._disabled = False
+        self._error: BaseException | None = None
+        self._write_failed = False
+        self._unwritten: list[Batch] = []
+        self._t0 = time.time()
+        self._diagnosis_cache: Any = None
+
+    # ------------------------------------------------------------------ lifecycle
+    def __enter__(self) -> Monitor:
+        return self.start()
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        self.stop(status="failed" if exc_type is not None else "finished")
+
+    def start(self) -> Monitor:
+        """Register the hooks and write the run's metadata. Returns ``self``."""
+        if self._started:
+            return self
+        self._started = True
+        self._t0 = time.time()
+        self.store.begin(self._meta(), self._layer_rows())
+        try:
+            self._register()
+        except BaseException:
+            self._remove_hooks()
+            raise
+        self._active = bool(self.schedule(0))
+        if self._active:
+            self._take_snapshot(-1)
+        return self
+
+    def stop(self, status: str = "finished") -> None:
+        """Flush what is left, remove every hook and close the store. Safe to call twice."""
+        if self._stopped or not self._started:
+            return
+        self._stopped = True
+        self._remove_hooks()
+        try:
+            self.flush()
+        finally:
+            try:
+                self.store.close(status)
+            except Exception as e:  # never let closing break the user's program
+                self._warn(f"could not close the run store: {e}")
+
+    def _remove_hooks(self) -> None:
+        for h in self._handles:
+            h.remove()
+        self._handles.clear()
+
+    def _register(self) -> None:
+        for spec in self.map.layers:
+            m = spec.module
+            if self.signal or (self.time_profile and spec.recurrent):
+                self._handles.append(m.register_forward_pre_hook(partial(self._pre_hook, spec)))
+            if self.activations or self.signal:
+                self._handles.append(m.register_forward_hook(partial(self._layer_hook, spec)))
+        if self.activations:
+            for name, (m, kind) in self.map.activations.items():
+                self._handles.append(m.register_forward_hook(partial(self._act_hook, name, kind)))
+        if self.optimizer is not None:
+            self._handles.append(self.optimizer.register_step_post_hook(self._optimizer_post_hook))
+
+    # ------------------------------------------------------------------ metadata
+    def _layer_rows(self) -> list[dict[str, Any]]:
+        rows = []
+        for spec in self.map.layers:
+            d = spec.summary()
+            act = self._act_of.get(spec.index)
+            d["activation_module"], d["activation"] = (act if act else (None, None))
+            d["order"] = self._order.get(spec.index)
+            rows.append(d)
+        return rows
+
+    def _meta(self) -> dict[str, Any]:
+        n_params = sum(p.numel() for p in self.model.parameters())
+        return {
+            "graddoctor_version": __version__,
+            "torch_version": torch.__version__,
+            "python_version": platform.python_version(),
+            "host": platform.node(),
+            "device": str(self.device),
+            "start_time": self._t0,
+            "status": "running",
+            "model_class": type(self.model).__name__,
+            "n_parameters": int(n_params),
+            "n_layers": self.n_layers,
+            "optimizer": optimizer_summary(self.optimizer),
+            "settings": {"flush_every": self.flush_every, "activations": self.activations,
+                         "signal": self.signal, "time_profile": self.time_profile},
+            "user": self.user_meta,
+        }
+
+    # ------------------------------------------------------------------ error containment
+    def _warn(self, msg: str) -> None:
+        warnings.warn(f"graddoctor: {msg}", GradDoctorWarning, stacklevel=3)
+
+    def _fail(self, where: str, e: BaseException) -> None:
+        if self._error is None:
+            self._error = e
+            self._warn(f"an error inside graddoctor's {where} was contained and watching stopped; your training "
+                       f"is unaffected. Cause: {type(e).__name__}: {e}")
+        self._disabled = True
+
+    @property
+    def error(self) -> BaseException | None:
+        """The first error contained inside a graddoctor hook, if any."""
+        return self._error
+
+    # ------------------------------------------------------------------ hooks
+    def _collecting(self) -> bool:
+        return self._active and not self._disabled and torch.is_grad_enabled()
+
+    def _push(self, group: str, layer: int, vec: torch.Tensor) -> None:
+        idx, vals = self._pending[group]
+        idx.append(layer)
+        vals.append(vec)
+        if len(idx) > MAX_PENDING:
+            if self._row >= self.flush_every:
+                self.flush()
+            self._fold(self._buf[self._row])
+
+    def _pre_hook(self, spec: LayerSpec, module: nn.Module, args: tuple[Any, ...]) -> Any:
+        if not self._collecting() or not args:
+            return None
+        try:
+            x = args[0]
+            if not isinstance(x, torch.Tensor) or not x.is_floating_point():
+                return None
+            new_args = None
+            if spec.recurrent and self.time_profile:
+                tdim = time_dim_of(module, x)
+                if tdim is not None:
+                    if not x.requires_grad:
+                        x = x.detach().requires_grad_(True)
+                        new_args = (x, *args[1:])
+                    x.register_hook(partial(self._time_hook, spec.index, tdim))
+            if self.signal and x.requires_grad:
+                x.register_hook(partial(self._grad_hook, "insig", spec.index))
+            return new_args
+        except Exception as e:
+            self._fail("forward pre-hook", e)
+            return None
+
+    def _layer_hook(self, spec: LayerSpec, module: nn.Module, args: Any, out: Any) -> None:
+        if not self._collecting():
+            return
+        try:
+            li = spec.index
+            if li not in self._order:
+                self._order[li] = len(self._order)
+            self._last_layer = li
+            t = first_tensor(out)
+            if t is None:
+                return
+            if self.activations:
+                vec = output_stats(t.detach())
+                self._push("out", li, vec)
+                if li not in self._act_of:  # maybe no activation module follows: decided when folding
+                    nan4 = torch.full((4,), float("nan"), dtype=torch.float32, device=vec.device)
+                    p = percentiles(t.detach())
+                    one = torch.ones(1, dtype=torch.float32, device=vec.device)
+                    self._no_act.append((li, torch.cat([vec, nan4, p, one])))
+            if self.signal and t.requires_grad:
+                t.register_hook(partial(self._grad_hook, "sig", li))
+        except Exception as e:
+            self._fail("forward hook", e)
+
+    def _act_hook(self, name: str, kind: str, module: nn.Module, args: Any, out: Any) -> None:
+        if not self._collecting():
+            return
+        try:
+            li = self._last_layer
+            if li is None or not isinstance(out, torch.Tensor):
+                return
+            if li not in self._act_of:
+                self._act_of[li] = (name, kind)
+            unit_dim = 1 if self.map.layers[li].conv else -1
+            a = out.detach()
+            vec = torch.cat([output_stats(a), activation_stats(kind, a, module, unit_dim)[:6],
+                             torch.ones(1, dtype=torch.float32, device=a.device)])
+            self._push("act", li, vec)
+        except Exception as e:
+            self._fail("activation hook", e)
+
+    def _grad_hook(self, group: str, layer: int, grad: torch.Tensor) -> None:
+        if self._disabled:
+            return
+        try:
+            n = torch.tensor(float(grad.numel()), dtype=torch.float32, device=grad.device)
+            self._push(group, layer, torch.stack([sum_sq(grad), n]))
+        except Exception as e:
+            self._fail("gradient hook", e)
+
+    def _time_hook(self, layer: int, tdim: int, grad: torch.Tensor) -> None:
+        if self._disabled:
+            return
+        try:
+            self._series_pending.append((layer, time_profile(grad, tdim)))
+        except Exception as e:
+            self._fail("time-profile hook", e)
+
+    def _optimizer_post_hook(self, optimizer: Any, args: Any, kwargs: Any) -> None:
+        self._end_step(None)
+
+    # ------------------------------------------------------------------ steps
+    def log_loss(self, loss: torch.Tensor | float) -> None:
+        """Record the loss of the current step (no host sync: the tensor is copied on the device)."""
+        if self._disabled or not self._active or loss is None:
+            return
+        try:
+            if self._row >= self.flush_every:
+                self.flush()
+            if isinstance(loss, torch.Tensor):
+                if loss.numel() != 1:
+                    raise ModelError(f"log_loss expects a scalar loss, got a tensor of shape {tuple(loss.shape)}; "
+                                     "reduce it first (loss.mean())")
+                self._loss[self._row].copy_(loss.detach().reshape(()))
+            else:
+                self._loss[self._row].fill_(float(loss))
+        except ModelError:
+            raise
+        except Exception as e:
+            self._fail("log_loss", e)
+
+    def step(self, loss: torch.Tensor | float | None = None) -> None:
+        """Mark the end of an optimizer step. With an optimizer passed to watch(), only ``loss`` is recorded
+        (the step itself is recorded by the optimizer hook); call it after ``optimizer.step()``."""
+        if self.optimizer is not None:
+            if loss is not None:
+                self._log_previous_loss(loss)
+            return
+        if loss is not None:
+            self.log_loss(loss)
+        self._end_step(None)
+
+    def _log_previous_loss(self, loss: torch.Tensor | float) -> None:
+        # The optimizer hook has already closed the step: write into the row it used.
+        if self._disabled or not self._rows_steps or self._rows_steps[-1] != self._step - 1 or self._row == 0:
+            return
+        try:
+            slot = self._loss[self._row - 1]
+            if isinstance(loss, torch.Tensor):
+                slot.copy_(loss.detach().reshape(()))
+            else:
+                slot.fill_(float(loss))
+        except Exception as e:
+            self._fail("step(loss=...)", e)
+
+    @property
+    def steps_seen(self) -> int:
+        """Optimizer steps seen so far (recorded or not)."""
+        return self._step
+
+    def _end_step(self, _: Any) -> None:
+        if self._disabled or not self._started or self._stopped:
+            self._step += 1
+            return
+        try:
+            s = self._step
+            if self._active:
+                if self._flush_due or self._row >= self.flush_every:
+                    self.flush()
+                row = self._buf[self._row]
+                self._fold(row)
+                self._param_stats(row)
+                self._update_stats(row, s)
+                for li, prof in self._series_pending:
+                    self._series_rows.append((s, li, prof))
+                self._series_pending.clear()
+                self._rows_steps.append(s)
+                self._rows_time.append(time.time() - self._t0)
+                self._row += 1
+                # Flush lazily (at the next recorded step or at stop) so that run.step(loss=...) called after
+                # optimizer.step() can still fill this row. The first step is written early for live views.
+                self._flush_due = s == 0
+            else:
+                self._discard_pending()
+            self._step += 1
+            self._active = bool(self.schedule(self._step))
+            if self._active and self._snap_step != self._step - 1:
+                self._take_snapshot(self._step - 1)
+        except Exception as e:
+            self._step += 1
+            self._fail("step hook", e)
+
+    def _discard_pending(self) -> None:
+        self._no_act.clear()
+        for idx, vals in self._pending.values():
+            idx.clear()
+            vals.clear()
+        self._series_pending.clear()
+
+    def _index(self, idx: list[int]) -> torch.Tensor:
+        key = tuple(idx)
+        t = self._idx_cache.get(key)
+        if t is None:
+            t = torch.tensor(idx, dtype=torch.long, device=self.device)
+            if len(self._idx_cache) < 256:
+                self._idx_cache[key] = t
+        return t
+
+    def _fold(self, row: torch.Tensor) -> None:
+        # A layer whose output no activation module consumed: its own output is its activation.
+        for li, vec in self._no_act:
+            if li not in self._act_of:
+                self._pending["act"][0].append(li)
+                self._pending["act"][1].append(vec)
+        self._no_act.clear()
+        for group, (idx, vals) in self._pending.items():
+            if not idx:
+                continue
+            a, b = SPAN[group]
+            src = torch.stack([v.to(self.device) for v in vals])
+            row[:, a:b].index_add_(0, self._index(idx), src)
+            idx.clear()
+            vals.clear()
+
+    def _param_stats(self, row: torch.Tensor) -> None:
+        P = self._params
+        present = tuple(i for i, p in enumerate(P.params) if p.grad is not None)
+        if not present:
+            return
+        grads = [P.params[i].grad for i in present]
+        weights = [P.params[i].detach() for i in present]
+        gn = _norms(grads)  # type: ignore[arg-type]
+        wn = _norms(weights)
+        if len(present) == len(P.params):
+            seg, is_bias = P.seg, P.is_bias
+        else:
+            seg, is_bias = P.subset(present)
+        g2 = gn * gn
+        src = torch.stack([g2 * (1 - is_bias), g2 * is_bias, wn * wn * (1 - is_bias),
+                           (~torch.isfinite(gn)).to(torch.float32), torch.ones_like(gn)], dim=1)
+        a, b = SPAN["param"]
+        row[:, a:b].index_add_(0, seg, src)
+
+    def _take_snapshot(self, step: int) -> None:
+        self._snap = self._params.gather_weights()
+        self._snap_step = step
+
+    def _update_stats(self, row: torch.Tensor, s: int) -> None:
+        P = self._params
+        if P.upd_seg is None:
+            return
+        cur = P.gather_weights()
+        assert cur is not None
+        if self._snap is not None and self._snap_step == s - 1:
+            d = cur - self._snap
+            a, _ = SPAN["upd"]
+            row[:, a].index_add_(0, P.upd_seg, d * d)
+            row[:, a + 1].index_add_(0, P.upd_seg, cur * cur)
+        self._snap = cur
+        self._snap_step = s
+
+    # ------------------------------------------------------------------ flushing
+    def flush(self) -> None:
+        """Copy the recorded steps to the host (one sync) and write them to the store."""
+        if self._row == 0 and not self._unwritten:
+            return
+        try:
+            batch = self._drain() if self._row else None
+        except Exception as e:
+            self._fail("flush", e)
+            return
+        if batch is not None:
+            self._unwritten.append(batch)
+        if self._started and len(self._order) and not getattr(self, "_layers_written", False):
+            try:
+                self.store.update_layers(self._layer_rows())
+                self._layers_written = True
+            except Exception as e:
+                self._write_error(e)
+                return
+        while self._unwritten:
+            try:
+                self.store.write(self._unwritten[0])
+            except Exception as e:
+                self._write_error(e)
+                return
+            self._unwritten.pop(0)
+
+    def _write_error(self, e: BaseException) -> None:
+        if not self._write_failed:
+            self._write_failed = True
+            self._warn(f"could not write to the run store ({type(e).__name__}: {e}); training continues and "
+                       "the records are kept in memory until a later flush succeeds")
+
+    def _drain(self) -> Batch:
+        n = self._row
+        self._flush_due = False
+        raw = self._buf[:n].to("cpu", torch.float64).numpy()
+        loss = self._loss[:n].to("cpu", torch.float64).numpy()
+        raw = self._reduce(raw)
+        series = []
+        if self._series_rows:
+            profs = [p for _, _, p in self._series_rows]
+            lens = [p.numel() for p in profs]
+            flat = torch.cat([p.reshape(-1) for p in profs]).to("cpu", torch.float64).numpy()
+            off = 0
+            for (s, li, _), L in zip(self._series_rows, lens):
+                series.append((s, li, "time_signal", np.sqrt(flat[off:off + L]).astype(np.float32)))
+                off += L
+            self._series_rows.clear()
+        stats = derive(raw)
+        totals = step_totals(raw)
+        batch = Batch(steps=np.array(self._rows_steps, dtype=np.int64),
+                      wall_time=np.array(self._rows_time, dtype=np.float64),
+                      layer_stats=stats, step_stats={"loss": loss, **totals}, series=series)
+        self._buf[:n].zero_()
+        self._loss[:n].fill_(float("nan"))
+        self._row = 0
+        self._rows_steps = []
+        self._rows_time = []
+        return batch
+
+    def _reduce(self, raw: np.ndarray) -> np.ndarray:
+        """Combine raw sums across processes; single-process runs return ``raw`` unchanged.
+
+        Integrations for torch.distributed replace this (see graddoctor.integrations.distributed).
+        """
+        return raw
+
+    # ------------------------------------------------------------------ results
+    @property
+    def data(self) -> Any:
+        """Everything recorded so far as :class:`graddoctor.RunData` (flushes first)."""
+        if not self._stopped:
+            self.flush()
+        return self.store.run_data()
+
+    @property
+    def path(self) -> str | None:
+        """The store's file path (None for a memory-only run)."""
+        return getattr(self.store, "path", None)
+
+    def diagnose(self, **kwargs: Any) -> Any:
+        """Diagnose the run recorded so far; returns a :class:`graddoctor.Diagnosis`."""
+        from ..diagnosis import diagnose_run
+
+        return diagnose_run(self.data, **kwargs)
+
+
+def watch(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer | None = None,
+    *,
+    store: str | os.PathLike[str] | None = None,
+    every: int | str | Callable[[int], bool] = 1,
+    flush_every: int = 50,
+    activations: bool = True,
+    signal: bool | None = None,
+    time_profile: bool = True,
+    update_sample: int | None = 4096,
+    overwrite: bool = False,
+    meta: dict[str, Any] | None = None,
+) -> Monitor:
+    """Watch a training run.
+
+    Args:
+        model: the model being trained.
+        optimizer: its optimizer; its ``step()`` marks each recorded step. Without one, call ``run.step()``.
+        store: path of the SQLite run store to create, or ``None`` to keep everything in memory.
+        every: which optimizer steps to record: an int ``n`` (every n-th), a preset (``"full"``,
+            ``"economy"``, ``"sparse"``) or a callable ``step -> bool``.
+        flush_every: recorded steps kept on the device between writes (one host sync per flush).
+        activations: record forward statistics of layer and activation outputs.
+        signal: record the backward signal dL/d(output) and dL/d(input) of each layer (default: same as
+            ``activations``). ``activations=False`` with ``signal`` unset records parameter statistics only.
+        time_profile: for RNN/LSTM/GRU layers, record ||dL/dx_t|| per time step of their input.
+        update_sample: entries per weight used to estimate the update ratio ||dW||/||W||; ``None`` uses every
+            entry (exact, but keeps a copy of all weights).
+        overwrite: replace an existing store at ``store``.
+        meta: extra metadata (JSON-serialisable) stored with the run.
+
+    Returns:
+        The :class:`Monitor` (a context manager). ``run.diagnose()`` and ``run.data`` give the results.
+    """
+    return Monitor(model, optimizer, store=store, every=every, flush_every=flush_every, activations=activations,
+                   signal=signal, time_profile=time_profile, update_sample=update_sample, overwrite=overwrite,
+                   meta=meta)

@@ -1,0 +1,135 @@
+"""Pure statistics of tensors. No hooks, no storage: tensors in, tensors out (on the same device).
+
+Every function returns 0-d or 1-d float32 tensors and never synchronises with the host. Each is defined in
+docs/statistics.md and tested against an independent computation in tests/test_stats.py.
+"""
+from __future__ import annotations
+
+import torch
+
+from .activations import DEAD_CAPABLE, derivative_from_output, saturated_mask
+
+#: How many elements of an output the percentile estimate looks at (a fixed strided subsample).
+PERCENTILE_SAMPLE = 1024
+#: The percentiles reported for activations (Glorot & Bengio 2010 plot the 2nd and 98th).
+PERCENTILES = (0.02, 0.98)
+
+F32 = torch.float32
+
+
+def sum_sq(t: torch.Tensor) -> torch.Tensor:
+    """Sum of squares of ``t`` computed in float32 (no overflow for float16 inputs)."""
+    if t.is_sparse:
+        t = t.coalesce().values()
+    if t.is_complex():
+        t = t.abs()
+    if not t.is_floating_point():
+        t = t.to(F32)
+    n = torch.linalg.vector_norm(t, 2, dtype=F32)
+    return n * n
+
+
+def nonfinite_count(t: torch.Tensor) -> torch.Tensor:
+    """Number of NaN/Inf entries of ``t`` as a float32 0-d tensor."""
+    if not (t.is_floating_point() or t.is_complex()):
+        return torch.zeros((), dtype=F32, device=t.device)
+    return (~torch.isfinite(t)).sum(dtype=F32) if not t.is_complex() else (~torch.isfinite(t)).sum(dtype=F32)
+
+
+def output_stats(t: torch.Tensor) -> torch.Tensor:
+    """``[sum, sum of squares, non-finite count, numel]`` of a layer output (float32, additive)."""
+    n = torch.tensor(float(t.numel()), dtype=F32, device=t.device)
+    if t.numel() == 0:
+        return torch.zeros(4, dtype=F32, device=t.device)
+    return torch.stack([t.sum(dtype=F32), sum_sq(t), nonfinite_count(t), n])
+
+
+def units_dead(a: torch.Tensor, unit_dim: int = -1) -> tuple[torch.Tensor, int]:
+    """Count units that are exactly zero for every sample of the batch.
+
+    A unit is one feature (the last dimension of a dense output) or one channel (dimension 1 of a conv
+    output, reduced over batch and spatial positions).
+
+    Returns:
+        (number of dead units as float32 0-d tensor, number of units).
+    """
+    if a.dim() == 0:
+        return (a == 0).to(F32), 1
+    if a.dim() >= 3 and unit_dim == 1:
+        alive = (a != 0).transpose(0, 1).reshape(a.shape[1], -1).any(dim=1)
+    else:
+        alive = (a != 0).reshape(-1, a.shape[-1]).any(dim=0)
+    return (~alive).sum(dtype=F32), int(alive.numel())
+
+
+def percentiles(t: torch.Tensor, qs: tuple[float, ...] = PERCENTILES, sample: int = PERCENTILE_SAMPLE) -> torch.Tensor:
+    """Percentiles of ``t`` estimated on a fixed strided subsample of at most ``sample`` elements.
+
+    Non-finite values are replaced by NaN-free bounds first so that one NaN does not hide the distribution.
+    """
+    flat = t.detach().reshape(-1)
+    if flat.numel() == 0:
+        return torch.full((len(qs),), float("nan"), dtype=F32, device=t.device)
+    stride = max(1, flat.numel() // sample)
+    sub = flat[::stride].to(F32)
+    sub = torch.nan_to_num(sub, nan=0.0)
+    q = torch.tensor(qs, dtype=F32, device=t.device)
+    return torch.quantile(sub, q)
+
+
+#: Columns of :func:`activation_stats`.
+ACT_COLUMNS = ("sat_count", "deriv_sum", "dead_units", "units", "p_lo", "p_hi", "act_n")
+
+
+def activation_stats(kind: str, a: torch.Tensor, module: torch.nn.Module | None = None,
+                     unit_dim: int = -1) -> torch.Tensor:
+    """Activation-specific additive statistics of an activation output ``a``; columns :data:`ACT_COLUMNS`.
+
+    ``sat_count``: units in the flat region (NaN when ``kind`` is not saturating); ``deriv_sum``: sum of the
+    derivative over elements (NaN when it cannot be computed from the output); ``dead_units``/``units``: see
+    :func:`units_dead` (NaN for activations that cannot die); ``p_lo``/``p_hi``: 2nd/98th percentiles;
+    ``act_n``: element count.
+    """
+    nan = torch.full((), float("nan"), dtype=F32, device=a.device)
+    if a.numel() == 0:
+        return torch.stack([nan, nan, nan, nan, nan, nan, torch.zeros((), dtype=F32, device=a.device)])
+    x = a.detach()
+    sat = saturated_mask(kind, x, module)
+    sat_count = sat.sum(dtype=F32) if sat is not None else nan
+    d = derivative_from_output(kind, x, module)
+    deriv_sum = d.sum(dtype=F32) if d is not None else nan
+    if kind in DEAD_CAPABLE:
+        dead, units = units_dead(x, unit_dim)
+        units_t = torch.tensor(float(units), dtype=F32, device=a.device)
+    else:
+        dead, units_t = nan, nan
+    p = percentiles(x)
+    n = torch.tensor(float(a.numel()), dtype=F32, device=a.device)
+    return torch.stack([sat_count, deriv_sum, dead, units_t, p[0], p[1], n])
+
+
+def time_profile(grad: torch.Tensor, time_dim: int) -> torch.Tensor:
+    """Sum of squares of ``grad`` per time step (all other dimensions reduced), float32 of length T."""
+    g = grad.detach()
+    if g.dim() == 1:
+        return (g.to(F32) ** 2)
+    dims = [d for d in range(g.dim()) if d != time_dim]
+    return (g.to(F32) ** 2).sum(dim=dims)
+
+
+def memory_horizon(profile: torch.Tensor | list[float], factor: float = 1e-3) -> int | None:
+    """Steps back from the loss until the per-step gradient norm falls below ``factor`` x its value at the end.
+
+    ``profile`` holds norms ordered by time (the last entry is nearest the loss). Returns ``None`` when it
+    never falls that far within the sequence (the horizon is at least the sequence length).
+    """
+    import numpy as np
+
+    v = np.asarray(profile, dtype=float)
+    if v.size == 0 or not np.isfinite(v[-1]) or v[-1] <= 0:
+        return None
+    ref = v[-1]
+    for dist in range(1, v.size):
+        if v[-1 - dist] < factor * ref:
+            return dist
+    return None

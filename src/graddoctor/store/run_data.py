@@ -1,0 +1,114 @@
+"""RunData: what a watched run recorded, as arrays (layers x steps) per statistic."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+#: Per-layer statistics (arrays of shape layers x steps). Defined in docs/statistics.md.
+LAYER_STATS: dict[str, str] = {
+    "weight_grad_norm": "||dL/dW|| over the layer's weight parameters (every parameter whose name lacks 'bias')",
+    "bias_grad_norm": "||dL/db|| over the layer's bias parameters",
+    "weight_norm": "||W|| over the layer's weight parameters",
+    "grad_ratio": "weight_grad_norm / weight_norm",
+    "update_ratio": "||W_t - W_{t-1}|| / ||W_t|| over the weight parameters (estimated on a fixed subsample "
+    "of at most update_sample entries per parameter)",
+    "signal_norm": "||dL/d(layer output)||, summed in quadrature over calls and micro-batches",
+    "signal_rms": "signal_norm / sqrt(number of output elements)",
+    "in_signal_norm": "||dL/d(layer input)|| (NaN when the input does not require grad)",
+    "out_mean": "mean of the layer output",
+    "out_rms": "root mean square of the layer output",
+    "out_nonfinite": "fraction of non-finite entries in the layer output",
+    "act_mean": "mean of the output of the activation that follows the layer (the layer output if none)",
+    "act_rms": "root mean square of that activation output",
+    "act_nonfinite": "fraction of non-finite entries in that activation output",
+    "act_saturated": "fraction of units of a saturating activation whose derivative is < 1 % of its maximum",
+    "act_dead": "fraction of ReLU/ReLU6 units that are zero for every sample of the batch",
+    "act_deriv": "mean derivative of the activation over the batch (computed from its output)",
+    "act_p02": "2nd percentile of the activation output (strided subsample)",
+    "act_p98": "98th percentile of the activation output (strided subsample)",
+    "grad_nonfinite": "number of non-finite gradient entries in the layer's parameters",
+}
+
+#: Per-step statistics (arrays of length steps).
+STEP_STATS: dict[str, str] = {
+    "loss": "the loss passed to run.step(loss=...) or run.log_loss(...) (NaN when not given)",
+    "total_grad_norm": "||dL/dtheta|| over every watched parameter",
+    "nonfinite_grads": "number of non-finite gradient entries over every watched parameter",
+    "wall_time": "seconds since the run started, at the end of the step",
+}
+
+
+@dataclass
+class LayerInfo:
+    """One layer of the watched model, in forward execution order."""
+
+    index: int          # column in the stored arrays
+    name: str
+    type: str
+    activation: str | None = None         # kind of the activation that follows, e.g. "sigmoid"
+    activation_module: str | None = None  # qualified name of that activation module
+    order: int | None = None              # position in forward execution order
+    info: dict[str, Any] = field(default_factory=dict)  # shapes, counts, fan-in/out, flags
+
+    @property
+    def recurrent(self) -> bool:
+        return bool(self.info.get("recurrent", False))
+
+
+@dataclass
+class RunData:
+    """Everything a run recorded.
+
+    Attributes:
+        layers: layers in forward execution order; ``layer_stats[name][i]`` belongs to ``layers[i]``.
+        steps: recorded optimizer steps (0-based), ascending.
+        layer_stats: statistic name -> array (layers x steps), NaN where not measured.
+        step_stats: statistic name -> array (steps,).
+        series: series name -> layer name -> (steps, values (n_steps x T)); e.g. ``time_signal``, the norm of
+            dL/dx_t per time step of a recurrent layer's input.
+        meta: run metadata (model summary, optimizer, versions, settings, start time, status).
+        findings: findings stored with the run (list of dicts).
+    """
+
+    layers: list[LayerInfo]
+    steps: np.ndarray
+    layer_stats: dict[str, np.ndarray]
+    step_stats: dict[str, np.ndarray]
+    series: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
+    findings: list[dict[str, Any]] = field(default_factory=list)
+    path: str | None = None
+
+    @property
+    def layer_names(self) -> list[str]:
+        return [layer.name for layer in self.layers]
+
+    @property
+    def n_steps(self) -> int:
+        return int(self.steps.size)
+
+    @property
+    def finished(self) -> bool:
+        return self.meta.get("status") == "finished"
+
+    def stat(self, name: str) -> np.ndarray:
+        """A per-layer statistic as an array (layers x steps)."""
+        if name not in self.layer_stats:
+            raise KeyError(f"no statistic {name!r}; recorded: {', '.join(sorted(self.layer_stats))}")
+        return self.layer_stats[name]
+
+    def at_step(self, name: str, step: int | None = None) -> np.ndarray:
+        """A per-layer statistic at one recorded step (the last one by default), shape (layers,)."""
+        arr = self.stat(name)
+        if arr.shape[1] == 0:
+            return np.full(len(self.layers), np.nan)
+        col = -1 if step is None else int(np.searchsorted(self.steps, step))
+        return arr[:, col]
+
+    def layer(self, name: str) -> LayerInfo:
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise KeyError(f"no layer {name!r}")

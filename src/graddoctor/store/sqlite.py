@@ -1,0 +1,244 @@
+"""The embedded run store: one SQLite file per run.
+
+Layout (schema version 1). Every flush is one transaction, so a reader never sees part of a step, and a
+process killed mid-run leaves a file that opens and holds every flush that committed (WAL mode). Arrays are
+stored as little-endian float32 blobs; nothing is pickled.
+
+    meta(key TEXT PRIMARY KEY, value TEXT)           JSON values: versions, model summary, optimizer, status
+    layers(idx INTEGER PRIMARY KEY, name, info)       info: JSON (type, shapes, activation, forward order)
+    steps(step INTEGER PRIMARY KEY, wall_time, loss, total_grad_norm, nonfinite_grads)
+    layer_stats(stat, step, data BLOB)                data: float32[layers] in layer-index order
+    series(name, layer, step, data BLOB)              data: float32[T], e.g. time_signal of an RNN input
+    findings(id INTEGER PRIMARY KEY, source, created, data TEXT)
+"""
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import SchemaVersionError, StoreError
+from .base import Batch
+from .run_data import RunData
+from .tables import assemble
+
+SCHEMA_VERSION = 1
+APPLICATION_ID = 0x67646F63  # "gdoc"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS layers(idx INTEGER PRIMARY KEY, name TEXT NOT NULL, info TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS steps(step INTEGER PRIMARY KEY, wall_time REAL, loss REAL, total_grad_norm REAL,
+                                 nonfinite_grads REAL);
+CREATE TABLE IF NOT EXISTS layer_stats(stat TEXT NOT NULL, step INTEGER NOT NULL, data BLOB NOT NULL,
+                                       PRIMARY KEY(stat, step)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS series(name TEXT NOT NULL, layer INTEGER NOT NULL, step INTEGER NOT NULL,
+                                  data BLOB NOT NULL, PRIMARY KEY(name, layer, step)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS findings(id INTEGER PRIMARY KEY AUTOINCREMENT, source TEXT, created REAL,
+                                    data TEXT NOT NULL);
+"""
+
+
+def _blob(a: np.ndarray) -> bytes:
+    return np.ascontiguousarray(a, dtype="<f4").tobytes()
+
+
+def _unblob(b: bytes) -> np.ndarray:
+    return np.frombuffer(b, dtype="<f4")
+
+
+def _nan_to_none(x: float) -> float | None:
+    x = float(x)
+    return None if np.isnan(x) else x
+
+
+def _connect(path: str, *, readonly: bool) -> sqlite3.Connection:
+    try:
+        if readonly:
+            uri = Path(path).resolve().as_uri() + "?mode=ro"
+            con = sqlite3.connect(uri, uri=True, timeout=30, check_same_thread=False)
+        else:
+            con = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
+        con.execute("PRAGMA busy_timeout = 30000")
+        return con
+    except sqlite3.Error as e:
+        raise StoreError(f"cannot open run store {path!r}: {e}") from None
+
+
+def _validate(con: sqlite3.Connection, path: str) -> None:
+    try:
+        app_id = con.execute("PRAGMA application_id").fetchone()[0]
+        version = con.execute("PRAGMA user_version").fetchone()[0]
+    except sqlite3.DatabaseError as e:
+        raise StoreError(f"{path!r} is not a graddoctor run store (SQLite says: {e}); "
+                         "pass the .sqlite file that gd.watch(store=...) wrote") from None
+    if app_id != APPLICATION_ID:
+        raise StoreError(f"{path!r} is an SQLite file but not a graddoctor run store; "
+                         "pass the .sqlite file that gd.watch(store=...) wrote")
+    if version > SCHEMA_VERSION:
+        raise SchemaVersionError(
+            f"{path!r} was written with store schema version {version}, newer than this graddoctor "
+            f"understands ({SCHEMA_VERSION}); upgrade graddoctor (pip install -U graddoctor) to read it")
+
+
+class SQLiteStore:
+    """Writes one run to one SQLite file (WAL mode). Created by :func:`graddoctor.watch`.
+
+    Args:
+        path: the file to create. Its directory must exist and be writable.
+        overwrite: replace an existing graddoctor store at ``path`` (never any other file).
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> None:
+        self.path = str(path)
+        p = Path(self.path)
+        if not p.parent.exists():
+            raise StoreError(f"cannot create run store {self.path!r}: directory {str(p.parent)!r} does not exist; "
+                             "create it first or choose another path")
+        if not os.access(p.parent, os.W_OK):
+            raise StoreError(f"cannot create run store {self.path!r}: directory {str(p.parent)!r} is not writable")
+        if p.exists():
+            if p.is_dir():
+                raise StoreError(f"run store path {self.path!r} is a directory; give a file name like run.sqlite")
+            con = _connect(self.path, readonly=True)
+            try:
+                _validate(con, self.path)
+            finally:
+                con.close()
+            if not overwrite:
+                raise StoreError(f"run store {self.path!r} already exists; pass overwrite=True to replace it "
+                                 "or choose a new path")
+            for suffix in ("", "-wal", "-shm"):
+                Path(self.path + suffix).unlink(missing_ok=True)
+        self._con = _connect(self.path, readonly=False)
+        try:
+            self._con.execute("PRAGMA journal_mode = WAL")
+            self._con.execute("PRAGMA synchronous = NORMAL")
+            self._con.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            self._con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            self._con.executescript(_SCHEMA)
+        except sqlite3.Error as e:
+            raise StoreError(f"cannot create run store {self.path!r}: {e}") from None
+
+    def _tx(self, fn: Any) -> None:
+        con = self._con
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            fn(con)
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT")
+
+    def begin(self, meta: dict[str, Any], layers: list[dict[str, Any]]) -> None:
+        def do(con: sqlite3.Connection) -> None:
+            con.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                            [(k, json.dumps(v)) for k, v in meta.items()])
+            con.executemany("INSERT OR REPLACE INTO layers VALUES (?, ?, ?)",
+                            [(d["index"], d["name"], json.dumps(d)) for d in layers])
+        self._tx(do)
+
+    def update_meta(self, meta: dict[str, Any]) -> None:
+        self._tx(lambda con: con.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                                             [(k, json.dumps(v)) for k, v in meta.items()]))
+
+    def update_layers(self, layers: list[dict[str, Any]]) -> None:
+        self._tx(lambda con: con.executemany("INSERT OR REPLACE INTO layers VALUES (?, ?, ?)",
+                                             [(d["index"], d["name"], json.dumps(d)) for d in layers]))
+
+    def write(self, batch: Batch) -> None:
+        steps = [int(s) for s in batch.steps]
+        tgn = batch.step_stats.get("total_grad_norm", np.full(len(steps), np.nan))
+        nfg = batch.step_stats.get("nonfinite_grads", np.full(len(steps), np.nan))
+        loss = batch.step_stats.get("loss", np.full(len(steps), np.nan))
+        step_rows = [(s, float(batch.wall_time[i]), _nan_to_none(loss[i]), _nan_to_none(tgn[i]),
+                      _nan_to_none(nfg[i])) for i, s in enumerate(steps)]
+        stat_rows = [(name, s, _blob(arr[i])) for name, arr in batch.layer_stats.items()
+                     for i, s in enumerate(steps)]
+        series_rows = [(name, int(li), int(step), _blob(v)) for step, li, name, v in batch.series]
+
+        def do(con: sqlite3.Connection) -> None:
+            con.executemany("INSERT OR REPLACE INTO steps VALUES (?, ?, ?, ?, ?)", step_rows)
+            con.executemany("INSERT OR REPLACE INTO layer_stats VALUES (?, ?, ?)", stat_rows)
+            if series_rows:
+                con.executemany("INSERT OR REPLACE INTO series VALUES (?, ?, ?, ?)", series_rows)
+        self._tx(do)
+
+    def add_findings(self, findings: list[dict[str, Any]], source: str) -> None:
+        now = time.time()
+        self._tx(lambda con: con.executemany(
+            "INSERT INTO findings(source, created, data) VALUES (?, ?, ?)",
+            [(source, now, json.dumps(f)) for f in findings]))
+
+    def close(self, status: str) -> None:
+        if self._con is None:
+            return
+        try:
+            self.update_meta({"status": status, "end_time": time.time()})
+            self._con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            self._con.close()
+            self._con = None  # type: ignore[assignment]
+
+    def run_data(self) -> RunData:
+        return load_run(self.path)
+
+
+def load_run(path: str | os.PathLike[str]) -> RunData:
+    """Read a run store (also one still being written) into :class:`RunData`.
+
+    The whole read happens in one read transaction, so the steps returned are exactly the flushes that had
+    committed when the read began: never part of a step.
+
+    Raises:
+        StoreError: the file does not exist, is not a graddoctor store, or is damaged.
+        SchemaVersionError: the store was written by a newer graddoctor.
+    """
+    path = str(path)
+    if not Path(path).is_file():
+        raise StoreError(f"run store {path!r} does not exist; pass the file that gd.watch(store=...) wrote")
+    con = _connect(path, readonly=True)
+    try:
+        _validate(con, path)
+        con.execute("BEGIN")
+        try:
+            return _read(con, path)
+        finally:
+            con.execute("COMMIT")
+    except sqlite3.DatabaseError as e:
+        raise StoreError(f"run store {path!r} is damaged or unreadable ({e}); "
+                         "the file may be truncated: restore it from a copy") from None
+    finally:
+        con.close()
+
+
+def _read(con: sqlite3.Connection, path: str) -> RunData:
+    meta = {k: json.loads(v) for k, v in con.execute("SELECT key, value FROM meta")}
+    layers = [json.loads(info) for (info,) in con.execute("SELECT info FROM layers ORDER BY idx")]
+    rows = con.execute("SELECT step, wall_time, loss, total_grad_norm, nonfinite_grads FROM steps ORDER BY step"
+                       ).fetchall()
+    steps = np.array([r[0] for r in rows], dtype=np.int64)
+    col = lambda k: np.array([np.nan if r[k] is None else r[k] for r in rows], dtype=np.float64)  # noqa: E731
+    n_layers = len(layers)
+    layer_stats: dict[str, np.ndarray] = {}
+    for (stat,) in con.execute("SELECT DISTINCT stat FROM layer_stats").fetchall():
+        arr = np.full((steps.size, n_layers), np.nan, dtype=np.float32)
+        for s, data in con.execute("SELECT step, data FROM layer_stats WHERE stat = ? ORDER BY step", (stat,)):
+            pos = int(np.searchsorted(steps, s))
+            if pos < steps.size and steps[pos] == s:
+                v = _unblob(data)
+                arr[pos, : v.size] = v[:n_layers]
+        layer_stats[stat] = arr
+    series = [(int(step), int(layer), name, _unblob(data).copy())
+              for name, layer, step, data in con.execute("SELECT name, layer, step, data FROM series")]
+    findings = [{**json.loads(d), "source": src}
+                for src, d in con.execute("SELECT source, data FROM findings ORDER BY id")]
+    batch = Batch(steps=steps, wall_time=col(1), layer_stats=layer_stats,
+                  step_stats={"loss": col(2), "total_grad_norm": col(3), "nonfinite_grads": col(4)},
+                  series=series)
+    return assemble(meta, layers, [batch] if steps.size or series else [], findings, path=path)

@@ -1,0 +1,64 @@
+"""Turning stored rows into :class:`RunData` arrays (shared by the SQLite and memory stores)."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .base import Batch
+from .run_data import LAYER_STATS, STEP_STATS, LayerInfo, RunData
+
+
+def layer_infos(layers: list[dict[str, Any]]) -> tuple[list[LayerInfo], np.ndarray]:
+    """LayerInfo objects in forward order, and the permutation from stored index order to forward order."""
+    infos = [
+        LayerInfo(index=int(d["index"]), name=str(d["name"]), type=str(d.get("type", "")),
+                  activation=d.get("activation"), activation_module=d.get("activation_module"),
+                  order=d.get("order"), info=d)
+        for d in layers
+    ]
+    big = len(infos) + 1
+    infos.sort(key=lambda i: (i.order if i.order is not None else big + i.index, i.index))
+    perm = np.array([i.index for i in infos], dtype=np.int64)
+    return infos, perm
+
+
+def assemble(meta: dict[str, Any], layers: list[dict[str, Any]], batches: list[Batch],
+             findings: list[dict[str, Any]], path: str | None) -> RunData:
+    """Concatenate batches into RunData, layers in forward order."""
+    infos, perm = layer_infos(layers)
+    n_layers = len(infos)
+    if batches:
+        steps = np.concatenate([b.steps for b in batches]).astype(np.int64)
+    else:
+        steps = np.zeros(0, dtype=np.int64)
+    layer_stats: dict[str, np.ndarray] = {}
+    for name in LAYER_STATS:
+        parts = [b.layer_stats[name] for b in batches if name in b.layer_stats]
+        if parts and len(parts) == len(batches):
+            arr = np.concatenate(parts, axis=0).T  # layers x steps
+            layer_stats[name] = arr[perm] if arr.shape[0] == n_layers else arr
+        else:
+            layer_stats[name] = np.full((n_layers, steps.size), np.nan, dtype=np.float32)
+    step_stats: dict[str, np.ndarray] = {}
+    for name in STEP_STATS:
+        if name == "wall_time":
+            parts = [b.wall_time for b in batches]
+        else:
+            parts = [b.step_stats.get(name, np.full(len(b), np.nan)) for b in batches]
+        step_stats[name] = np.concatenate(parts) if parts else np.zeros(0)
+    series: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = {}
+    by_index = {i.index: i.name for i in infos}
+    collected: dict[tuple[str, str], list[tuple[int, np.ndarray]]] = {}
+    for b in batches:
+        for step, li, sname, values in b.series:
+            collected.setdefault((sname, by_index.get(li, str(li))), []).append((int(step), values))
+    for (sname, lname), rows in collected.items():
+        rows.sort(key=lambda r: r[0])
+        width = max(r[1].size for r in rows)
+        mat = np.full((len(rows), width), np.nan, dtype=np.float32)
+        for k, (_, v) in enumerate(rows):
+            mat[k, width - v.size:] = v  # align on the end of the sequence (nearest the loss)
+        series.setdefault(sname, {})[lname] = (np.array([r[0] for r in rows], dtype=np.int64), mat)
+    return RunData(layers=infos, steps=steps, layer_stats=layer_stats, step_stats=step_stats, series=series,
+                   meta=dict(meta), findings=list(findings), path=path)
