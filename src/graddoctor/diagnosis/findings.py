@@ -148,6 +148,12 @@ class Diagnosis:
             }
         )
 
+    def report(self, path: str, **kwargs: Any) -> Any:
+        """Write a self-contained HTML report of this diagnosis to ``path``."""
+        from ..present.html import render_check_report
+
+        return render_check_report(self, path, **kwargs)
+
     def to_json(self, **kwargs: Any) -> str:
         """``json.dumps(self.to_dict())``."""
         return json.dumps(self.to_dict(), **kwargs)

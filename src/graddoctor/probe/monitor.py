@@ -607,6 +607,12 @@ class Monitor:
 
         return diagnose_run(self.data, **kwargs)
 
+    def report(self, path: str | os.PathLike[str], **kwargs: Any) -> Any:
+        """Write a self-contained HTML report of this run (with its diagnosis) to ``path``."""
+        from ..present.html import render_run_report
+
+        return render_run_report(self.data, path, diagnosis=self.diagnose(), **kwargs)
+
 
 def watch(
     model: nn.Module,
