@@ -43,6 +43,7 @@ class LabResult:
     checks: list[Check] = field(default_factory=list)
     series: dict[str, Any] = field(default_factory=dict)       # raw numbers behind the figures
     findings: list[dict[str, Any]] = field(default_factory=list)  # the doctor on the broken configuration
+    diagnosed: str = ""                                         # which configuration the doctor examined
     remedy: dict[str, Any] = field(default_factory=dict)       # the remedy's effect
     figures: list[str] = field(default_factory=list)           # PNG paths written
     seconds: float = 0.0
@@ -57,6 +58,7 @@ class LabResult:
         return {"name": self.name, "title": self.title, "source": self.source, "quick": self.quick,
                 "seeds": self.seeds, "seconds": self.seconds, "passed": self.passed,
                 "checks": [c.to_dict() for c in self.checks], "findings": _plain(self.findings),
+                "diagnosed": self.diagnosed,
                 "remedy": _plain(self.remedy), "figures": self.figures, "series": _plain(self.series)}
 
     def save_json(self, out: Path) -> Path:

@@ -1,0 +1,60 @@
+"""``graddoctor lab``: list and run the classic experiments next to their published numbers."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+
+@click.group("lab")
+def command() -> None:
+    """Reproduce the classic vanishing/exploding-gradient experiments next to their published numbers."""
+
+
+@command.command("list")
+def list_cmd() -> None:
+    """List the experiments with their sources."""
+    import importlib
+
+    from ..lab.registry import EXPERIMENTS
+
+    for name, mod in EXPERIMENTS.items():
+        m = importlib.import_module(mod)
+        click.echo(f"{name:15s} {m.TITLE}  [{m.SOURCE}]")
+
+
+@command.command("run")
+@click.argument("name")
+@click.option("--quick", is_flag=True, help="CI-sized run: fewer seeds and steps, qualitative checks.")
+@click.option("--seeds", type=click.IntRange(min=1), default=None, help="Number of seeds (default: per experiment).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder for <name>.json and the PNG figures (default: lab-results/).")
+def run_cmd(name: str, quick: bool, seeds: int | None, out: Path | None) -> None:
+    """Run experiment NAME (or 'all'); exits with status 1 when a check fails."""
+    import torch
+    from rich.console import Console
+
+    from ..lab import registry
+    from ..lab.runner import render, run_experiment
+
+    console = Console()
+    names = registry.names() if name == "all" else [name]
+    unknown = [n for n in names if n not in registry.EXPERIMENTS]
+    if unknown:
+        raise click.BadParameter(f"unknown experiment {unknown[0]!r}; known: all, {', '.join(registry.names())}",
+                                 param_hint="NAME")
+    out = out if out is not None else Path("lab-results")
+    failed = []
+    for n in names:
+        torch.manual_seed(0)
+        with console.status(f"running {n}...") as status:
+            result = run_experiment(n, quick=quick, seeds=seeds, out=out,
+                                    progress=lambda msg, n=n: status.update(f"{n}: {msg}"))
+        render(result, console)
+        console.print(f"[dim]results:[/dim] {out / (n + '.json')}\n")
+        if not result.passed:
+            failed.append(n)
+    if failed:
+        console.print(f"[red]checks failed in: {', '.join(failed)}[/red]")
+        sys.exit(1)

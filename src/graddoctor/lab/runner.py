@@ -1,0 +1,60 @@
+"""Run one lab experiment: time it, print its checks table, save its JSON (and its PNGs) to ``out``."""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from . import doctor, registry
+from .base import LabResult
+
+
+def run_experiment(name: str, *, quick: bool = True, seeds: int | None = None, out: Path | None = None,
+                   progress: Callable[[str], None] | None = None) -> LabResult:
+    """Run the experiment ``name`` and return its :class:`LabResult` (JSON saved to ``out`` if given).
+
+    Args:
+        name: a key of :data:`graddoctor.lab.registry.EXPERIMENTS`.
+        quick: the CI-sized version (fewer seeds and steps, qualitative checks).
+        seeds: override the number of seeds (``None``: the experiment's default for the mode).
+        out: folder for ``<name>.json`` and the PNG figures; ``None`` writes nothing.
+        progress: called with short status lines while the experiment runs.
+    """
+    module = registry.load(name)
+    t0 = time.perf_counter()
+    result: LabResult = module.run(quick=quick, seeds=seeds, out=out, progress=progress)
+    result.seconds = round(time.perf_counter() - t0, 2)
+    result.quick = quick
+    if out is not None:
+        result.save_json(out)
+    return result
+
+
+def _fmt(v: object) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_fmt(x) for x in v) + "]"
+    return str(v)
+
+
+def render(result: LabResult, console: Console) -> None:
+    """Print the checks table, the doctor's findings and the remedy's effect of one result."""
+    mode = "quick" if result.quick else "full"
+    table = Table(title=f"{result.name}: {result.title} ({mode}, {result.seconds:.1f} s)", title_justify="left")
+    for col in ("quantity", "published", "measured", "tolerance", "result"):
+        table.add_column(col, overflow="fold")
+    for c in result.checks:
+        verdict = "[green]pass[/green]" if c.passed else "[red]FAIL[/red]"
+        table.add_row(c.quantity, _fmt(c.published), _fmt(c.measured), c.tolerance, verdict)
+    console.print(table)
+    console.print(f"[dim]source:[/dim] {result.source}")
+    if result.diagnosed:
+        console.print(f"[bold]doctor[/bold] on {result.diagnosed}: {doctor.summary(result.findings)}")
+    for key, value in result.remedy.items():
+        console.print(f"[bold]remedy[/bold] {key}: {_fmt(value)}")
+    for path in result.figures:
+        console.print(f"[dim]figure:[/dim] {path}")
