@@ -86,8 +86,9 @@ def _norms(tensors: list[torch.Tensor]) -> torch.Tensor:
     dense = [t.coalesce().values() if t.is_sparse else t for t in tensors]
     try:
         out = torch._foreach_norm(dense, 2, dtype=torch.float32)  # torch >= 2.4
-    except (TypeError, RuntimeError):
-        out = [torch.linalg.vector_norm(t, 2, dtype=torch.float32) for t in dense]
+    except (TypeError, RuntimeError):  # older torch, or float64 tensors (vector_norm refuses to narrow them)
+        out = [torch.linalg.vector_norm(t, 2).to(torch.float32) if t.dtype == torch.float64
+               else torch.linalg.vector_norm(t, 2, dtype=torch.float32) for t in dense]
     return torch.stack(list(out))
 
 
@@ -376,7 +377,8 @@ class Monitor:
         if self._disabled or not self._active or loss is None:
             return
         try:
-            if self._row >= self.flush_every:
+            # A due flush must happen before the loss is written: it resets the rows (and their losses).
+            if self._flush_due or self._row >= self.flush_every:
                 self.flush()
             if isinstance(loss, torch.Tensor):
                 if loss.numel() != 1:

@@ -25,6 +25,9 @@ def sum_sq(t: torch.Tensor) -> torch.Tensor:
         t = t.abs()
     if not t.is_floating_point():
         t = t.to(F32)
+    if t.dtype == torch.float64:  # vector_norm refuses to narrow float64 to float32: reduce first, then cast
+        n64 = torch.linalg.vector_norm(t, 2)
+        return (n64 * n64).to(F32)
     n = torch.linalg.vector_norm(t, 2, dtype=F32)
     return n * n
 
