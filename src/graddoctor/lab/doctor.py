@@ -49,6 +49,12 @@ def summary(findings: Iterable[dict[str, Any]] | None) -> str:
     """One line: ``kind (severity, causes -> remedies)`` per problem finding."""
     if findings is None:
         return "(diagnosis engine not available)"
-    parts = [f"{f['kind']} ({f['severity']}; causes {', '.join(f.get('causes') or []) or '-'}; "
+    parts = [f"{f['config'] + ': ' if 'config' in f else ''}{f['kind']} ({f['severity']}; causes {', '.join(f.get('causes') or []) or '-'}; "
              f"remedies {', '.join(f.get('remedies') or []) or '-'})" for f in problems(findings)]
     return "; ".join(parts) or "no problem found"
+
+
+def attach(result: Any, findings: list[dict[str, Any]] | None, what: str) -> None:
+    """Store the doctor's ``findings`` on a :class:`~graddoctor.lab.base.LabResult`, saying what was examined."""
+    result.findings = findings or []
+    result.diagnosed = what if findings is not None else f"{what} [diagnosis engine not available]"

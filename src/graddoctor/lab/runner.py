@@ -53,7 +53,10 @@ def render(result: LabResult, console: Console) -> None:
     console.print(table)
     console.print(f"[dim]source:[/dim] {result.source}")
     if result.diagnosed:
-        console.print(f"[bold]doctor[/bold] on {result.diagnosed}: {doctor.summary(result.findings)}")
+        if result.diagnosed.endswith("[diagnosis engine not available]"):
+            console.print(f"[bold]doctor[/bold] on {result.diagnosed}")
+        else:
+            console.print(f"[bold]doctor[/bold] on {result.diagnosed}: {doctor.summary(result.findings)}")
     for key, value in result.remedy.items():
         console.print(f"[bold]remedy[/bold] {key}: {_fmt(value)}")
     for path in result.figures:
