@@ -1,0 +1,196 @@
+"""Words beside the pictures: plain-language explanations of each finding kind, and formatting of numbers
+and evidence. Shared by the terminal and HTML views. Nothing here computes a statistic."""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ..diagnosis.codes import CAUSES, KINDS, REMEDIES
+
+#: Plain-language explanation of each finding kind, and the paper it comes from (cited without links, so the
+#: report stays offline).
+EXPLANATIONS: dict[str, tuple[str, str]] = {
+    "vanishing_gradient": (
+        "Backpropagation multiplies the error signal by each layer's weights and by the derivative of its "
+        "activation. When those factors are below one, the signal shrinks geometrically on its way back, so the "
+        "first layers (or the earliest time steps of a recurrent net) receive almost no gradient and learn "
+        "orders of magnitude more slowly than the last ones.",
+        "Hochreiter 1991; Bengio, Simard & Frasconi 1994, \"Learning long-term dependencies with gradient "
+        "descent is difficult\"; Nielsen, Neural Networks and Deep Learning, ch. 5; Glorot & Bengio 2010."),
+    "exploding_gradient": (
+        "The same product of per-layer (or per-time-step) factors grows geometrically when the factors exceed "
+        "one: updates become huge, the loss jumps or diverges, and values overflow to Inf/NaN.",
+        "Bengio, Simard & Frasconi 1994; Pascanu, Mikolov & Bengio 2013, \"On the difficulty of training "
+        "recurrent neural networks\"."),
+    "saturation": (
+        "A sigmoid or tanh unit whose input is large sits on the flat part of its curve, where the derivative "
+        "is nearly zero: it passes almost no gradient backwards. Saturated top layers can freeze the whole "
+        "network for a long time.",
+        "Glorot & Bengio 2010, \"Understanding the difficulty of training deep feedforward neural networks\", "
+        "Figs. 2-3; LeCun et al. 1998, \"Efficient BackProp\"."),
+    "dead_units": (
+        "A ReLU unit that outputs zero for every input has zero derivative everywhere, so no gradient reaches "
+        "its weights and it never comes back. Large learning rates and large negative biases cause it.",
+        "Maas, Hannun & Ng 2013, \"Rectifier nonlinearities improve neural network acoustic models\"; "
+        "Lu et al. 2019, \"Dying ReLU and initialization\"."),
+    "non_finite": (
+        "A NaN or Inf appeared. Once one enters the forward or backward pass it spreads to every value it "
+        "touches; the origin is the first module whose output was non-finite.",
+        "Goodfellow, Bengio & Courville 2016, Deep Learning, sec. 4.1 (overflow and underflow)."),
+    "stalled_learning": (
+        "Every layer changes by a tiny fraction of its size per step while the loss stays high. A common rule "
+        "of thumb is an update of about 1e-3 of the weight's norm per step.",
+        "He, Zhang, Ren & Sun 2015, \"Delving deep into rectifiers\" (a 30-layer net that is completely "
+        "stalled); Karpathy, CS231n notes (update/weight ratio ~1e-3)."),
+    "poor_initialization": (
+        "A layer's initial weight scale is far from the one that keeps the variance of the signal constant "
+        "through the layer, so the forward and backward signals shrink or grow with depth from the start.",
+        "Glorot & Bengio 2010 (Xavier initialisation); He et al. 2015 (Kaiming initialisation); Saxe, "
+        "McClelland & Ganguli 2014 (orthogonal initialisation)."),
+}
+
+#: Evidence keys read as the activation-vs-weight factorisation of a layer's backward gain (Nielsen ch. 5).
+FACTOR_KEYS: dict[str, tuple[str, ...]] = {
+    "activation": ("activation_factor", "act_factor", "act_deriv", "sigma_prime", "deriv_factor"),
+    "weight": ("weight_factor", "w_factor", "weight_gain"),
+    "gain": ("gain", "layer_gain", "backward_gain", "total_factor"),
+}
+
+#: How many names a summary line lists before it abbreviates ("a, b, c, ... (12 layers)").
+MAX_NAMES_INLINE = 6
+
+
+def explain_kind(kind: str) -> tuple[str, str]:
+    """(explanation, reference) for a finding kind; the code table's description for kinds without one."""
+    if kind in EXPLANATIONS:
+        return EXPLANATIONS[kind]
+    return KINDS.get(kind, kind), ""
+
+
+def describe_cause(code: str) -> str:
+    """The code table's description of a cause code (the code itself when unknown)."""
+    return CAUSES.get(code, code)
+
+
+def describe_remedy(code: str) -> str:
+    """The code table's description of a remedy code (the code itself when unknown)."""
+    return REMEDIES.get(code, code)
+
+
+def fmt_num(x: Any, digits: int = 3) -> str:
+    """A number for people: ``-`` for missing/NaN, scientific notation when very small or large."""
+    if x is None:
+        return "-"
+    if isinstance(x, str):
+        return x
+    if isinstance(x, bool):
+        return str(x)
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return str(x)
+    if math.isnan(v):
+        return "-"
+    if math.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    if v == 0:
+        return "0"
+    if isinstance(x, int) or (v.is_integer() and abs(v) < 1e6):
+        return f"{int(v):,}" if abs(v) >= 1e4 else str(int(v))
+    if abs(v) >= 1e4 or abs(v) < 1e-3:
+        return f"{v:.{digits - 1}e}"
+    return f"{v:.{digits}g}"
+
+
+def names_inline(names: list[str], limit: int = MAX_NAMES_INLINE, unit: str = "layers") -> str:
+    """``a, b, c`` or ``a, b, c, ..., z (12 layers)`` for long lists; ``-`` for none."""
+    if not names:
+        return "-"
+    if len(names) <= limit:
+        return ", ".join(names)
+    head = ", ".join(names[: limit - 1])
+    return f"{head}, ..., {names[-1]} ({len(names)} {unit})"
+
+
+def where(d: dict[str, Any]) -> str:
+    """Where a finding (dict) is: its layers, its origin, or its time steps."""
+    parts = []
+    if d.get("layers"):
+        parts.append(names_inline(list(d["layers"])))
+    if d.get("origin"):
+        parts.append(f"origin {d['origin']}")
+    ev = d.get("evidence") or {}
+    if d.get("axis") == "time":
+        horizon = ev.get("memory_horizon", ev.get("horizon"))
+        if horizon is not None:
+            parts.append(f"memory horizon {fmt_num(horizon)} steps")
+    return "; ".join(parts) or "-"
+
+
+def as_dict(finding: Any) -> dict[str, Any]:
+    """A finding as a dict (Finding objects and dicts alike)."""
+    return finding.to_dict() if hasattr(finding, "to_dict") else dict(finding)
+
+
+def factorisation(evidence: dict[str, Any]) -> list[dict[str, Any]]:
+    """Rows (layer, activation factor, weight factor, gain) found in a finding's evidence.
+
+    Detectors report Nielsen's factorisation either as scalars or per layer (a list, or a dict keyed by
+    layer). Returns an empty list when the evidence holds none.
+    """
+    found = {}
+    for role, keys in FACTOR_KEYS.items():
+        for k in keys:
+            if k in evidence:
+                found[role] = evidence[k]
+                break
+    if not found or not ({"activation", "weight"} & set(found)):
+        nested = evidence.get("factorization") or evidence.get("factorisation") or evidence.get("factors")
+        if isinstance(nested, dict):
+            return factorisation(nested) or _rows_from_per_layer(nested)
+        if isinstance(nested, list) and nested and isinstance(nested[0], dict):
+            return [_row_from(d, d.get("layer", str(i))) for i, d in enumerate(nested)]
+        return []
+    layers = evidence.get("layers") or evidence.get("layer_names")
+    values = list(found.values())
+    if all(isinstance(v, (int, float)) or v is None for v in values):
+        return [{"layer": evidence.get("layer", "all"), **{k: found.get(k) for k in FACTOR_KEYS}}]
+    if all(isinstance(v, dict) for v in values):
+        names = list(next(iter(values)).keys())
+        return [{"layer": n, **{k: (found[k].get(n) if k in found else None) for k in FACTOR_KEYS}} for n in names]
+    if all(isinstance(v, list) for v in values):
+        n = max(len(v) for v in values)
+        names = layers if isinstance(layers, list) and len(layers) == n else [str(i) for i in range(n)]
+        return [{"layer": names[i], **{k: (found[k][i] if k in found and i < len(found[k]) else None)
+                                       for k in FACTOR_KEYS}} for i in range(n)]
+    return []
+
+
+def _row_from(d: dict[str, Any], layer: str) -> dict[str, Any]:
+    row: dict[str, Any] = {"layer": layer}
+    for role, keys in FACTOR_KEYS.items():
+        row[role] = next((d[k] for k in keys if k in d), None)
+    return row
+
+
+def _rows_from_per_layer(d: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = [_row_from(v, str(k)) for k, v in d.items() if isinstance(v, dict)]
+    return [r for r in rows if r["activation"] is not None or r["weight"] is not None]
+
+
+def evidence_items(evidence: dict[str, Any], skip: tuple[str, ...] = ()) -> list[tuple[str, str]]:
+    """(key, formatted value) pairs of the scalar and short-list evidence, for a compact table."""
+    items = []
+    for k, v in evidence.items():
+        if k in skip:
+            continue
+        if isinstance(v, dict):
+            inner = ", ".join(f"{ik}={fmt_num(iv)}" for ik, iv in list(v.items())[:8]
+                              if not isinstance(iv, (dict, list)))
+            items.append((k, inner + (", ..." if len(v) > 8 else "")))
+        elif isinstance(v, list):
+            shown = ", ".join(fmt_num(x) if not isinstance(x, (dict, list)) else "..." for x in v[:8])
+            items.append((k, f"[{shown}{', ...' if len(v) > 8 else ''}]"))
+        else:
+            items.append((k, fmt_num(v)))
+    return items

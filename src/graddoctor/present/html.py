@@ -1,0 +1,260 @@
+"""Self-contained HTML reports (jinja2, autoescape on; figures embedded as base64 PNG; no script, no
+network). A Content-Security-Policy in the page forbids every script and every non-embedded resource, so
+even a string that escaped escaping could not run.
+
+Entry points: :func:`render_run_report` (``run.report(path)``, ``graddoctor report``) and
+:func:`render_check_report` (``diag.report(path)``).
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from .. import __version__
+from ..store.run_data import RunData
+from . import plots
+from .explain import (as_dict, describe_cause, describe_remedy, evidence_items, explain_kind, factorisation, fmt_num,
+                      names_inline, where)
+from .repair_view import repair_context
+from .sampling import MAX_DISPLAY_STEPS, Sampling, load_for_display
+
+#: Per-layer columns of the report's statistics table: (statistic, heading).
+TABLE_COLUMNS = (("signal_norm", "‖∂L/∂out‖"), ("in_signal_norm", "‖∂L/∂in‖"), ("weight_grad_norm", "‖∇W‖"),
+                 ("grad_ratio", "‖∇W‖/‖W‖"), ("update_ratio", "‖ΔW‖/‖W‖"), ("act_mean", "act mean"),
+                 ("act_p02", "act p2"), ("act_p98", "act p98"), ("act_saturated", "saturated"),
+                 ("act_dead", "dead"))
+#: Most layers listed in the visible part of a table; the rest sit in a collapsed block.
+TABLE_VISIBLE_ROWS = 60
+
+_ENV: Environment | None = None
+
+
+def environment() -> Environment:
+    """The jinja2 environment (autoescape on for every template, undefined names are errors)."""
+    global _ENV
+    if _ENV is None:
+        env = Environment(loader=PackageLoader("graddoctor.present", "templates"), autoescape=True,
+                          undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+        env.filters["num"] = fmt_num
+        _ENV = env
+    return _ENV
+
+
+def finding_context(f: Any) -> dict[str, Any]:
+    """Everything the page shows for one finding (a Finding or its dict)."""
+    d = as_dict(f)
+    ev = d.get("evidence") or {}
+    explanation, reference = explain_kind(d["kind"])
+    factors = factorisation(ev)
+    skip = ("activation_factor", "act_factor", "weight_factor", "w_factor", "factorization", "factorisation",
+            "factors") if factors else ()
+    return {
+        "kind": d["kind"], "severity": d["severity"], "axis": d.get("axis"), "where": where(d),
+        "layers": list(d.get("layers") or []), "origin": d.get("origin"),
+        "step": d.get("step"), "message": d.get("message") or "", "detector": d.get("detector") or "",
+        "causes": [(c, describe_cause(c)) for c in d.get("causes") or []],
+        "remedies": [(r, describe_remedy(r)) for r in d.get("remedies") or []],
+        "factors": factors, "dominant": ev.get("dominant") or ev.get("dominant_factor"),
+        "evidence": evidence_items(ev, skip), "explanation": explanation, "reference": reference,
+        "source": d.get("source", ""),
+    }
+
+
+def findings_summary(findings: list[dict[str, Any]]) -> str:
+    """``2 problems: 1 critical, 1 warning (3 findings in all)`` or ``No problems found``."""
+    crit = sum(f["severity"] == "critical" for f in findings)
+    warn = sum(f["severity"] == "warning" for f in findings)
+    if not crit and not warn:
+        return "No problems found" + (f" ({len(findings)} informational findings)." if findings else ".")
+    parts = [f"{crit} critical"] if crit else []
+    parts += [f"{warn} warning{'s' if warn != 1 else ''}"] if warn else []
+    total = f"{len(findings)} finding{'s' if len(findings) != 1 else ''} in all"
+    return f"{crit + warn} problem{'s' if crit + warn != 1 else ''}: {', '.join(parts)} ({total})."
+
+
+def _meta_rows(meta: dict[str, Any]) -> list[tuple[str, str]]:
+    rows = []
+    for k, v in meta.items():
+        if k in ("start_time", "end_time") and isinstance(v, (int, float)):
+            v = _dt.datetime.fromtimestamp(v, tz=_dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+        rows.append((str(k), v if isinstance(v, str) else json.dumps(v, default=str, ensure_ascii=False)))
+    return rows
+
+
+def _model_rows(data: RunData) -> list[dict[str, Any]]:
+    rows = []
+    for i, layer in enumerate(data.layers):
+        info = layer.info or {}
+        shapes = "; ".join(f"{k} {'×'.join(str(s) for s in v)}" for k, v in (info.get("params") or {}).items())
+        flags = ", ".join(x for x in ("recurrent", "conv") if info.get(x))
+        rows.append({"i": i, "name": layer.name, "type": layer.type, "activation": layer.activation or "-",
+                     "act_module": layer.activation_module or "", "shapes": shapes,
+                     "params": fmt_num(info.get("param_count")), "fan": f"{fmt_num(info.get('fan_in'))} → "
+                     f"{fmt_num(info.get('fan_out'))}", "flags": flags})
+    return rows
+
+
+def _stat_rows(data: RunData) -> tuple[list[str], list[list[str]]]:
+    cols = [(k, h) for k, h in TABLE_COLUMNS if k in data.layer_stats]
+    vals = {k: data.at_step(k) for k, _ in cols}
+    rows = [[str(i), layer.name, layer.type, layer.activation or "-"] + [fmt_num(vals[k][i]) for k, _ in cols]
+            for i, layer in enumerate(data.layers)]
+    return ["#", "layer", "type", "act"] + [h for _, h in cols], rows
+
+
+def _figures(specs: list[tuple[str, str, str, Any]], png_dir: str | os.PathLike[str] | None) -> dict[str, Any]:
+    """Draw each figure; returns key -> {title, caption, uri} (None when nothing to draw)."""
+    out: dict[str, Any] = {}
+    pngs: dict[str, bytes] = {}
+    for key, title, caption, draw in specs:
+        fig = draw()
+        if fig is None:
+            out[key] = None
+            continue
+        png = plots.to_png(fig)
+        pngs[key] = png
+        out[key] = {"title": title, "caption": caption, "uri": plots.png_data_uri(png), "key": key}
+    if png_dir is not None:
+        plots.write_pngs(pngs, png_dir)
+    return out
+
+
+def run_figures(data: RunData, sampling: Sampling, png_dir: Any = None,
+                repair: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Every figure of a run report."""
+    from .repair_view import repair_curves
+
+    specs = [
+        ("gradient_flow", "Gradient flow by depth", "Backward-signal norm and relative weight gradient of each "
+         "layer at the first, middle and last recorded steps (log scale). Bars that fall by orders of magnitude "
+         "towards the input side (left) are a vanishing gradient; bars that grow are an exploding one.",
+         lambda: plots.gradient_flow(data)),
+        ("heatmap", "Gradient flow over the run", "The same quantities for every layer (rows, input side at "
+         "top) and every displayed step (columns), log10 colour scale.", lambda: plots.heatmap(data)),
+        ("update_speed", "Learning speed", "Relative update ‖ΔW‖/‖W‖ of each layer per step. The shaded band is "
+         f"one decade either side of the rule-of-thumb {plots.UPDATE_RATIO_TARGET:g}: far below it a layer "
+         "barely learns, far above it training is unstable.", lambda: plots.update_speed(data)),
+        ("activations", "Activation values", "Mean activation and its 2nd-98th percentile band per layer over "
+         "training (Glorot & Bengio 2010, Fig. 2). Sigmoid units pinned near 0 or 1, or tanh units near ±1, "
+         "are saturated.", lambda: plots.activations(data)),
+        ("saturation", "Saturated and dead units", "Fraction of saturated units (sigmoid/tanh family) and of "
+         "dead units (ReLU family) per layer over training.", lambda: plots.saturation(data)),
+        ("time_signal", "Gradient through time", "‖∂L/∂x_t‖ of each recurrent layer's input against the "
+         "distance from the loss, at the first, middle and last recorded steps. The dashed line is the memory "
+         f"horizon: where the signal has fallen below {plots.HORIZON_FACTOR:g} of its value at the loss.",
+         lambda: plots.time_signal(data)),
+        ("loss", "Loss and total gradient norm", "Every recorded step; red lines mark steps with a non-finite "
+         "loss or gradient.", lambda: plots.loss_curves(data, sampling)),
+        ("repair_curves", "Baseline and repaired run", "Curves of the baseline and of the winning remedy, "
+         "overlaid.", lambda: repair_curves(repair) if repair else None),
+    ]
+    return _figures(specs, png_dir)
+
+
+def _write(html: str, path: str | os.PathLike[str]) -> Path:
+    out = Path(path)
+    if out.is_dir():
+        raise ValueError(f"report path {str(out)!r} is a directory; give a file name like report.html")
+    if not out.parent.exists():
+        raise FileNotFoundError(f"cannot write report {str(out)!r}: directory {str(out.parent)!r} does not exist; "
+                                "create it first")
+    out.write_text(html, encoding="utf-8")
+    return out
+
+
+def _diag_findings(diagnosis: Any, stored: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], str]:
+    if diagnosis is None:
+        return [as_dict(f) for f in stored], "stored with the run"
+    if isinstance(diagnosis, dict):
+        return [as_dict(f) for f in diagnosis.get("findings", [])], "diagnosis"
+    return [as_dict(f) for f in diagnosis.findings], "diagnosis"
+
+
+def render_run_report(data: RunData | str | os.PathLike[str], path: str | os.PathLike[str],
+                      diagnosis: Any = None, repair: dict[str, Any] | Any | None = None, *,
+                      max_steps: int = MAX_DISPLAY_STEPS, png_dir: str | os.PathLike[str] | None = None,
+                      title: str | None = None) -> Path:
+    """Write the HTML report of a recorded run.
+
+    Args:
+        data: the run (``run.data``) or the path of its store; from a path only the displayed steps are read.
+        path: the HTML file to write.
+        diagnosis: a :class:`~graddoctor.Diagnosis` (or its dict); ``None`` shows the findings stored with the
+            run.
+        repair: a repair result (``RepairResult`` or its ``to_dict()``) for the before/after section.
+        max_steps: most steps of per-layer statistics drawn (the page says when it downsampled).
+        png_dir: also write every figure as ``<png_dir>/<figure>.png``.
+        title: page title (default: the model class and store name).
+
+    Returns:
+        The path written.
+    """
+    view, sampling = load_for_display(data, max_steps)
+    findings, findings_source = _diag_findings(diagnosis, view.findings)
+    repair_dict = repair.to_dict() if repair is not None and hasattr(repair, "to_dict") else repair
+    meta = view.meta
+    name = title or " · ".join(str(x) for x in (meta.get("model_class"), Path(view.path).name if view.path
+                                                 else None) if x) or "run"
+    figures = run_figures(view, sampling, png_dir, repair_dict)
+    headers, rows = _stat_rows(view)
+    ctx = {
+        "title": f"graddoctor report: {name}", "name": name, "version": __version__, "kind": "run",
+        "generated": _dt.datetime.now(tz=_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "status": meta.get("status", "unknown"), "n_layers": len(view.layers),
+        "n_steps": sampling.total_steps, "first_step": int(sampling.curve_steps[0]) if sampling.total_steps else None,
+        "last_step": int(sampling.curve_steps[-1]) if sampling.total_steps else None,
+        "sampling_note": sampling.note(), "findings": [finding_context(f) for f in findings],
+        "summary": findings_summary(findings), "findings_source": findings_source,
+        "figures": figures, "stat_headers": headers, "stat_rows": rows,
+        "stat_step": int(view.steps[-1]) if view.n_steps else None, "visible_rows": TABLE_VISIBLE_ROWS,
+        "model_rows": _model_rows(view), "meta_rows": _meta_rows(meta), "repair": repair_context(repair_dict),
+        "has_series": bool(view.series.get("time_signal")),
+    }
+    return _write(environment().get_template("run_report.html").render(**ctx), path)
+
+
+def _check_table(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
+    keys: list[str] = []
+    for r in rows:
+        for k, v in r.items():
+            if k not in keys and not isinstance(v, (dict, list)):
+                keys.append(k)
+    return keys, [[fmt_num(r.get(k)) if not isinstance(r.get(k), str) else r[k] for k in keys] for r in rows]
+
+
+def render_check_report(diag: Any, path: str | os.PathLike[str], *, png_dir: str | os.PathLike[str] | None = None,
+                        title: str | None = None) -> Path:
+    """Write the HTML report of a one-batch check (or of any :class:`~graddoctor.Diagnosis`).
+
+    Args:
+        diag: the Diagnosis (or its ``to_dict()``).
+        path: the HTML file to write.
+        png_dir: also write every figure as ``<png_dir>/<figure>.png``.
+        title: page title.
+
+    Returns:
+        The path written.
+    """
+    d = diag.to_dict() if hasattr(diag, "to_dict") else dict(diag)
+    findings = [as_dict(f) for f in d.get("findings", [])]
+    meta = d.get("meta") or {}
+    rows = d.get("layers") or []
+    name = title or str(meta.get("model_class") or meta.get("model") or d.get("source", "check"))
+    figures = _figures([("check_layers", "Gradient flow by depth", "Per-layer quantities measured on one "
+                         "batch (log scale), input side left.", lambda: plots.check_layers(rows))], png_dir)
+    headers, table = _check_table(rows)
+    ctx = {
+        "title": f"graddoctor {d.get('source', 'check')}: {name}", "name": name, "version": __version__,
+        "kind": d.get("source", "check"),
+        "generated": _dt.datetime.now(tz=_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "findings": [finding_context(f) for f in findings], "summary": findings_summary(findings),
+        "findings_source": d.get("source", "check"), "figures": figures, "stat_headers": headers,
+        "stat_rows": table, "visible_rows": TABLE_VISIBLE_ROWS, "meta_rows": _meta_rows(meta),
+        "n_layers": len(rows), "layers_inline": names_inline([r[0] for r in table]) if table else "-",
+    }
+    return _write(environment().get_template("check_report.html").render(**ctx), path)

@@ -1,0 +1,335 @@
+"""Figures of a run (matplotlib, Agg backend). Each function reads :class:`RunData` and returns a Figure, or
+``None`` when the run holds nothing to draw for it (so a report degrades gracefully, section by section).
+
+Nothing here computes a statistic: figures pick steps and layers to show, mask missing values and log-scale.
+"""
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg", force=False)
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from ..store.run_data import RunData  # noqa: E402
+from .sampling import Sampling  # noqa: E402
+
+#: Resolution of embedded and exported figures (pixels per inch); 100 dpi x 10 in fits a laptop screen.
+FIG_DPI = 100
+#: Width of every figure in inches.
+FIG_WIDTH = 10.0
+#: Most layers drawn as separate lines in a line plot; beyond it, evenly spaced layers (the first and the
+#: last included) are drawn and the heatmap shows all of them.
+MAX_LINES = 12
+#: Most layers drawn as grouped bars in the gradient-flow figure; deeper nets are drawn as lines.
+MAX_BARS = 40
+#: Most layers whose names label an axis; beyond it the axis shows layer indices.
+MAX_NAMED_TICKS = 30
+#: Most small panels (one per layer) in the activation figure.
+MAX_PANELS = 8
+#: Rule-of-thumb relative update per step, ||dW||/||W|| ~ 1e-3 (Karpathy, CS231n notes), and the band drawn
+#: around it: one decade either side.
+UPDATE_RATIO_TARGET = 1e-3
+UPDATE_RATIO_BAND = (1e-4, 1e-2)
+#: Factor below its value nearest the loss at which ||dL/dx_t|| counts as forgotten (the memory horizon);
+#: the same default as :func:`graddoctor.stats.tensor_stats.memory_horizon`.
+HORIZON_FACTOR = 1e-3
+#: Most points of a per-step curve; longer runs are drawn from evenly spaced steps (non-finite steps are
+#: always marked).
+MAX_CURVE_POINTS = 20000
+#: A per-step curve gets a log axis when its positive values span more than this many decades.
+LOG_SCALE_DECADES = 1.0
+
+
+def positive(a: Any) -> np.ndarray:
+    """``a`` as float64 with non-positive and non-finite entries masked (NaN) for a log axis."""
+    v = np.asarray(a, dtype=np.float64)
+    return np.where(np.isfinite(v) & (v > 0), v, np.nan)
+
+
+def has_values(a: np.ndarray) -> bool:
+    """True when ``a`` holds at least one finite value."""
+    return bool(np.asarray(a).size) and bool(np.isfinite(np.asarray(a, dtype=np.float64)).any())
+
+
+def wide_range(a: Any) -> bool:
+    """True when the positive finite values of ``a`` span more than :data:`LOG_SCALE_DECADES` decades, so a
+    log axis reads better than a linear one."""
+    v = positive(a)
+    v = v[np.isfinite(v)]
+    return bool(v.size) and float(v.max()) > float(v.min()) * 10 ** LOG_SCALE_DECADES
+
+
+def pick_layers(n: int, limit: int = MAX_LINES) -> list[int]:
+    """Evenly spaced layer indices (first and last included), at most ``limit``."""
+    if n <= limit:
+        return list(range(n))
+    return sorted(set(np.linspace(0, n - 1, limit).round().astype(int).tolist()))
+
+
+def step_positions(n: int) -> list[int]:
+    """Positions of the first, middle and last recorded steps (fewer when there are fewer steps)."""
+    return sorted({0, n // 2, n - 1}) if n else []
+
+
+def _layer_axis(ax: Any, names: list[str]) -> None:
+    if len(names) <= MAX_NAMED_TICKS:
+        ax.set_xticks(range(len(names)))
+        ax.set_xticklabels([n[-18:] for n in names], rotation=60, ha="right", fontsize=7)
+    ax.set_xlabel("layer (input side left, loss side right)")
+
+
+def _new(height: float, ncols: int = 1, nrows: int = 1, **kw: Any) -> tuple[Figure, Any]:
+    fig = Figure(figsize=(FIG_WIDTH, height), dpi=FIG_DPI, layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False, **kw)
+    return fig, axes
+
+
+def gradient_flow(data: RunData) -> Figure | None:
+    """Nielsen's figure: backward-signal norm and ||grad W||/||W|| per layer (log scale) at the first, middle
+    and last recorded steps."""
+    panels = [(k, t) for k, t in (("signal_norm", "backward signal ‖∂L/∂(layer output)‖"),
+                                  ("grad_ratio", "relative weight gradient ‖∇W‖/‖W‖"))
+              if k in data.layer_stats and has_values(data.layer_stats[k])]
+    if not panels or not data.n_steps:
+        return None
+    fig, axes = _new(4.2, ncols=len(panels))
+    pos = step_positions(data.n_steps)
+    colors = plt.get_cmap("viridis")(np.linspace(0.15, 0.85, len(pos)))
+    n = len(data.layers)
+    for ax, (key, title) in zip(axes[0], panels):
+        arr = data.layer_stats[key]
+        width = 0.8 / len(pos)
+        for j, (p, c) in enumerate(zip(pos, colors)):
+            label = f"step {int(data.steps[p])}"
+            v = positive(arr[:, p])
+            if n <= MAX_BARS:
+                ax.bar(np.arange(n) + (j - (len(pos) - 1) / 2) * width, np.nan_to_num(v, nan=0.0), width,
+                       color=c, label=label)
+            else:
+                ax.plot(np.arange(n), v, color=c, label=label, lw=1)
+        ax.set_yscale("log")
+        ax.set_title(title, fontsize=10)
+        _layer_axis(ax, data.layer_names)
+        ax.legend(fontsize=8)
+        ax.grid(axis="y", alpha=0.3, which="major")
+    return fig
+
+
+def heatmap(data: RunData) -> Figure | None:
+    """log10 of the backward signal (and of ||grad W||/||W||) as a layer x step image over the whole run."""
+    keys = [k for k in ("signal_norm", "grad_ratio") if k in data.layer_stats and has_values(data.layer_stats[k])]
+    if not keys or data.n_steps < 2:
+        return None
+    n = len(data.layers)
+    fig, axes = _new(min(2.0 + 0.12 * n, 7.0) + 0.5, ncols=len(keys))
+    extent = (float(data.steps[0]), float(data.steps[-1]), n - 0.5, -0.5)
+    for ax, key in zip(axes[0], keys):
+        img = np.log10(positive(data.layer_stats[key]))
+        im = ax.imshow(img, aspect="auto", interpolation="nearest", cmap="magma", extent=extent)
+        fig.colorbar(im, ax=ax, label=f"log10 {key}")
+        ax.set_xlabel("step")
+        ax.set_ylabel("layer (input side at top)")
+        if n <= MAX_NAMED_TICKS:
+            ax.set_yticks(range(n))
+            ax.set_yticklabels([x[-18:] for x in data.layer_names], fontsize=7)
+        ax.set_title(f"{key} per layer and step", fontsize=10)
+    return fig
+
+
+def _lines_by_depth(ax: Any, data: RunData, key: str, log: bool) -> bool:
+    arr = data.layer_stats.get(key)
+    if arr is None or not has_values(arr):
+        return False
+    idx = pick_layers(len(data.layers))
+    cmap = plt.get_cmap("viridis")
+    for k, i in enumerate(idx):
+        v = positive(arr[i]) if log else np.asarray(arr[i], dtype=np.float64)
+        ax.plot(data.steps, v, color=cmap(k / max(1, len(idx) - 1)), lw=1, label=data.layers[i].name[-24:])
+    if log:
+        ax.set_yscale("log")
+    ax.set_xlabel("step")
+    return True
+
+
+def update_speed(data: RunData) -> Figure | None:
+    """Relative update ||dW||/||W|| per layer over steps, with the 1e-3 rule-of-thumb band."""
+    if not data.n_steps:
+        return None
+    fig, axes = _new(4.0)
+    ax = axes[0][0]
+    if not _lines_by_depth(ax, data, "update_ratio", log=True):
+        return None
+    ax.axhspan(*UPDATE_RATIO_BAND, color="tab:green", alpha=0.12, label="rule-of-thumb band")
+    ax.axhline(UPDATE_RATIO_TARGET, color="tab:green", lw=1, ls="--", label="1e-3")
+    ax.set_ylabel("‖ΔW‖/‖W‖ per step")
+    ax.set_title("learning speed of each layer (colour: depth, dark = input side)", fontsize=10)
+    ax.legend(fontsize=7, ncol=2, loc="best")
+    return fig
+
+
+def activations(data: RunData) -> Figure | None:
+    """Glorot & Bengio Fig. 2 style: per layer, the mean activation and its 2nd-98th percentile band over steps."""
+    mean = data.layer_stats.get("act_mean")
+    if mean is None or not has_values(mean) or not data.n_steps:
+        return None
+    with_act = [i for i, layer in enumerate(data.layers) if layer.activation] or list(range(len(data.layers)))
+    idx = [with_act[k] for k in pick_layers(len(with_act), MAX_PANELS)]
+    ncols = min(4, len(idx))
+    nrows = (len(idx) + ncols - 1) // ncols
+    fig, axes = _new(2.2 * nrows + 0.4, ncols=ncols, nrows=nrows, sharex=True)
+    lo, hi = data.layer_stats.get("act_p02"), data.layer_stats.get("act_p98")
+    for k, ax in enumerate(axes.flat):
+        if k >= len(idx):
+            ax.set_visible(False)
+            continue
+        i = idx[k]
+        layer = data.layers[i]
+        if lo is not None and hi is not None and has_values(lo[i]):
+            ax.fill_between(data.steps, lo[i], hi[i], color="tab:blue", alpha=0.2, label="2nd-98th pct")
+        ax.plot(data.steps, mean[i], color="tab:blue", lw=1.2, label="mean")
+        ax.set_title(f"{layer.name[-22:]} ({layer.activation or 'no act.'})", fontsize=8)
+        ax.tick_params(labelsize=7)
+        if k == 0:
+            ax.legend(fontsize=7)
+    fig.suptitle("activation values over training (mean and 2nd/98th percentiles)", fontsize=10)
+    return fig
+
+
+def saturation(data: RunData) -> Figure | None:
+    """Saturated fraction and dead-unit fraction per layer over steps."""
+    keys = [(k, t) for k, t in (("act_saturated", "saturated fraction (σ′ < 1 % of max)"),
+                                ("act_dead", "dead fraction (ReLU zero on every sample)"))
+            if k in data.layer_stats and has_values(data.layer_stats[k])]
+    if not keys or not data.n_steps:
+        return None
+    fig, axes = _new(3.4, ncols=len(keys))
+    for ax, (key, title) in zip(axes[0], keys):
+        _lines_by_depth(ax, data, key, log=False)
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_title(title, fontsize=10)
+        ax.legend(fontsize=7, ncol=2)
+    return fig
+
+
+def time_signal(data: RunData) -> Figure | None:
+    """||dL/dx_t|| against the distance from the loss for each recurrent layer, memory horizon marked."""
+    from ..stats.tensor_stats import memory_horizon
+
+    series = data.series.get("time_signal") or {}
+    series = {k: v for k, v in series.items() if v[1].size and has_values(v[1])}
+    if not series:
+        return None
+    names = list(series)[:MAX_PANELS]
+    fig, axes = _new(3.6, ncols=len(names))
+    for ax, name in zip(axes[0], names):
+        steps, mat = series[name]
+        pos = step_positions(len(steps))
+        colors = plt.get_cmap("viridis")(np.linspace(0.15, 0.85, len(pos)))
+        for p, c in zip(pos, colors):
+            profile = np.asarray(mat[p], dtype=np.float64)
+            profile = profile[np.isfinite(profile)]
+            dist = np.arange(profile.size)[::-1]
+            ax.plot(dist, positive(profile), color=c, lw=1.2, label=f"step {int(steps[p])}")
+        last = np.asarray(mat[pos[-1]], dtype=np.float64)
+        last = last[np.isfinite(last)]
+        horizon = memory_horizon(last, HORIZON_FACTOR)
+        if horizon is not None:
+            ax.axvline(horizon, color="tab:red", ls="--", lw=1, label=f"memory horizon {horizon}")
+        else:
+            ax.text(0.02, 0.04, f"horizon ≥ sequence length {last.size}", transform=ax.transAxes, fontsize=7)
+        ax.set_yscale("log")
+        ax.set_xlabel("distance from the loss (time steps)")
+        ax.set_ylabel("‖∂L/∂x_t‖")
+        ax.set_title(f"{name[-30:]}", fontsize=9)
+        ax.legend(fontsize=7)
+    return fig
+
+
+def loss_curves(data: RunData, sampling: Sampling | None = None) -> Figure | None:
+    """Loss and total gradient norm over every recorded step, with non-finite steps marked in red."""
+    from .sampling import nonfinite_positions
+
+    steps = sampling.curve_steps if sampling is not None and sampling.curve_steps.size else data.steps
+    curves = sampling.curves if sampling is not None and sampling.curves else data.step_stats
+    panels = [(k, t) for k, t in (("loss", "loss"), ("total_grad_norm", "total gradient norm ‖∂L/∂θ‖"))
+              if k in curves and has_values(curves[k])]
+    if not panels:
+        return None
+    bad = steps[nonfinite_positions(curves)] if steps.size else steps
+    keep = np.unique(np.linspace(0, steps.size - 1, min(steps.size, MAX_CURVE_POINTS)).round().astype(int))
+    fig, axes = _new(3.4, ncols=len(panels))
+    for ax, (key, title) in zip(axes[0], panels):
+        v = np.asarray(curves[key][keep], dtype=np.float64)
+        if wide_range(v):
+            ax.plot(steps[keep], positive(v), lw=1, color="tab:blue")
+            ax.set_yscale("log")
+        else:
+            ax.plot(steps[keep], np.where(np.isfinite(v), v, np.nan), lw=1, color="tab:blue")
+        if bad.size:
+            ax.vlines(bad, 0, 1, transform=ax.get_xaxis_transform(), color="tab:red", alpha=0.5, lw=0.8,
+                      label=f"non-finite ({bad.size} steps)")
+            ax.legend(fontsize=7)
+        ax.set_xlabel("step")
+        ax.set_title(title, fontsize=10)
+    return fig
+
+
+def check_layers(rows: list[dict[str, Any]]) -> Figure | None:
+    """For a one-batch check: each numeric per-layer column among the gradient-flow ones, log scale vs depth."""
+    keys = [k for k in ("signal_norm", "grad_ratio", "gain", "weight_grad_norm") if any(
+        isinstance(r.get(k), (int, float)) and r.get(k) for r in rows)][:2]
+    if not rows or not keys:
+        return None
+    fig, axes = _new(4.0, ncols=len(keys))
+    names = [str(r.get("name", r.get("layer", i))) for i, r in enumerate(rows)]
+    for ax, key in zip(axes[0], keys):
+        v = positive([r.get(key) if isinstance(r.get(key), (int, float)) else np.nan for r in rows])
+        ax.bar(range(len(rows)), np.nan_to_num(v, nan=0.0), color="tab:blue")
+        ax.set_yscale("log")
+        ax.set_title(f"{key} per layer", fontsize=10)
+        _layer_axis(ax, names)
+    return fig
+
+
+@dataclass
+class FigureSpec:
+    """One figure of a report: its file stem, caption and the function that draws it."""
+
+    key: str
+    title: str
+    caption: str
+    draw: Callable[..., Figure | None]
+
+
+def to_png(fig: Figure) -> bytes:
+    """The figure as PNG bytes (closed afterwards)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=FIG_DPI)
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def png_data_uri(png: bytes) -> str:
+    """A ``data:image/png;base64,...`` URI for embedding in HTML."""
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def write_pngs(pngs: dict[str, bytes], out_dir: str | Path) -> list[Path]:
+    """Write each PNG to ``out_dir/<key>.png`` (the folder is created) and return the paths."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for key, png in pngs.items():
+        p = out / f"{key}.png"
+        p.write_bytes(png)
+        paths.append(p)
+    return paths

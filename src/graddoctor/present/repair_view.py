@@ -1,0 +1,134 @@
+"""The before/after view of a repair: a table of the baseline and each trial, and their curves overlaid.
+
+Reads ``RepairResult.to_dict()`` (``baseline``, ``trials``, ``best``; each entry with ``remedy`` (None for
+the baseline), ``metric``, ``loss``, ``findings``, ``seeds``). Optional per-trial numbers are shown when
+present; curves are drawn from the first of :data:`CURVE_KEYS` an entry holds. Nothing is computed.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .explain import describe_remedy, fmt_num
+
+#: Keys under which a trial may carry curves (a list of numbers, a list of per-seed lists, or a dict of
+#: name -> list). The first one found is drawn.
+CURVE_KEYS = ("curves", "history", "curve", "loss_curve", "losses", "train_loss", "val_loss")
+#: Entry keys never shown as table columns (shown otherwise, or not scalar).
+_HIDDEN = {"remedy", "metric", "loss", "findings", "seeds", "evidence", "model", "name", "label"} | set(CURVE_KEYS)
+#: Most extra numeric columns in the before/after table.
+MAX_EXTRA_COLUMNS = 6
+
+
+def _entries(result: dict[str, Any]) -> list[dict[str, Any]]:
+    base = result.get("baseline")
+    trials = [t for t in result.get("trials") or [] if isinstance(t, dict)]
+    return ([base] if isinstance(base, dict) else []) + [t for t in trials if t is not base]
+
+
+def label(entry: dict[str, Any] | None) -> str:
+    """``baseline`` for the baseline, the remedy code (or codes) otherwise."""
+    if not entry:
+        return "-"
+    r = entry.get("remedy")
+    if r is None:
+        return str(entry.get("name") or entry.get("label") or "baseline")
+    return " + ".join(r) if isinstance(r, (list, tuple)) else str(r)
+
+
+def n_problems(entry: dict[str, Any]) -> str:
+    """Number of warning/critical findings of an entry (its findings list or an already counted number)."""
+    f = entry.get("findings")
+    if isinstance(f, list):
+        return str(sum(1 for x in f if not isinstance(x, dict) or x.get("severity") in ("warning", "critical")))
+    return fmt_num(f)
+
+
+def _same(a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool:
+    return a is not None and b is not None and label(a) == label(b) and a.get("metric") == b.get("metric")
+
+
+def repair_context(result: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Headers and rows of the before/after table, the winner and its description; None without a repair."""
+    if not result:
+        return None
+    entries = _entries(result)
+    best = result.get("best") if isinstance(result.get("best"), dict) else None
+    extra: list[str] = []
+    for e in entries:
+        for k, v in e.items():
+            if k not in _HIDDEN and k not in extra and (isinstance(v, (int, float)) or v is None):
+                extra.append(k)
+    extra = extra[:MAX_EXTRA_COLUMNS]
+    headers = ["run", "metric", "loss", "problems"] + extra + ["seeds"]
+    rows = []
+    for e in entries:
+        seeds = e.get("seeds")
+        rows.append({"winner": _same(e, best), "baseline": e.get("remedy") is None, "cells": [
+            label(e), fmt_num(e.get("metric")), fmt_num(e.get("loss")), n_problems(e),
+            *[fmt_num(e.get(k)) for k in extra],
+            ", ".join(str(s) for s in seeds) if isinstance(seeds, list) else fmt_num(seeds)]})
+    remedy = best.get("remedy") if best else None
+    codes = remedy if isinstance(remedy, (list, tuple)) else ([remedy] if remedy else [])
+    return {"headers": headers, "rows": rows, "best": label(best) if best else None,
+            "best_descriptions": [(c, describe_remedy(c)) for c in codes],
+            "verdict": (f"{label(best)} beat the baseline." if best else
+                        "No remedy beat the baseline by more than the seed-to-seed spread; the model was left "
+                        "as it was.")}
+
+
+def curves_of(entry: dict[str, Any] | None) -> dict[str, list[np.ndarray]]:
+    """Curve name -> list of arrays (one per seed) found in an entry."""
+    if not entry:
+        return {}
+    for key in CURVE_KEYS:
+        v = entry.get(key)
+        if v is None:
+            continue
+        if isinstance(v, dict):
+            out = {str(k): _as_runs(x) for k, x in v.items()}
+            return {k: x for k, x in out.items() if x}
+        runs = _as_runs(v)
+        if runs:
+            return {"loss" if "loss" in key or key in ("curve", "curves", "history") else key: runs}
+    return {}
+
+
+def _as_runs(v: Any) -> list[np.ndarray]:
+    if not isinstance(v, list) or not v:
+        return []
+    if all(isinstance(x, list) for x in v):
+        return [np.asarray([np.nan if y is None else y for y in x], dtype=np.float64) for x in v if x]
+    if all(isinstance(x, (int, float)) or x is None for x in v):
+        return [np.asarray([np.nan if y is None else y for y in v], dtype=np.float64)]
+    return []
+
+
+def repair_curves(result: dict[str, Any] | None) -> Any:
+    """Baseline and winner curves overlaid (one panel per curve name); None when no curves were recorded."""
+    if not result:
+        return None
+    from . import plots
+
+    base = result.get("baseline") if isinstance(result.get("baseline"), dict) else None
+    best = result.get("best") if isinstance(result.get("best"), dict) else None
+    pairs = [(e, c) for e, c in ((base, "tab:red"), (best, "tab:green")) if e is not None]
+    curves = {id(e): curves_of(e) for e, _ in pairs}
+    names = [n for e, _ in pairs for n in curves[id(e)]]
+    names = list(dict.fromkeys(names))[:3]
+    if not names:
+        return None
+    fig, axes = plots._new(3.4, ncols=len(names))
+    for ax, name in zip(axes[0], names):
+        for e, color in pairs:
+            for k, run in enumerate(curves[id(e)].get(name, [])):
+                v = plots.positive(run) if "loss" in name else run
+                ax.plot(np.arange(run.size), v, color=color, lw=1, alpha=0.9 if k == 0 else 0.5,
+                        label=label(e) if k == 0 else None)
+        if "loss" in name and plots.has_values(ax.lines[0].get_ydata()):
+            ax.set_yscale("log")
+        ax.set_title(name, fontsize=10)
+        ax.set_xlabel("recorded point")
+        ax.legend(fontsize=8)
+    return fig

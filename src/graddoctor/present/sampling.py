@@ -1,0 +1,209 @@
+"""Choosing which recorded steps to draw, and reading only those from a store.
+
+A run of 1,000 layers x 100,000 steps holds 100 million numbers per statistic: far more than a page or a
+figure can show. The present layer draws at most :data:`MAX_DISPLAY_STEPS` evenly spaced steps of the
+per-layer statistics (always the first and the last, and every step with a non-finite loss or gradient) and
+says so on the page. Per-step curves (loss, total gradient norm) are cheap and are read in full.
+
+This module never computes statistics: it selects columns of what the store recorded.
+"""
+from __future__ import annotations
+
+import os
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import StoreError
+from ..store.base import Batch
+from ..store.run_data import RunData
+from ..store.sqlite import _connect, _unblob, _validate
+from ..store.tables import assemble
+
+#: Most recorded steps of per-layer statistics that a report draws. 1,000 columns keep a layer x step
+#: heatmap sharp at laptop width and a 1,000-layer run under ~100 MB of memory while rendering.
+MAX_DISPLAY_STEPS = 1000
+#: Most non-finite steps that are forced into the displayed selection (beyond it they are still marked on the
+#: per-step curves, which are read in full).
+MAX_FORCED_STEPS = 200
+
+
+@dataclass
+class Sampling:
+    """Which of the recorded steps a view shows.
+
+    Attributes:
+        total_steps: steps the run recorded.
+        shown_steps: steps drawn for per-layer statistics.
+        max_steps: the limit that was applied.
+        curve_steps: every recorded step number (for the per-step curves).
+        curves: per-step statistics (loss, total_grad_norm, nonfinite_grads, wall_time) at every recorded step.
+    """
+
+    total_steps: int
+    shown_steps: int
+    max_steps: int
+    curve_steps: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    curves: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def downsampled(self) -> bool:
+        """True when some recorded steps are not drawn."""
+        return self.shown_steps < self.total_steps
+
+    def note(self) -> str:
+        """One sentence for the page, empty when every step is shown."""
+        if not self.downsampled:
+            return ""
+        return (f"This run recorded {self.total_steps:,} steps; per-layer figures and tables show "
+                f"{self.shown_steps:,} evenly spaced steps of them (the first, the last and every step with a "
+                f"non-finite value included). Loss and total gradient norm curves use every step.")
+
+
+def select_indices(n: int, max_steps: int = MAX_DISPLAY_STEPS, forced: np.ndarray | None = None) -> np.ndarray:
+    """Indices (ascending, unique) of at most about ``max_steps`` evenly spaced positions in ``range(n)``.
+
+    Args:
+        n: number of recorded steps.
+        max_steps: how many to keep (at least 2).
+        forced: positions to keep in any case (at most :data:`MAX_FORCED_STEPS` of them are added).
+
+    Raises:
+        ValueError: ``max_steps`` is below 2.
+    """
+    if max_steps < 2:
+        raise ValueError(f"max_steps must be at least 2 (the first and the last step), got {max_steps}")
+    if n <= max_steps:
+        return np.arange(n, dtype=np.int64)
+    idx = np.unique(np.linspace(0, n - 1, max_steps).round().astype(np.int64))
+    if forced is not None and forced.size:
+        idx = np.union1d(idx, np.asarray(forced, dtype=np.int64)[:MAX_FORCED_STEPS])
+    return idx
+
+
+def nonfinite_positions(step_stats: dict[str, np.ndarray]) -> np.ndarray:
+    """Positions of steps whose loss or total gradient norm is infinite/NaN-by-overflow, or whose gradients
+    held non-finite entries. A missing loss (NaN because none was logged) does not count."""
+    masks = []
+    nfg = step_stats.get("nonfinite_grads")
+    if nfg is not None and nfg.size:
+        masks.append(np.nan_to_num(nfg, nan=0.0) > 0)
+    for key in ("loss", "total_grad_norm"):
+        v = step_stats.get(key)
+        if v is not None and v.size:
+            masks.append(np.isinf(v))
+    if not masks:
+        return np.zeros(0, dtype=np.int64)
+    return np.flatnonzero(np.logical_or.reduce(masks))
+
+
+def downsample(data: RunData, max_steps: int = MAX_DISPLAY_STEPS) -> tuple[RunData, Sampling]:
+    """A view of ``data`` whose per-layer statistics keep at most ``max_steps`` steps.
+
+    Per-step statistics and series are kept whole (they are small or already sparse).
+    """
+    n = data.n_steps
+    idx = select_indices(n, max_steps, nonfinite_positions(data.step_stats))
+    sampling = Sampling(total_steps=n, shown_steps=int(idx.size), max_steps=max_steps,
+                        curve_steps=data.steps, curves=dict(data.step_stats))
+    if not sampling.downsampled:
+        return data, sampling
+    view = RunData(layers=data.layers, steps=data.steps[idx],
+                   layer_stats={k: v[:, idx] for k, v in data.layer_stats.items()},
+                   step_stats={k: v[idx] if v.size == n else v for k, v in data.step_stats.items()},
+                   series=data.series, meta=data.meta, findings=data.findings, path=data.path)
+    return view, sampling
+
+
+def load_for_display(source: RunData | str | os.PathLike[str],
+                     max_steps: int = MAX_DISPLAY_STEPS) -> tuple[RunData, Sampling]:
+    """Read a run for drawing: per-layer statistics at most at ``max_steps`` steps, per-step ones in full.
+
+    Args:
+        source: a :class:`RunData` or the path of a run store (only the selected steps are read from disk,
+            so a 1,000-layer x 100,000-step store loads in seconds).
+        max_steps: how many steps of per-layer statistics to keep.
+
+    Returns:
+        (the RunData to draw, consistent in itself: every array holds the selected steps only; the
+        :class:`Sampling` that says what was left out and holds the per-step curves at every step).
+
+    Raises:
+        StoreError: the path is not a readable graddoctor run store.
+    """
+    if isinstance(source, RunData):
+        return downsample(source, max_steps)
+    path = str(source)
+    if not Path(path).is_file():
+        raise StoreError(f"run store {path!r} does not exist; pass the file that gd.watch(store=...) wrote")
+    con = _connect(path, readonly=True)
+    try:
+        _validate(con, path)
+        con.execute("BEGIN")
+        try:
+            return _read_sampled(con, path, max_steps)
+        finally:
+            con.execute("COMMIT")
+    except sqlite3.DatabaseError as e:
+        raise StoreError(f"run store {path!r} is damaged or unreadable ({e}); "
+                         "the file may be truncated: restore it from a copy") from None
+    finally:
+        con.close()
+
+
+def _read_sampled(con: sqlite3.Connection, path: str, max_steps: int) -> tuple[RunData, Sampling]:
+    import json
+
+    meta = {k: json.loads(v) for k, v in con.execute("SELECT key, value FROM meta")}
+    layers = [json.loads(info) for (info,) in con.execute("SELECT info FROM layers ORDER BY idx")]
+    rows = con.execute("SELECT step, wall_time, loss, total_grad_norm, nonfinite_grads FROM steps ORDER BY step"
+                       ).fetchall()
+    all_steps = np.array([r[0] for r in rows], dtype=np.int64)
+
+    def col(k: int) -> np.ndarray:
+        return np.array([np.nan if r[k] is None else r[k] for r in rows], dtype=np.float64)
+
+    step_stats = {"loss": col(2), "total_grad_norm": col(3), "nonfinite_grads": col(4), "wall_time": col(1)}
+    idx = select_indices(all_steps.size, max_steps, nonfinite_positions(step_stats))
+    steps = all_steps[idx]
+    con.execute("CREATE TEMP TABLE IF NOT EXISTS gd_show(step INTEGER PRIMARY KEY)")
+    con.execute("DELETE FROM gd_show")
+    con.executemany("INSERT INTO gd_show VALUES (?)", [(int(s),) for s in steps])
+    n_layers = len(layers)
+    layer_stats: dict[str, np.ndarray] = {}
+    stats = [s for (s,) in con.execute("SELECT DISTINCT stat FROM layer_stats")]
+    for stat in stats:
+        arr = np.full((steps.size, n_layers), np.nan, dtype=np.float32)
+        q = ("SELECT l.step, l.data FROM gd_show s JOIN layer_stats l ON l.stat = ? AND l.step = s.step")
+        for s, blob in con.execute(q, (stat,)):
+            v = _unblob(blob)
+            pos = int(np.searchsorted(steps, s))
+            arr[pos, : min(v.size, n_layers)] = v[:n_layers]
+        layer_stats[stat] = arr
+    series = _read_series(con, steps)
+    findings = [{**json.loads(d), "source": src}
+                for src, d in con.execute("SELECT source, data FROM findings ORDER BY id")]
+    batch = Batch(steps=steps, wall_time=step_stats["wall_time"][idx], layer_stats=layer_stats,
+                  step_stats={k: v[idx] for k, v in step_stats.items() if k != "wall_time"}, series=series)
+    data = assemble(meta, layers, [batch] if steps.size or series else [], findings, path=path)
+    sampling = Sampling(total_steps=int(all_steps.size), shown_steps=int(steps.size), max_steps=max_steps,
+                        curve_steps=all_steps, curves=step_stats)
+    return data, sampling
+
+
+def _read_series(con: sqlite3.Connection, steps: np.ndarray) -> list[tuple[int, int, str, Any]]:
+    """Series rows at the selected steps (every row when the series were recorded at other steps)."""
+    out = [(int(step), int(layer), name, _unblob(blob).copy()) for name, layer, step, blob in con.execute(
+        "SELECT l.name, l.layer, l.step, l.data FROM gd_show s JOIN series l ON l.step = s.step")]
+    if out:
+        return out
+    n = con.execute("SELECT COUNT(*) FROM series").fetchone()[0]
+    if n == 0:
+        return []
+    stride = max(1, n // (MAX_DISPLAY_STEPS * 4))
+    return [(int(step), int(layer), name, _unblob(blob).copy()) for k, (name, layer, step, blob) in
+            enumerate(con.execute("SELECT name, layer, step, data FROM series ORDER BY step")) if k % stride == 0]
+
