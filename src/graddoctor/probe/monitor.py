@@ -57,7 +57,7 @@ class _Params:
         self.upd: list[tuple[nn.Parameter, int]] = []
         useg: list[torch.Tensor] = []
         for p, s, b in zip(self.params, seg, bias):
-            if b or not p.requires_grad or p.numel() == 0:
+            if b or not p.requires_grad or p.numel() == 0 or p.is_complex():  # complex: no real-valued ratio
                 continue
             stride = 1 if update_sample is None else max(1, math.ceil(p.numel() / update_sample))
             n = len(range(0, p.numel(), stride))
@@ -86,8 +86,8 @@ def _norms(tensors: list[torch.Tensor]) -> torch.Tensor:
     dense = [t.coalesce().values() if t.is_sparse else t for t in tensors]
     try:
         out = torch._foreach_norm(dense, 2, dtype=torch.float32)  # torch >= 2.4
-    except (TypeError, RuntimeError):  # older torch, or float64 tensors (vector_norm refuses to narrow them)
-        out = [torch.linalg.vector_norm(t, 2).to(torch.float32) if t.dtype == torch.float64
+    except (TypeError, RuntimeError):  # older torch, float64 or complex tensors (vector_norm refuses to narrow)
+        out = [torch.linalg.vector_norm(t, 2).to(torch.float32) if t.dtype == torch.float64 or t.is_complex()
                else torch.linalg.vector_norm(t, 2, dtype=torch.float32) for t in dense]
     return torch.stack(list(out))
 
@@ -143,6 +143,10 @@ class Monitor:
             self.store = store
         first = next(iter(model.parameters()))
         self.device = first.device
+        if self.device.type == "meta":
+            raise ModelError(f"{type(model).__name__} is on the meta device: its parameters hold no data, so there "
+                             "is nothing to watch; move it to a real device first (model.to_empty(device=...) "
+                             "and initialise it, or build it without device='meta')")
         self.n_layers = len(self.map.layers)
         self._params = _Params(self.map.layers, self.device, update_sample)
         self._buf = torch.zeros((self.flush_every, self.n_layers, K), dtype=torch.float32, device=self.device)
@@ -395,6 +399,11 @@ class Monitor:
     def step(self, loss: torch.Tensor | float | None = None) -> None:
         """Mark the end of an optimizer step. With an optimizer passed to watch(), only ``loss`` is recorded
         (the step itself is recorded by the optimizer hook); call it after ``optimizer.step()``."""
+        # Checked on every call, whatever the schedule, so a wrong loss fails at the first step, the same way
+        # with or without an optimizer.
+        if isinstance(loss, torch.Tensor) and loss.numel() != 1:
+            raise ModelError(f"run.step(loss=...) expects a scalar loss, got a tensor of shape "
+                             f"{tuple(loss.shape)}; reduce it first (loss.mean())")
         if self.optimizer is not None:
             if loss is not None:
                 self._log_previous_loss(loss)
@@ -651,6 +660,9 @@ def watch(
     Returns:
         The :class:`Monitor` (a context manager). ``run.diagnose()`` and ``run.data`` give the results.
     """
-    return Monitor(model, optimizer, store=store, every=every, flush_every=flush_every, activations=activations,
-                   signal=signal, time_profile=time_profile, update_sample=update_sample, overwrite=overwrite,
-                   meta=meta)
+    cls: type[Monitor] = Monitor
+    if torch.distributed.is_available() and torch.distributed.is_initialized():  # global statistics over ranks
+        from ..integrations.distributed import DistributedMonitor as cls  # type: ignore[assignment]
+    return cls(model, optimizer, store=store, every=every, flush_every=flush_every, activations=activations,
+               signal=signal, time_profile=time_profile, update_sample=update_sample, overwrite=overwrite,
+               meta=meta)
