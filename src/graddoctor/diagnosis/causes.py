@@ -1,0 +1,241 @@
+"""Causes: why a signal shrinks or grows, and which remedies to try first.
+
+* :func:`factorise` splits each layer's backward gain into Nielsen's two factors (ch. 5, eq. 124,
+  δˡ = Σ′(zˡ)(Wˡ⁺¹)ᵀδˡ⁺¹) in measurable form: the *weight factor* of layer l+1, ‖(Wˡ⁺¹)ᵀδˡ⁺¹‖/‖δˡ⁺¹‖ =
+  in_signal[l+1]/signal[l+1], and the *activation factor* of layer l, signal[l]/in_signal[l+1] (everything
+  between the two weight layers: the activation derivative, pooling, dropout...). Their product is the gain
+  signal[l]/signal[l+1]. The mean derivative act_deriv is reported beside it.
+* :func:`init_audit` compares each weight layer's variance with Xavier 2/(fan_in+fan_out) (Glorot & Bengio
+  2010, eq. 12) and He 2/fan_in (He et al. 2015, eq. 10), choosing the reference by the activation after it.
+* :func:`structure` recognises architecture-level causes.
+* :func:`rank_remedies` orders remedy codes by the causes found.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..stats.activations import RELU_FAMILY, SATURATING
+from .context import Context, fnum, nanmedian
+
+#: Init audit: a layer's variance below this fraction of its reference is "too small". PyTorch's default
+#: (Kaiming-uniform with a=sqrt(5), Var = 1/(3 fan_in)) is 1/6 of He and 1/3 of Xavier at equal widths; it is
+#: a deliberate library default, so the bound sits below it: 0.1 (a signal shrink of sqrt(0.1)~0.32 per
+#: layer, 1e-5 after 10 layers).
+INIT_TOO_SMALL = 0.1
+#: ... above this multiple of the reference is "too large" (growth of sqrt(10)~3.2 per layer).
+INIT_TOO_LARGE = 10.0
+#: Learning rate too high when the first recorded update moves the weights by more than this fraction
+#: (rule of thumb: healthy ‖ΔW‖/‖W‖ is around 1e-3 per step; 0.1 is 100 times that).
+FIRST_UPDATE_TOO_LARGE = 0.1
+#: Inputs count as unnormalized when |mean| or rms falls outside these bounds (standardised inputs have mean
+#: 0, rms 1: LeCun et al. 1998, "Efficient BackProp", sec. 4.3). A factor of 10 either way is tolerated.
+INPUT_MAX_ABS_MEAN = 3.0
+INPUT_RMS_RANGE = (0.1, 10.0)
+#: A plain RNN counts as "on a long sequence" from this many time steps (Hochreiter & Schmidhuber 1997,
+#: Task 2c: BPTT/RTRL "appear quite useless when the time lags exceed as few as 10 steps").
+LONG_SEQUENCE = 10
+
+#: Remedies per cause, best first.
+CAUSE_REMEDIES: dict[str, list[str]] = {
+    "saturating_activation": ["use_relu_family", "xavier_init", "add_batchnorm"],
+    "init_scale_too_small": ["he_init", "orthogonal_init", "lsuv_init"],
+    "init_scale_too_large": ["he_init", "lsuv_init", "add_batchnorm", "clip_grad_norm"],
+    "depth_without_normalization": ["add_batchnorm", "add_residual", "add_layernorm"],
+    "plain_rnn_long_sequence": ["use_lstm_or_gru", "orthogonal_init", "clip_grad_norm"],
+    "forget_gate_closed": ["forget_gate_bias"],
+    "learning_rate_too_high": ["lower_learning_rate", "lr_warmup", "clip_grad_norm"],
+    "unnormalized_inputs": ["normalize_inputs"],
+    "non_finite_inputs": ["sanitize_inputs"],
+    "unsafe_op": ["guard_unsafe_op"],
+    "post_layernorm": ["pre_layernorm", "lr_warmup"],
+    "weight_decay_only": ["he_init", "add_batchnorm", "add_residual"],
+    "high_learning_rate_relu": ["lower_learning_rate", "use_leaky_relu", "he_init"],
+    "gradient_cliff": ["clip_grad_norm", "lower_learning_rate"],
+    "unknown": [],
+}
+
+
+def factorise(ctx: Context, col: int, chain: list[int] | None = None) -> list[dict[str, Any]]:
+    """Nielsen factorisation along the depth chain at step column ``col``.
+
+    Returns one row per chain layer (forward order): ``gain`` = signal[l]/signal[next], ``weight_factor`` of the
+    next layer, ``activation_factor`` of this layer, ``act_deriv`` (mean derivative of the activation after
+    it). The last chain layer has gain NaN.
+    """
+    chain = ctx.chain() if chain is None else chain
+    sig = ctx.stat("signal_norm")[:, col]
+    ins = ctx.stat("in_signal_norm")[:, col]
+    der = ctx.stat("act_deriv")[:, col]
+    rows = []
+    with np.errstate(all="ignore"):
+        for k, i in enumerate(chain):
+            row: dict[str, Any] = {"layer": ctx.layers[i].name, "signal": float(sig[i]),
+                                   "act_deriv": float(der[i]), "activation": ctx.activation_kind(i)}
+            if k + 1 < len(chain):
+                j = chain[k + 1]
+                row["gain"] = float(sig[i] / sig[j])
+                row["weight_factor"] = float(ins[j] / sig[j])
+                row["activation_factor"] = float(sig[i] / ins[j])
+            else:
+                row["gain"] = row["weight_factor"] = row["activation_factor"] = float("nan")
+            rows.append(row)
+    return rows
+
+
+def dominant_factor(rows: list[dict[str, Any]], shrink: bool) -> tuple[str | None, dict[str, float]]:
+    """Which factor accounts for most of the shrink (``shrink=True``) or growth across ``rows``.
+
+    Returns ("activation" | "weight" | None, {"log10_activation": ..., "log10_weight": ...}).
+    """
+    la = [np.log10(r["activation_factor"]) for r in rows
+          if np.isfinite(r.get("activation_factor", np.nan)) and r["activation_factor"] > 0]
+    lw = [np.log10(r["weight_factor"]) for r in rows
+          if np.isfinite(r.get("weight_factor", np.nan)) and r["weight_factor"] > 0]
+    sa, sw = float(np.sum(la)) if la else float("nan"), float(np.sum(lw)) if lw else float("nan")
+    ev = {"log10_activation": fnum(sa), "log10_weight": fnum(sw)}
+    if not (np.isfinite(sa) and np.isfinite(sw)):
+        return None, ev
+    if shrink:
+        return ("activation" if sa < sw else "weight"), ev
+    return ("activation" if sa > sw else "weight"), ev
+
+
+def _weight_count(info: dict[str, Any]) -> int:
+    return int(sum(int(np.prod(s)) for n, s in (info.get("params") or {}).items() if "bias" not in n))
+
+
+def init_audit(ctx: Context, col: int = 0) -> list[dict[str, Any]]:
+    """Weight variance of each chain layer against Xavier and He, at step column ``col`` (0: the first).
+
+    The variance is ‖W‖²/n (zero-mean weights). The reference is He for a ReLU-family activation after the
+    layer, Xavier otherwise. ``factor`` = variance / reference; ``verdict`` is ``"too_small"``,
+    ``"too_large"`` or ``"ok"`` (bounds :data:`INIT_TOO_SMALL`, :data:`INIT_TOO_LARGE`).
+    """
+    if ctx.n_steps == 0:
+        return []
+    wn = ctx.stat("weight_norm")[:, col]
+    chain = ctx.chain()
+    out = []
+    for i in chain:
+        layer = ctx.layers[i]
+        fi, fo = layer.info.get("fan_in"), layer.info.get("fan_out")
+        n = _weight_count(layer.info)
+        if not fi or not fo or n == 0 or not np.isfinite(wn[i]):
+            continue
+        var = float(wn[i]) ** 2 / n
+        kind = ctx.activation_kind(i)
+        xavier, he = 2.0 / (fi + fo), 2.0 / fi
+        ref_name, ref = ("he", he) if kind in RELU_FAMILY else ("xavier", xavier)
+        factor = var / ref
+        verdict = "too_small" if factor < INIT_TOO_SMALL else "too_large" if factor > INIT_TOO_LARGE else "ok"
+        out.append({"layer": layer.name, "variance": fnum(var), "xavier": fnum(xavier), "he": fnum(he),
+                    "reference": ref_name, "factor": fnum(factor), "verdict": verdict,
+                    "last": i == chain[-1]})
+    return out
+
+
+def structure(ctx: Context) -> dict[str, Any]:
+    """Architecture facts that explain findings (all from layer types, metadata and check observations)."""
+    chain = ctx.chain()
+    kinds = [ctx.activation_kind(i) for i in chain]
+    sat = [ctx.layers[i].name for i, k in zip(chain, kinds) if k in SATURATING]
+    rnn = [layer.name for layer in ctx.layers if layer.type == "RNN"]
+    s: dict[str, Any] = {
+        "depth": len(chain),
+        "has_norm": ctx.has_norm,
+        "has_residual": ctx.has_residual,
+        "saturating_layers": sat,
+        "plain_rnn_layers": rnn,
+        "post_layernorm": _post_ln(ctx),
+    }
+    upd = ctx.stat("update_ratio")
+    if ctx.source == "run" and upd.shape[1]:
+        s["first_update_ratio"] = fnum(nanmedian(upd[:, 0]))
+    inp = ctx.extra.get("inputs") or {}
+    if inp:
+        s["inputs"] = inp
+    if "forget_gate_bias" in ctx.extra:
+        s["forget_gate_bias"] = ctx.extra["forget_gate_bias"]
+    return s
+
+
+def _post_ln(ctx: Context) -> bool:
+    """Post-LN transformer layers: torch's TransformerEncoderLayer with norm_first=False (recorded by check)."""
+    return bool(ctx.extra.get("post_layernorm", False))
+
+
+def inputs_unnormalized(inp: dict[str, Any]) -> bool:
+    """True when float inputs are far from zero mean and unit scale (see :data:`INPUT_RMS_RANGE`)."""
+    if not inp or not inp.get("float"):
+        return False
+    mean, rms, std = inp.get("mean"), inp.get("rms"), inp.get("std")
+    if mean is None or rms is None or not np.isfinite(rms):
+        return False
+    lo, hi = INPUT_RMS_RANGE
+    off_centre = std is not None and std > 0 and abs(mean) > INPUT_MAX_ABS_MEAN * std
+    return bool(rms < lo or rms > hi or off_centre)
+
+
+def depth_causes(ctx: Context, layers: list[int], shrink: bool, col: int) -> tuple[list[str], dict[str, Any]]:
+    """Causes of a depth-axis shrink (``shrink=True``) or growth over the chain ``layers``, most likely first,
+    with the evidence behind them (factorisation, init audit, structure)."""
+    rows = factorise(ctx, col, layers)
+    dom, logs = dominant_factor(rows, shrink)
+    audit = {a["layer"]: a for a in init_audit(ctx, 0)}
+    names = [ctx.layers[i].name for i in layers]
+    bad_init = [a for n, a in audit.items() if n in names and not a["last"]
+                and a["verdict"] == ("too_small" if shrink else "too_large")]
+    st = structure(ctx)
+    kinds = {ctx.activation_kind(i) for i in layers}
+    causes: list[str] = []
+    saturating = bool(kinds & SATURATING)
+    relu = bool(kinds & RELU_FAMILY) and not saturating
+    init_code = "init_scale_too_small" if shrink else "init_scale_too_large"
+    if dom == "activation" and saturating:
+        causes.append("saturating_activation")
+    # A ReLU passes about half of the signal's energy; He init exists to compensate exactly that, so a
+    # ReLU-dominated shrink is an init that does not compensate (He et al. 2015, eq. 10 vs Xavier).
+    if bad_init or dom == "weight" or (shrink and dom == "activation" and relu):
+        causes.append(init_code)
+    if saturating and "saturating_activation" not in causes:
+        causes.append("saturating_activation")
+    if inputs_unnormalized(st.get("inputs", {})):
+        causes.append("unnormalized_inputs")
+    if not shrink and st.get("first_update_ratio") and st["first_update_ratio"] > FIRST_UPDATE_TOO_LARGE:
+        causes.insert(0, "learning_rate_too_high")
+    if not st["has_norm"] and st["has_residual"] is not True:
+        causes.append("depth_without_normalization")
+    if st.get("post_layernorm"):
+        causes.append("post_layernorm")
+    if not causes:
+        causes.append("unknown")
+    ev = {"dominant_factor": dom, **logs,
+          "factors": [{k: (fnum(v) if isinstance(v, float) else v) for k, v in r.items()} for r in rows],
+          "init_audit": [audit[n] for n in names if n in audit]}
+    return causes, ev
+
+
+def rank_remedies(causes: list[str], kind: str | None = None, *, recurrent: bool = False,
+                  saturating: bool = False) -> list[str]:
+    """Remedy codes, best first: the remedies of each cause in cause order, without repeats.
+
+    Args:
+        causes: cause codes, most likely first.
+        kind: the finding kind; exploding findings put clipping first in recurrent nets (Pascanu et al. 2013).
+        recurrent: whether the affected layers are recurrent.
+        saturating: whether a saturating activation follows the layers (then Xavier precedes He for init).
+    """
+    out: list[str] = []
+    if kind == "exploding_gradient" and recurrent:
+        out.append("clip_grad_norm")
+    for c in causes:
+        for r in CAUSE_REMEDIES.get(c, []):
+            if saturating and r == "he_init" and c.startswith("init_scale"):
+                r = "xavier_init"
+            if r not in out:
+                out.append(r)
+    if kind == "exploding_gradient" and "clip_grad_norm" not in out:
+        out.append("clip_grad_norm")
+    return out

@@ -1,0 +1,201 @@
+"""What the detectors read: a :class:`Context` built from a run's :class:`RunData` (and, for
+:func:`graddoctor.check`, the extra observations of the one-batch check).
+
+Detectors never touch hooks or stores; they read per-layer arrays (layers x steps, layers in forward order)
+and a few derived views defined here: the *depth chain* (the weight layers a backward signal passes through),
+robust slopes, windows of recent steps.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..store.run_data import LayerInfo, RunData
+
+#: Layer types that normalise their input. They rescale the backward signal by design, so they are left out
+#: of the depth chain (their gain says nothing about vanishing) but count as "normalization present".
+NORM_TYPES = frozenset({"BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "SyncBatchNorm", "LayerNorm", "GroupNorm",
+                        "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "RMSNorm", "LazyBatchNorm1d",
+                        "LazyBatchNorm2d", "LazyBatchNorm3d"})
+#: Recurrent layer types and which of them are gated.
+RECURRENT_TYPES = frozenset({"RNN", "LSTM", "GRU"})
+GATED_TYPES = frozenset({"LSTM", "GRU"})
+#: Words in a layer's qualified name or type that mark a residual architecture when no check saw the adds.
+RESIDUAL_HINTS = ("residual", "resblock", "res_block", "basicblock", "bottleneck", "shortcut", "downsample",
+                  "encoderlayer", "decoderlayer", "transformer")
+
+
+@dataclass
+class Context:
+    """Everything a detector may read.
+
+    Attributes:
+        layers: layers in forward order; row ``i`` of every array in ``stats`` belongs to ``layers[i]``.
+        steps: recorded steps.
+        stats: per-layer statistic -> array (layers x steps).
+        step_stats: per-step statistic -> array (steps,).
+        series: as :attr:`RunData.series`.
+        meta: run metadata.
+        source: ``"check"`` or ``"run"``.
+        extra: observations only a check makes (non-finite origin, unsafe op, input statistics, init audit,
+            structure, functional activations); empty for a run.
+    """
+
+    layers: list[LayerInfo]
+    steps: np.ndarray
+    stats: dict[str, np.ndarray]
+    step_stats: dict[str, np.ndarray]
+    series: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
+    source: str = "run"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_run(cls, data: RunData, source: str = "run", extra: dict[str, Any] | None = None) -> Context:
+        stats = {k: np.asarray(v, dtype=np.float64).copy() for k, v in data.layer_stats.items()}
+        step_stats = {k: np.asarray(v, dtype=np.float64) for k, v in data.step_stats.items()}
+        return cls(layers=list(data.layers), steps=np.asarray(data.steps), stats=stats, step_stats=step_stats,
+                   series=data.series, meta=dict(data.meta), source=source, extra=dict(extra or {}))
+
+    # ------------------------------------------------------------------ basic access
+    @property
+    def n_steps(self) -> int:
+        return int(self.steps.size)
+
+    @property
+    def names(self) -> list[str]:
+        return [layer.name for layer in self.layers]
+
+    def stat(self, name: str) -> np.ndarray:
+        """Array (layers x steps) of a statistic; all-NaN when it was not recorded."""
+        arr = self.stats.get(name)
+        if arr is None:
+            return np.full((len(self.layers), self.n_steps), np.nan)
+        return arr
+
+    def step_stat(self, name: str) -> np.ndarray:
+        arr = self.step_stats.get(name)
+        return np.full(self.n_steps, np.nan) if arr is None else arr
+
+    def loss_nonfinite(self) -> np.ndarray:
+        """Per step: the loss is Inf, or NaN after finite losses were logged (a NaN loss also means "not
+        logged", so a run that never logs its loss never counts as non-finite here)."""
+        loss = self.step_stat("loss")
+        fin = np.isfinite(loss)
+        seen = np.concatenate([[False], np.maximum.accumulate(fin)[:-1]]) if loss.size else fin
+        return np.isinf(loss) | (np.isnan(loss) & seen)
+
+    def step_of(self, col: int) -> int | None:
+        """The optimizer step of column ``col`` (``None`` for a check)."""
+        if self.source == "check" or self.n_steps == 0:
+            return None
+        return int(self.steps[col])
+
+    def activation_kind(self, i: int) -> str | None:
+        """Kind of the activation after layer ``i``: the module one, else a functional one the check saw."""
+        layer = self.layers[i]
+        if layer.activation:
+            return layer.activation
+        return self.extra.get("functional_activations", {}).get(layer.name)
+
+    # ------------------------------------------------------------------ structure
+    def is_norm(self, i: int) -> bool:
+        return self.layers[i].type in NORM_TYPES
+
+    def is_recurrent(self, i: int) -> bool:
+        return self.layers[i].type in RECURRENT_TYPES or bool(self.layers[i].info.get("recurrent"))
+
+    def chain(self) -> list[int]:
+        """The depth chain: indices (forward order) of layers with a weight matrix, no norm layers, no
+        recurrent layers (their gain is a time-axis matter) and no embeddings (no input signal)."""
+        out = []
+        for i, layer in enumerate(self.layers):
+            if self.is_norm(i) or self.is_recurrent(i) or layer.type == "Embedding":
+                continue
+            if layer.info.get("fan_in") is None:
+                continue
+            out.append(i)
+        return out
+
+    @property
+    def has_norm(self) -> bool:
+        return any(self.is_norm(i) for i in range(len(self.layers)))
+
+    @property
+    def has_residual(self) -> bool | None:
+        """True/False when the check counted residual additions; else guessed from names (None: unknown)."""
+        if "residual_adds" in self.extra:
+            return int(self.extra["residual_adds"]) > 0
+        text = " ".join((layer.name + " " + layer.type).lower() for layer in self.layers)
+        text += " " + str(self.meta.get("model_class", "")).lower()
+        if any(h in text for h in RESIDUAL_HINTS):
+            return True
+        return None
+
+    def optimizer_hp(self, key: str) -> float | None:
+        """A hyper-parameter of the first optimizer param group recorded in the run metadata."""
+        opt = self.meta.get("optimizer") or {}
+        groups = opt.get("param_groups") or []
+        if not groups:
+            return None
+        v = groups[0].get(key)
+        return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+
+
+# ---------------------------------------------------------------------- numeric helpers
+def robust_slope(x: np.ndarray, y: np.ndarray) -> float:
+    """Theil-Sen slope (median of pairwise slopes) of ``y`` against ``x``, ignoring non-finite points.
+
+    Robust to a few outlying layers (a head, a downsampling layer), unlike least squares. NaN with fewer
+    than two finite points.
+    """
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    ok = np.isfinite(x) & np.isfinite(y)
+    x, y = x[ok], y[ok]
+    if x.size < 2:
+        return float("nan")
+    i, j = np.triu_indices(x.size, k=1)
+    dx = x[j] - x[i]
+    keep = dx != 0
+    if not keep.any():
+        return float("nan")
+    return float(np.median((y[j] - y[i])[keep] / dx[keep]))
+
+
+def safe_log10(a: np.ndarray) -> np.ndarray:
+    """log10 of positive finite entries, NaN elsewhere."""
+    a = np.asarray(a, dtype=float)
+    out = np.full(a.shape, np.nan)
+    ok = np.isfinite(a) & (a > 0)
+    out[ok] = np.log10(a[ok])
+    return out
+
+
+def nanmedian(a: np.ndarray, axis: int | None = None) -> Any:
+    """``np.nanmedian`` without the all-NaN warning."""
+    a = np.asarray(a, dtype=float)
+    with np.errstate(all="ignore"):
+        if axis is None:
+            v = a[np.isfinite(a)]
+            return float(np.median(v)) if v.size else float("nan")
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return np.nanmedian(a, axis=axis)
+
+
+def fnum(x: Any, digits: int = 4) -> Any:
+    """A float rounded to ``digits`` significant digits for evidence (NaN/None kept)."""
+    if x is None:
+        return None
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return x
+    if not np.isfinite(v) or v == 0:
+        return v
+    return float(f"{v:.{digits}g}")

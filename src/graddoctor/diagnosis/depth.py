@@ -1,0 +1,72 @@
+"""Depth profiles shared by the vanishing and exploding detectors: robust fits of log10 statistics
+against a layer's position in the depth chain, per recorded step."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .context import Context, robust_slope, safe_log10
+
+
+@dataclass
+class DepthProfile:
+    """Fitted per-layer trends of one step column.
+
+    ``*_ratio`` values are fitted first/last ratios over the span (10 ** (-slope * (n - 1))): below 1 means
+    the quantity is smaller at the first layer than at the last.
+    """
+
+    col: int
+    layers: list[int]            # chain layers used for the fit (forward order)
+    signal_ratio: float          # fitted ||dL/d out|| first / last
+    signal_gain: float           # fitted per-layer factor of ||dL/d out|| going one layer back (towards input)
+    grad_ratio_ratio: float      # fitted (||gW||/||W||) first / last
+    grad_ratio_median: float     # median ||gW||/||W|| over the span
+    grad_ratio_max: float
+    act_growth: float            # fitted act_rms last / first (forward growth)
+    measured_signal_ratio: float  # raw signal first / last (no fit)
+
+
+def profile(ctx: Context, col: int, exclude_head: bool = True, min_layers: int = 2) -> DepthProfile | None:
+    """Fit the depth trends of step column ``col`` over the chain (minus the output head when
+    ``exclude_head`` and the chain has at least three layers). ``None`` when fewer than ``min_layers`` chain
+    layers have a finite backward signal."""
+    chain = ctx.chain()
+    if exclude_head and len(chain) >= 3:
+        span = chain[:-1]
+    else:
+        span = chain
+    sig = ctx.stat("signal_norm")[:, col]
+    span = [i for i in span if np.isfinite(sig[i]) and sig[i] > 0]
+    if len(span) < min_layers:
+        return None
+    x = np.arange(len(span), dtype=float)
+    n1 = len(span) - 1
+    ls = safe_log10(sig[span])
+    s_sig = robust_slope(x, ls)
+    gr = ctx.stat("grad_ratio")[span, col]
+    s_gr = robust_slope(x, safe_log10(gr))
+    act = ctx.stat("act_rms")[chain, col]
+    s_act = robust_slope(np.arange(len(chain), dtype=float), safe_log10(act))
+    fin = gr[np.isfinite(gr)]
+    return DepthProfile(
+        col=col, layers=span,
+        signal_ratio=float(10 ** (-s_sig * n1)) if np.isfinite(s_sig) else float("nan"),
+        signal_gain=float(10 ** (-s_sig)) if np.isfinite(s_sig) else float("nan"),
+        grad_ratio_ratio=float(10 ** (-s_gr * n1)) if np.isfinite(s_gr) else float("nan"),
+        grad_ratio_median=float(np.median(fin)) if fin.size else float("nan"),
+        grad_ratio_max=float(np.max(fin)) if fin.size else float("nan"),
+        act_growth=float(10 ** (s_act * (len(chain) - 1))) if np.isfinite(s_act) else float("nan"),
+        measured_signal_ratio=float(sig[span[0]] / sig[span[-1]]),
+    )
+
+
+def window_cols(ctx: Context, window: int) -> list[int]:
+    """Step columns to examine: every column of a check; the first and the last ``window`` of a run."""
+    n = ctx.n_steps
+    if n == 0:
+        return []
+    if ctx.source == "check" or n <= window + 1:
+        return list(range(n))
+    return [0, *range(n - window, n)]

@@ -1,0 +1,89 @@
+"""exploding_gradient during training: gradient-norm spikes and geometric growth (runs only)."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..causes import FIRST_UPDATE_TOO_LARGE, rank_remedies
+from ..context import Context, fnum, nanmedian, robust_slope, safe_log10
+from ..findings import Finding
+from .base import Detector, register
+
+
+@register
+class ExplodingTraining(Detector):
+    """Watches the total gradient norm over the steps of a run.
+
+    * spike: a step whose norm exceeds ``spike_factor`` x the median of the preceding ``window`` steps (after
+      ``warmup`` steps), the signature of Pascanu et al.'s cliff (2013, Fig. 6: a wall 1e4-1e5 times steeper
+      than the surrounding surface);
+    * growth: a fitted geometric growth of more than ``growth_factor`` over the last ``window`` steps;
+    * either one followed by non-finite gradients or loss makes the finding critical.
+
+    Args:
+        spike_factor: 10 (Lightning's SpikeDetection uses rtol=2 on the loss; gradient norms fluctuate more,
+            and a 10x jump is beyond the noise of mini-batch SGD on the corpus).
+        growth_factor: 100 over the window (two orders of magnitude of sustained growth).
+        window: steps in the reference median and the growth fit (10).
+        warmup: first steps ignored for spikes (3), as the first updates legitimately change the norm fast.
+    """
+
+    name = "exploding_training"
+
+    def __init__(self, spike_factor: float = 10.0, growth_factor: float = 100.0, window: int = 10,
+                 warmup: int = 3) -> None:
+        self.spike_factor = spike_factor
+        self.growth_factor = growth_factor
+        self.window = window
+        self.warmup = warmup
+
+    def detect(self, ctx: Context) -> list[Finding]:
+        if ctx.source != "run" or ctx.n_steps < self.warmup + 2:
+            return []
+        g = ctx.step_stat("total_grad_norm")
+        spikes = []
+        for t in range(self.warmup, g.size):
+            ref = g[max(0, t - self.window):t]
+            ref = ref[np.isfinite(ref)]
+            if ref.size and (not np.isfinite(g[t]) or g[t] > self.spike_factor * np.median(ref)) and \
+                    np.median(ref) > 0:
+                spikes.append((t, float(g[t] / np.median(ref)) if np.isfinite(g[t]) else float("inf")))
+        tail = g[-self.window:]
+        ok = np.isfinite(tail) & (tail > 0)
+        growth = float("nan")
+        if ok.sum() >= 3:
+            s = robust_slope(np.arange(tail.size)[ok], safe_log10(tail[ok]))
+            growth = float(10 ** (s * (tail.size - 1)))
+        growing = np.isfinite(growth) and growth > self.growth_factor
+        if not spikes and not growing:
+            return []
+        nf = (np.nan_to_num(ctx.step_stat("nonfinite_grads")) > 0) | ctx.loss_nonfinite()
+        c = spikes[0][0] if spikes else g.size - self.window
+        then_nf = bool(nf[c:].any())
+        ev: dict[str, Any] = {"spikes": [{"step": int(ctx.steps[t]), "x_median": fnum(r)} for t, r in spikes[:10]],
+                              "n_spikes": len(spikes), "growth_last_window": fnum(growth),
+                              "followed_by_non_finite": then_nf, "grad_norm_median": fnum(nanmedian(g))}
+        wg = ctx.stat("weight_grad_norm")
+        with np.errstate(all="ignore"):
+            base = nanmedian(wg[:, max(0, c - self.window):c], axis=1) if c > 0 else wg[:, 0]
+            jump = wg[:, c] / base
+        layers = [ctx.layers[i].name for i in range(len(ctx.layers)) if np.isfinite(jump[i])
+                  and jump[i] > self.spike_factor] or [ctx.layers[i].name for i in range(len(ctx.layers))
+                                                       if np.isfinite(wg[i, c])]
+        recurrent = any(ctx.is_recurrent(i) for i in range(len(ctx.layers)))
+        causes: list[str] = []
+        upd = ctx.stat("update_ratio")
+        if upd.shape[1] and nanmedian(upd[:, 0]) > FIRST_UPDATE_TOO_LARGE or growing:
+            causes.append("learning_rate_too_high")
+        if spikes:
+            causes.append("gradient_cliff")
+        if recurrent and any(layer.type == "RNN" for layer in ctx.layers):
+            causes.append("plain_rnn_long_sequence")
+        sev = "critical" if then_nf else "warning"
+        what = (f"{len(spikes)} gradient-norm spike(s) (first x{spikes[0][1]:.3g} the recent median)"
+                if spikes else f"the gradient norm grew x{growth:.3g} over the last {self.window} steps")
+        return [Finding(kind="exploding_gradient", severity=sev, layers=layers, axis="depth",
+                        step=int(ctx.steps[c]), evidence=ev, causes=causes,
+                        remedies=rank_remedies(causes, "exploding_gradient", recurrent=recurrent),
+                        message=what + (", then non-finite values" if then_nf else ""), detector=self.name)]

@@ -1,0 +1,94 @@
+"""saturation: units of sigmoid/tanh-family activations in the flat region, and Glorot's pinned top layer."""
+from __future__ import annotations
+
+import numpy as np
+
+from ...stats.activations import SATURATING
+from ..causes import FIRST_UPDATE_TOO_LARGE, init_audit, inputs_unnormalized, rank_remedies
+from ..context import Context, fnum, nanmedian
+from ..depth import window_cols
+from ..findings import Finding
+from .base import Detector, register
+
+
+@register
+class Saturation(Detector):
+    """Per layer, the fraction of activation outputs whose derivative is below 1 % of its maximum
+    (``act_saturated``; the region is defined in :mod:`graddoctor.stats.activations`), as the median over the
+    examined steps. Plus Glorot & Bengio's (2010, Fig. 2) pattern: the top sigmoid hidden layer driven to 0
+    while the layers below stay near 0.5.
+
+    Args:
+        fraction: saturated fraction of a layer that is a problem, 0.5 (DeepDiagnosis and SageMaker Debugger
+            both flag a layer when more than half of it is saturated).
+        critical_fraction: 0.9: nine units in ten pass (almost) no gradient.
+        pinned_mean: mean output of the top sigmoid layer counted as "pinned at 0": 0.1 (at 0.1 sigma' is
+            0.09, a third of its maximum, and Glorot's Fig. 2 shows the top layer near 0 while the others
+            stay > 0.5).
+        others_mean: the other sigmoid layers must average at least this for the Glorot pattern (0.3).
+        window: recorded steps examined at the end of a run (plus the first).
+    """
+
+    name = "saturation"
+
+    def __init__(self, fraction: float = 0.5, critical_fraction: float = 0.9, pinned_mean: float = 0.1,
+                 others_mean: float = 0.3, window: int = 10) -> None:
+        self.fraction = fraction
+        self.critical_fraction = critical_fraction
+        self.pinned_mean = pinned_mean
+        self.others_mean = others_mean
+        self.window = window
+
+    def detect(self, ctx: Context) -> list[Finding]:
+        cols = window_cols(ctx, self.window)
+        if not cols:
+            return []
+        cols = cols[1:] if len(cols) > 1 and ctx.source == "run" else cols  # the recent window of a run
+        sat = nanmedian(ctx.stat("act_saturated")[:, cols], axis=1)
+        mean = nanmedian(ctx.stat("act_mean")[:, cols], axis=1)
+        out = []
+        hit = [i for i in range(len(ctx.layers)) if np.isfinite(sat[i]) and sat[i] >= self.fraction]
+        if hit:
+            worst = float(max(sat[i] for i in hit))
+            first = self._first_col(ctx, hit)
+            out.append(self._finding(ctx, hit, "critical" if worst >= self.critical_fraction else "warning",
+                                     {"pattern": "flat_region", "saturated_fraction":
+                                      {ctx.layers[i].name: fnum(sat[i]) for i in hit}}, first))
+        sig = [i for i in ctx.chain() if ctx.activation_kind(i) == "sigmoid"]
+        if len(sig) >= 2:
+            top, rest = sig[-1], sig[:-1]
+            rest_mean = float(np.nanmean(mean[rest])) if np.isfinite(mean[rest]).any() else float("nan")
+            if np.isfinite(mean[top]) and mean[top] < self.pinned_mean and rest_mean >= self.others_mean \
+                    and top not in hit:
+                out.append(self._finding(ctx, [top], "warning",
+                                         {"pattern": "top_sigmoid_pinned_at_zero", "top_mean": fnum(mean[top]),
+                                          "other_layers_mean": fnum(rest_mean)}, cols[-1]))
+        return out
+
+    def _first_col(self, ctx: Context, hit: list[int]) -> int:
+        s = ctx.stat("act_saturated")[hit]
+        over = np.where((s >= self.fraction).any(axis=0))[0]
+        return int(over[0]) if over.size else 0
+
+    def _finding(self, ctx: Context, layers: list[int], severity: str, ev: dict, col: int) -> Finding:
+        causes = ["saturating_activation"]
+        audit = {a["layer"]: a for a in init_audit(ctx, 0)}
+        names = [ctx.layers[i].name for i in layers]
+        large = [n for n in names if audit.get(n, {}).get("verdict") == "too_large"]
+        if large:
+            causes.append("init_scale_too_large")
+            ev["init_too_large"] = {n: audit[n]["factor"] for n in large}
+        if inputs_unnormalized(ctx.extra.get("inputs") or {}):
+            causes.append("unnormalized_inputs")
+        upd = ctx.stat("update_ratio")
+        if ctx.source == "run" and upd.shape[1] and nanmedian(upd[:, 0]) > FIRST_UPDATE_TOO_LARGE:
+            causes.append("learning_rate_too_high")
+        ev["activations"] = {ctx.layers[i].name: ctx.activation_kind(i) for i in layers}
+        kinds = {ctx.activation_kind(i) for i in layers}
+        msg = ("the top sigmoid layer is pinned near 0 while the layers below stay near 0.5 (Glorot & Bengio "
+               "2010)" if ev.get("pattern") == "top_sigmoid_pinned_at_zero" else
+               f"{len(layers)} layer(s) have most units in the flat region of their activation")
+        return Finding(kind="saturation", severity=severity, layers=names, step=ctx.step_of(col), evidence=ev,
+                       causes=causes, remedies=rank_remedies(causes, "saturation",
+                                                             saturating=bool(kinds & SATURATING)),
+                       message=msg, detector=self.name)

@@ -1,0 +1,66 @@
+"""stalled_learning: every layer's update is tiny while the loss stays far from its floor (runs only)."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..causes import rank_remedies
+from ..context import Context, fnum, nanmedian
+from ..findings import Finding
+from .base import Detector, register
+
+
+@register
+class Stalled(Detector):
+    """He et al. (2015, Fig. 3) describe their 30-layer ReLU net with Xavier init as "completely stalled":
+    every gradient diminishes, no single layer stands out. The signature during training: the median
+    relative update ||ΔW||/||W|| of *every* layer over the last ``window`` steps is below ``tiny_update`` and
+    the loss has improved by less than ``min_progress`` (relative) since the first steps.
+
+    Args:
+        tiny_update: 1e-5: 100x below the ~1e-3 per step usually seen in healthy training (on the corpus healthy
+            nets update 1e-4..1e-2 per step with SGD); He's stalled net with SGD lr 0.01 measures ~1e-7.
+        min_progress: 0.05: the loss fell by less than 5 % of its starting value.
+        window: steps compared at the start and the end (10).
+    """
+
+    name = "stalled"
+
+    def __init__(self, tiny_update: float = 1e-5, min_progress: float = 0.05, window: int = 10) -> None:
+        self.tiny_update = tiny_update
+        self.min_progress = min_progress
+        self.window = window
+
+    def detect(self, ctx: Context) -> list[Finding]:
+        if ctx.source != "run" or ctx.n_steps < 2 * min(self.window, 3):
+            return []
+        w = min(self.window, ctx.n_steps // 2)
+        upd = nanmedian(ctx.stat("update_ratio")[:, -w:], axis=1)
+        fin = upd[np.isfinite(upd)]
+        if fin.size == 0 or fin.max() >= self.tiny_update:
+            return []
+        loss = ctx.step_stat("loss")
+        a, b = nanmedian(loss[:w]), nanmedian(loss[-w:])
+        if not (np.isfinite(a) and np.isfinite(b)) or a <= 0:
+            return []
+        progress = (a - b) / abs(a)
+        if progress >= self.min_progress:
+            return []
+        causes = ["init_scale_too_small", "depth_without_normalization"] if not ctx.has_norm \
+            else ["init_scale_too_small"]
+        from ..causes import depth_causes
+        chain = ctx.chain()
+        ev = {"max_update_ratio": fnum(fin.max()), "median_update_ratio": fnum(np.median(fin)),
+              "loss_start": fnum(a), "loss_end": fnum(b), "relative_progress": fnum(progress),
+              "lr": ctx.optimizer_hp("lr"), "optimizer": (ctx.meta.get("optimizer") or {}).get("class")}
+        if len(chain) >= 2:
+            dc, dev = depth_causes(ctx, chain, shrink=True, col=ctx.n_steps - 1)
+            causes = [c for c in dc if c != "unknown"] or causes
+            ev["dominant_factor"] = dev.get("dominant_factor")
+        rem = rank_remedies(causes, "vanishing_gradient")
+        if "use_adam" not in rem:
+            rem.append("use_adam")
+        return [Finding(kind="stalled_learning", severity="warning",
+                        layers=[layer.name for layer in ctx.layers], step=int(ctx.steps[-w]), evidence=ev,
+                        causes=causes, remedies=rem,
+                        message=f"every layer moves less than {fin.max():.2g} of its norm per step and the loss "
+                                f"improved by {progress:.1%}: training has stalled", detector=self.name)]

@@ -1,0 +1,112 @@
+"""vanishing_gradient / exploding_gradient, axis "time": ||dL/dx_t|| of a recurrent layer's input against the
+distance from the loss."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ...stats.tensor_stats import memory_horizon
+from ..causes import LONG_SEQUENCE, rank_remedies
+from ..context import GATED_TYPES, Context, fnum, robust_slope, safe_log10
+from ..findings import Finding
+from .base import Detector, register
+
+
+def time_profile_summary(v: np.ndarray, horizon_factor: float) -> dict[str, Any] | None:
+    """Memory horizon, per-step factor and first/last ratio of one profile (time order, last = nearest loss)."""
+    v = np.asarray(v, dtype=float)
+    v = v[np.isfinite(v)]
+    if v.size < 3 or v[-1] <= 0:
+        return None
+    dist = np.arange(v.size - 1, -1, -1, dtype=float)  # distance from the loss
+    slope = robust_slope(dist, safe_log10(v))
+    return {"length": int(v.size), "horizon": memory_horizon(v, horizon_factor),
+            "per_step_factor": float(10 ** slope) if np.isfinite(slope) else float("nan"),
+            "first_last_ratio": float(v[0] / v[-1])}
+
+
+@register
+class Temporal(Detector):
+    """For every recurrent layer with a recorded ``time_signal`` (RNN, LSTM, GRU), the memory horizon: the
+    number of steps back from the loss until ||dL/dx_t|| falls below ``horizon_factor`` of its value at the
+    last step, beside the sequence length, and the fitted per-step factor.
+
+    A horizon shorter than the sequence means the earliest inputs receive less than 1/1000 of the gradient of
+    the last. A plain RNN cannot fix that by learning (Bengio et al. 1994); an LSTM at PyTorch's default init
+    (forget-gate bias 0) also forgets fast at step 0 but can learn to open its gates, so a gated layer gets an
+    info finding only. Growth going back beyond ``explode_ratio`` is an exploding gradient through time.
+
+    Args:
+        horizon_factor: 1e-3 (the issue's definition of the memory horizon: three orders of magnitude).
+        explode_ratio: first/last ratio above which the gradient explodes through time: 1e3 (symmetric).
+        critical_ratio: first/last ratio (or its inverse) beyond which the finding is critical: 1e6.
+        min_length: shortest sequence examined: 10 steps (Hochreiter & Schmidhuber 1997: BPTT fails beyond
+            lags of about 10).
+    """
+
+    name = "temporal"
+
+    def __init__(self, horizon_factor: float = 1e-3, explode_ratio: float = 1e3, critical_ratio: float = 1e6,
+                 min_length: int = LONG_SEQUENCE) -> None:
+        self.horizon_factor = horizon_factor
+        self.explode_ratio = explode_ratio
+        self.critical_ratio = critical_ratio
+        self.min_length = min_length
+
+    def detect(self, ctx: Context) -> list[Finding]:
+        out = []
+        for lname, (steps, values) in (ctx.series.get("time_signal") or {}).items():
+            if values.shape[0] == 0:
+                continue
+            layer = next((layer for layer in ctx.layers if layer.name == lname), None)
+            ltype = layer.type if layer else ""
+            rows = [0] if values.shape[0] == 1 else [0, values.shape[0] - 1]
+            summ = [time_profile_summary(values[r], self.horizon_factor) for r in rows]
+            if any(s is None for s in summ) or summ[0]["length"] < self.min_length:
+                continue
+            last = summ[-1]
+            step = None if ctx.source == "check" else int(steps[rows[0]])
+            ev: dict[str, Any] = {"sequence_length": last["length"], "memory_horizon": last["horizon"],
+                                  "per_step_factor": fnum(last["per_step_factor"]),
+                                  "first_last_ratio": fnum(last["first_last_ratio"]),
+                                  "layer_type": ltype}
+            if len(summ) > 1:
+                ev["memory_horizon_first_step"] = summ[0]["horizon"]
+                ev["first_last_ratio_first_step"] = fnum(summ[0]["first_last_ratio"])
+            f = self._finding(ctx, lname, ltype, last, ev, step)
+            if f is not None:
+                out.append(f)
+        return out
+
+    def _finding(self, ctx: Context, lname: str, ltype: str, s: dict[str, Any], ev: dict[str, Any],
+                 step: int | None) -> Finding | None:
+        ratio = s["first_last_ratio"]
+        gated = ltype in GATED_TYPES
+        if ratio > self.explode_ratio:
+            causes = ["init_scale_too_large"] + (["plain_rnn_long_sequence"] if not gated else [])
+            sev = "critical" if ratio > self.critical_ratio else "warning"
+            return Finding(kind="exploding_gradient", severity=sev, layers=[lname], axis="time", step=step,
+                           evidence=ev, causes=causes,
+                           remedies=rank_remedies(causes, "exploding_gradient", recurrent=True),
+                           message=f"||dL/dx_t|| grows x{s['per_step_factor']:.3g} per step back in time "
+                                   f"({ratio:.3g} over {s['length']} steps)", detector=self.name)
+        if s["horizon"] is None:
+            return None
+        causes: list[str] = []
+        if gated:
+            fg = ctx.extra.get("forget_gate_bias", {}).get(lname)
+            ev["forget_gate_bias"] = fnum(fg)
+            if ltype == "LSTM" and (fg is None or fg < 0.5):
+                causes.append("forget_gate_closed")
+            sev = "info"
+        else:
+            causes += ["plain_rnn_long_sequence", "saturating_activation"]
+            sev = "critical" if ratio < 1.0 / self.critical_ratio else "warning"
+        remedies = rank_remedies(causes or ["unknown"], "vanishing_gradient")
+        if not remedies and gated:
+            remedies = ["forget_gate_bias"] if ltype == "LSTM" else []
+        return Finding(kind="vanishing_gradient", severity=sev, layers=[lname], axis="time", step=step,
+                       evidence=ev, causes=causes or ["unknown"], remedies=remedies,
+                       message=f"memory horizon {s['horizon']} steps for a sequence of {s['length']}: the gradient "
+                               f"falls x{s['per_step_factor']:.3g} per step back in time", detector=self.name)

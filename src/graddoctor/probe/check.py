@@ -1,0 +1,248 @@
+"""``gd.check(model, inputs, targets, loss_fn)``: diagnose a model from one batch, before training.
+
+One forward and backward pass per batch, in train mode, no optimizer step. The statistics come from the same
+Monitor that ``gd.watch`` uses (memory store, no optimizer); a :class:`~.function_watch.CheckObserver` adds
+functional activations, unsafe ops, residual additions and the first non-finite module. Everything the pass
+touches is restored afterwards: parameters, ``.grad`` (the same tensor objects), buffers (BatchNorm running
+statistics and ``num_batches_tracked``), RNG states (torch CPU, CUDA when initialised, numpy, ``random``),
+every module's train/eval mode, and hooks (ours are removed, the user's are never touched).
+"""
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..errors import ModelError
+from .function_watch import CheckObserver
+from .model_map import map_model
+from .monitor import Monitor
+
+
+class _Snapshot:
+    """Everything a forward/backward pass in train mode can change, and how to put it back."""
+
+    def __init__(self, model: nn.Module) -> None:
+        self.params = [(p, p.detach().clone(), p.grad) for p in model.parameters()]
+        self.buffers = [(b, b.detach().clone()) for b in model.buffers() if b is not None]
+        self.modes = [(m, m.training) for m in model.modules()]
+        self.cpu_rng = torch.get_rng_state()
+        self.cuda_rng = (torch.cuda.get_rng_state_all()
+                         if torch.cuda.is_available() and torch.cuda.is_initialized() else None)
+        self.np_rng = np.random.get_state()
+        self.py_rng = random.getstate()
+
+    def restore(self) -> None:
+        with torch.no_grad():
+            for p, saved, grad in self.params:
+                p.copy_(saved)
+                p.grad = grad
+            for b, saved in self.buffers:
+                b.copy_(saved)
+        for m, mode in self.modes:
+            m.training = mode
+        torch.set_rng_state(self.cpu_rng)
+        if self.cuda_rng is not None:
+            torch.cuda.set_rng_state_all(self.cuda_rng)
+        np.random.set_state(self.np_rng)
+        random.setstate(self.py_rng)
+
+
+def _to(x: Any, device: torch.device) -> Any:
+    if isinstance(x, torch.Tensor):
+        return x.to(device)
+    if isinstance(x, (list, tuple)):
+        return type(x)(_to(v, device) for v in x)
+    if isinstance(x, dict):
+        return {k: _to(v, device) for k, v in x.items()}
+    return x
+
+
+def _split(x: Any, n: int) -> list[Any]:
+    """``x`` split into ``n`` chunks along dim 0 (tensors inside tuples/lists/dicts too)."""
+    if n == 1:
+        return [x]
+    if isinstance(x, torch.Tensor):
+        if x.dim() == 0 or x.shape[0] < n:
+            raise ModelError(f"cannot split a batch of {x.shape[0] if x.dim() else 0} rows into batches={n}; "
+                             "pass a larger batch or a smaller batches")
+        return list(torch.tensor_split(x, n, dim=0))
+    if isinstance(x, (list, tuple)):
+        parts = [_split(v, n) for v in x]
+        return [type(x)(p[k] for p in parts) for k in range(n)]
+    if isinstance(x, dict):
+        parts_d = {k: _split(v, n) for k, v in x.items()}
+        return [{k: v[i] for k, v in parts_d.items()} for i in range(n)]
+    return [x] * n
+
+
+def _call(model: nn.Module, x: Any) -> Any:
+    if isinstance(x, dict):
+        return model(**x)
+    if isinstance(x, (list, tuple)):
+        return model(*x)
+    return model(x)
+
+
+def _float_tensors(x: Any) -> list[torch.Tensor]:
+    if isinstance(x, torch.Tensor):
+        return [x] if x.is_floating_point() else []
+    if isinstance(x, (list, tuple)):
+        return [t for v in x for t in _float_tensors(v)]
+    if isinstance(x, dict):
+        return [t for v in x.values() for t in _float_tensors(v)]
+    return []
+
+
+def input_stats(inputs: Any) -> dict[str, Any]:
+    """Mean, std, rms and non-finite count of the first floating-point input tensor."""
+    ts = _float_tensors(inputs)
+    if not ts:
+        return {"float": False}
+    t = ts[0].detach().to(torch.float64)
+    fin = torch.isfinite(t)
+    n_bad = int((~fin).sum())
+    v = t[fin]
+    if v.numel() == 0:
+        return {"float": True, "nonfinite": n_bad, "mean": None, "std": None, "rms": None}
+    return {"float": True, "shape": list(ts[0].shape), "nonfinite": n_bad, "mean": float(v.mean()),
+            "std": float(v.std()) if v.numel() > 1 else 0.0, "rms": float(v.pow(2).mean().sqrt())}
+
+
+def _model_facts(model: nn.Module) -> dict[str, Any]:
+    """LSTM forget-gate biases and Post-LN transformer layers."""
+    fg: dict[str, float] = {}
+    post_ln = False
+    for name, m in model.named_modules():
+        if isinstance(m, nn.LSTM) and m.bias:
+            H = m.hidden_size
+            vals = []
+            for k in range(m.num_layers):
+                b = getattr(m, f"bias_ih_l{k}").detach()[H:2 * H] + getattr(m, f"bias_hh_l{k}").detach()[H:2 * H]
+                vals.append(float(b.mean()))
+            fg[name or "<model>"] = float(np.mean(vals))
+        if isinstance(m, (nn.TransformerEncoderLayer, nn.TransformerDecoderLayer)) and not m.norm_first:
+            post_ln = True
+    return {"forget_gate_bias": fg, "post_layernorm": post_ln}
+
+
+def check(model: nn.Module, inputs: Any, targets: Any, loss_fn: Callable[[Any, Any], torch.Tensor], *,
+          batches: int = 1, device: str | torch.device | None = None, **thresholds: Any) -> Any:
+    """Diagnose ``model`` from one batch before training, leaving it exactly as it was.
+
+    Args:
+        model: the model (any ``nn.Module`` with parameters).
+        inputs: the batch: a tensor (``model(inputs)``), a tuple/list (``model(*inputs)``) or a dict
+            (``model(**inputs)``).
+        targets: whatever ``loss_fn`` takes as its second argument.
+        loss_fn: ``loss_fn(model(inputs), targets)`` must return a scalar tensor.
+        batches: split the batch into this many chunks along dim 0, one forward/backward each; the table
+            reports the median over them.
+        device: run the check on this device (the model is moved there and back); default: the model's.
+        **thresholds: detector threshold overrides (see docs/detectors.md).
+
+    Returns:
+        A :class:`graddoctor.Diagnosis` (``source="check"``) with findings, the per-layer table and
+        ``to_dict()``.
+
+    Raises:
+        ModelError: the model has no parameters, ``loss_fn`` does not return a scalar tensor, or ``batches``
+            is not a positive integer.
+    """
+    from ..diagnosis import diagnose_context
+    from ..diagnosis.context import Context
+
+    if not isinstance(batches, int) or batches < 1:
+        raise ModelError(f"batches must be a positive integer, got {batches!r}")
+    if not callable(loss_fn):
+        raise ModelError(f"loss_fn must be callable as loss_fn(output, targets), got {type(loss_fn).__name__}")
+    mmap = map_model(model)
+    t0 = time.perf_counter()
+    home = next(model.parameters()).device
+    dev = torch.device(device) if device is not None else home
+    moved = dev != home
+    snap = _Snapshot(model)
+    if moved:
+        model.to(dev)
+    try:
+        inputs, targets = _to(inputs, dev), _to(targets, dev)
+        xs, ys = _split(inputs, batches), _split(targets, batches)
+        inp = input_stats(inputs)
+        facts = _model_facts(model)
+        model.train()
+        losses: list[torch.Tensor] = []
+        grad_bad: list[torch.Tensor] = []
+        run = Monitor(model, None, store=None, flush_every=max(batches, 1), update_sample=64)
+        run.start()
+        try:
+            with CheckObserver(model, mmap) as obs, torch.enable_grad():
+                for x, y in zip(xs, ys):
+                    for p in model.parameters():
+                        p.grad = None
+                    loss = loss_fn(_call(model, x), y)
+                    if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
+                        raise ModelError("loss_fn(model(inputs), targets) must return a scalar tensor, got "
+                                         + (f"shape {tuple(loss.shape)}" if isinstance(loss, torch.Tensor)
+                                            else type(loss).__name__) + "; reduce it (e.g. .mean())")
+                    if loss.requires_grad:
+                        loss.backward()
+                    losses.append(loss.detach().reshape(()))
+                    gs = [p.grad for p in model.parameters() if p.grad is not None]
+                    grad_bad.append(torch.stack([(~torch.isfinite(g)).any() for g in gs]).any() if gs
+                                    else torch.zeros((), dtype=torch.bool, device=dev))
+                    run.step(loss=loss)
+        finally:
+            run.stop()
+        data = run.data
+        seen = obs.collect()
+        loss_host = torch.stack(losses).cpu().tolist()
+        grads_nonfinite = bool(torch.stack(grad_bad).any().cpu())
+    finally:
+        if moved:
+            model.to(home)
+        snap.restore()
+    seconds = time.perf_counter() - t0
+    extra = _extra(inp, seen, loss_host, grads_nonfinite, facts)
+    ctx = Context.from_run(data, source="check", extra=extra)
+    _apply_functional(ctx, seen["functional"])
+    if "update_ratio" in ctx.stats:
+        ctx.stats["update_ratio"][:] = np.nan  # no optimizer step in a check
+    diag = diagnose_context(ctx, **thresholds)
+    diag.meta.update({"loss": loss_host, "inputs": inp, "batches": batches, "device": str(dev),
+                      "check_seconds": round(seconds, 4), "nonfinite": extra["nonfinite"],
+                      "functional_activations": extra["functional_activations"],
+                      "residual_adds": extra["residual_adds"], "n_parameters": data.meta.get("n_parameters")})
+    return diag
+
+
+def _extra(inp: dict[str, Any], seen: dict[str, Any], losses: list[float], grads_nonfinite: bool,
+           facts: dict[str, Any]) -> dict[str, Any]:
+    origin = None
+    if inp.get("nonfinite"):
+        origin = "<input>"
+    elif seen["first_nonfinite_module"] is not None:
+        origin = seen["first_nonfinite_module"]
+    elif not all(np.isfinite(losses)):
+        origin = "<loss>"
+    nonfinite = {"origin": origin, "gradients": grads_nonfinite, "unsafe_op": seen["unsafe_op"],
+                 "loss_finite": bool(all(np.isfinite(losses)))}
+    return {"inputs": inp, "nonfinite": nonfinite,
+            "functional_activations": {k: v["kind"] for k, v in seen["functional"].items()},
+            "residual_adds": seen["residual_adds"], **facts}
+
+
+def _apply_functional(ctx: Any, functional: dict[str, dict[str, Any]]) -> None:
+    """Layers without an activation module take the saturation/derivative/dead statistics of the functional
+    activation the check saw after them."""
+    for i, layer in enumerate(ctx.layers):
+        f = functional.get(layer.name)
+        if f is None or layer.activation:
+            continue
+        for stat, key in (("act_saturated", "saturated"), ("act_deriv", "deriv"), ("act_dead", "dead")):
+            if stat in ctx.stats:
+                ctx.stats[stat][i, :] = f[key]

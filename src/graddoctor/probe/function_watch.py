@@ -1,0 +1,166 @@
+"""What :func:`graddoctor.check` sees beyond the Monitor: functional activations, numerically unsafe ops,
+residual additions (through a ``TorchFunctionMode``) and the first module whose output is non-finite (forward
+hooks on every module).
+
+Nothing here syncs with the device during the forward pass: every flag is a 0-d tensor kept in a list and
+read once at the end (:meth:`CheckObserver.collect`).
+"""
+from __future__ import annotations
+
+import operator
+from functools import partial
+from typing import Any
+
+import torch
+from torch import nn
+from torch.overrides import TorchFunctionMode
+
+from ..stats.activations import FUNCTION_KINDS
+from ..stats.tensor_stats import activation_stats
+from .model_map import ModelMap, first_tensor
+
+#: Ops that turn finite inputs into NaN/Inf on part of their domain (log of <= 0, sqrt of < 0, division by
+#: 0, overflow of exp/pow).
+UNSAFE_OPS: dict[Any, str] = {}
+for _name in ("log", "log2", "log10", "log1p", "sqrt", "rsqrt", "reciprocal", "div", "true_divide", "exp",
+              "pow", "acos", "asin", "atanh", "lgamma", "digamma", "xlogy"):
+    for _owner in (torch, torch.Tensor):
+        _f = getattr(_owner, _name, None)
+        if _f is not None:
+            UNSAFE_OPS[_f] = _name
+for _f, _name in ((torch.Tensor.__truediv__, "div"), (torch.Tensor.__rtruediv__, "div"),
+                  (torch.Tensor.__pow__, "pow"), (torch.Tensor.__rpow__, "pow"), (torch.Tensor.__itruediv__, "div"),
+                  (operator.truediv, "div")):
+    UNSAFE_OPS[_f] = _name
+#: Additions of two same-shaped tensors that both carry gradient: residual connections.
+ADD_OPS = frozenset({torch.add, torch.Tensor.add, torch.Tensor.__add__, torch.Tensor.__radd__,
+                     torch.Tensor.__iadd__, torch.Tensor.add_})
+
+
+def _finite_flag(t: Any) -> torch.Tensor | None:
+    t = first_tensor(t)
+    if t is None or not t.is_floating_point():
+        return None
+    return torch.isfinite(t.detach()).all()
+
+
+class _Mode(TorchFunctionMode):
+    def __init__(self, obs: CheckObserver) -> None:
+        super().__init__()
+        self.obs = obs
+
+    def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+        out = func(*args, **(kwargs or {}))
+        try:
+            self.obs.on_op(func, args, out)
+        except Exception:  # never break the user's forward
+            pass
+        return out
+
+
+class CheckObserver:
+    """Forward hooks on every module and a TorchFunctionMode, alive only inside the ``with`` block."""
+
+    def __init__(self, model: nn.Module, mmap: ModelMap) -> None:
+        self.model = model
+        self.map = mmap
+        self.layer_of = {id(spec.module): spec for spec in mmap.layers}
+        self.act_modules = {id(m) for m, _ in mmap.activations.values()}
+        self.handles: list[Any] = []
+        self.stack: list[str] = []
+        self.in_activation = 0
+        self.last_layer: Any = None
+        self.module_flags: list[tuple[str, torch.Tensor]] = []
+        self.unsafe: list[tuple[str, str, torch.Tensor, torch.Tensor]] = []
+        self.functional: dict[str, list[Any]] = {}  # layer name -> [kind, [stats tensors]]
+        self.residual_adds = 0
+        self.mode = _Mode(self)
+
+    # ------------------------------------------------------------------ lifetime
+    def __enter__(self) -> CheckObserver:
+        try:
+            for name, m in self.model.named_modules():
+                name = name or "<model>"
+                self.handles.append(m.register_forward_pre_hook(partial(self._pre, name, m)))
+                self.handles.append(m.register_forward_hook(partial(self._post, name, m)))
+            self.mode.__enter__()
+        except BaseException:
+            self._remove()
+            raise
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        try:
+            self.mode.__exit__(*exc)
+        finally:
+            self._remove()
+
+    def _remove(self) -> None:
+        for h in self.handles:
+            h.remove()
+        self.handles.clear()
+
+    # ------------------------------------------------------------------ hooks
+    def _pre(self, name: str, m: nn.Module, mod: nn.Module, args: Any) -> None:
+        self.stack.append(name)
+        if id(m) in self.act_modules:
+            self.in_activation += 1
+
+    def _post(self, name: str, m: nn.Module, mod: nn.Module, args: Any, out: Any) -> None:
+        if self.stack and self.stack[-1] == name:
+            self.stack.pop()
+        if id(m) in self.act_modules:
+            self.in_activation = max(0, self.in_activation - 1)
+        spec = self.layer_of.get(id(m))
+        if spec is not None:
+            self.last_layer = spec
+        flag = _finite_flag(out)
+        if flag is not None:
+            self.module_flags.append((name, flag))
+
+    def on_op(self, func: Any, args: Any, out: Any) -> None:
+        if not torch.is_grad_enabled():
+            return
+        kind = FUNCTION_KINDS.get(func)
+        if kind is not None and not self.in_activation and isinstance(out, torch.Tensor) \
+                and self.last_layer is not None:
+            spec = self.last_layer
+            entry = self.functional.setdefault(spec.name, [kind, []])
+            if entry[0] == kind:
+                unit_dim = 1 if spec.conv else -1
+                entry[1].append(activation_stats(kind, out.detach(), None, unit_dim))
+            return
+        uname = UNSAFE_OPS.get(func)
+        if uname is not None and isinstance(out, torch.Tensor) and out.is_floating_point():
+            ins = [a for a in args if isinstance(a, torch.Tensor) and a.is_floating_point()]
+            in_ok = torch.stack([torch.isfinite(a.detach()).all() for a in ins]).all() if ins \
+                else torch.ones((), dtype=torch.bool)
+            where = self.stack[-1] if self.stack else "<model>"
+            self.unsafe.append((uname, where, in_ok, torch.isfinite(out.detach()).all()))
+            return
+        if func in ADD_OPS and len(args) >= 2 and all(isinstance(a, torch.Tensor) for a in args[:2]):
+            a, b = args[0], args[1]
+            if a.shape == b.shape and a.requires_grad and b.requires_grad and a.dim() >= 2:
+                self.residual_adds += 1
+
+    # ------------------------------------------------------------------ results (one sync)
+    def collect(self) -> dict[str, Any]:
+        """Read every flag back (one device sync) and summarise."""
+        flags = [f for _, f in self.module_flags]
+        uflags = [torch.stack([i, o]) for _, _, i, o in self.unsafe]
+        host = torch.stack(flags).cpu().tolist() if flags else []
+        uhost = torch.stack(uflags).cpu().tolist() if uflags else []
+        first_bad = next((self.module_flags[k][0] for k, ok in enumerate(host) if not ok), None)
+        unsafe = next(({"op": self.unsafe[k][0], "module": self.unsafe[k][1]}
+                       for k, (i, o) in enumerate(uhost) if i and not o), None)
+        functional = {}
+        for lname, (kind, vecs) in self.functional.items():
+            if not vecs:
+                continue
+            tot = torch.stack(vecs).sum(0).cpu().tolist()
+            sat, deriv, dead, units, _, _, n = tot
+            functional[lname] = {"kind": kind, "saturated": sat / n if n else float("nan"),
+                                 "deriv": deriv / n if n else float("nan"),
+                                 "dead": dead / units if units == units and units else float("nan")}
+        return {"first_nonfinite_module": first_bad, "unsafe_op": unsafe, "functional": functional,
+                "residual_adds": self.residual_adds}
