@@ -93,6 +93,8 @@ ORDER_SYMBOLS = ("a", "b", "c", "d", "B", "E", "X", "Y")
 ORDER_CLASSES = ("XX", "XY", "YX", "YY")
 #: Task 6a: a sequence is processed correctly when the final absolute error of *all* outputs is below this.
 ORDER_TOLERANCE = 0.3
+#: Task 6a stop criterion: average training error below this (and the 2000 most recent sequences correct).
+ORDER_STOP_ERR = 0.1
 
 
 def temporal_order(n: int, T: int, gen: torch.Generator, vary_length: bool = True
