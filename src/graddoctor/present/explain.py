@@ -189,8 +189,29 @@ def evidence_items(evidence: dict[str, Any], skip: tuple[str, ...] = ()) -> list
                               if not isinstance(iv, (dict, list)))
             items.append((k, inner + (", ..." if len(v) > 8 else "")))
         elif isinstance(v, list):
-            shown = ", ".join(fmt_num(x) if not isinstance(x, (dict, list)) else "..." for x in v[:8])
+            shown = ", ".join(_short(x) for x in v[:8])
             items.append((k, f"[{shown}{', ...' if len(v) > 8 else ''}]"))
         else:
             items.append((k, fmt_num(v)))
     return items
+
+
+def findings_summary(findings: list[dict[str, Any]]) -> str:
+    """``2 problems: 1 critical, 1 warning (3 findings in all)`` or ``No problems found``."""
+    crit = sum(f["severity"] == "critical" for f in findings)
+    warn = sum(f["severity"] == "warning" for f in findings)
+    if not crit and not warn:
+        return "No problems found" + (f" ({len(findings)} informational findings)." if findings else ".")
+    parts = [f"{crit} critical"] if crit else []
+    parts += [f"{warn} warning{'s' if warn != 1 else ''}"] if warn else []
+    total = f"{len(findings)} finding{'s' if len(findings) != 1 else ''} in all"
+    return f"{crit + warn} problem{'s' if crit + warn != 1 else ''}: {', '.join(parts)} ({total})."
+
+
+def _short(x: Any) -> str:
+    if isinstance(x, dict):
+        return "{" + " ".join(f"{k}={fmt_num(v)}" for k, v in list(x.items())[:6]
+                              if not isinstance(v, (dict, list))) + "}"
+    if isinstance(x, list):
+        return "[...]"
+    return fmt_num(x)

@@ -18,8 +18,18 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from .. import __version__
 from ..store.run_data import RunData
 from . import plots
-from .explain import (as_dict, describe_cause, describe_remedy, evidence_items, explain_kind, factorisation, fmt_num,
-                      names_inline, where)
+from .explain import (
+    as_dict,
+    describe_cause,
+    describe_remedy,
+    evidence_items,
+    explain_kind,
+    factorisation,
+    findings_summary,
+    fmt_num,
+    names_inline,
+    where,
+)
 from .repair_view import repair_context
 from .sampling import MAX_DISPLAY_STEPS, Sampling, load_for_display
 
@@ -65,18 +75,6 @@ def finding_context(f: Any) -> dict[str, Any]:
     }
 
 
-def findings_summary(findings: list[dict[str, Any]]) -> str:
-    """``2 problems: 1 critical, 1 warning (3 findings in all)`` or ``No problems found``."""
-    crit = sum(f["severity"] == "critical" for f in findings)
-    warn = sum(f["severity"] == "warning" for f in findings)
-    if not crit and not warn:
-        return "No problems found" + (f" ({len(findings)} informational findings)." if findings else ".")
-    parts = [f"{crit} critical"] if crit else []
-    parts += [f"{warn} warning{'s' if warn != 1 else ''}"] if warn else []
-    total = f"{len(findings)} finding{'s' if len(findings) != 1 else ''} in all"
-    return f"{crit + warn} problem{'s' if crit + warn != 1 else ''}: {', '.join(parts)} ({total})."
-
-
 def _meta_rows(meta: dict[str, Any]) -> list[tuple[str, str]]:
     rows = []
     for k, v in meta.items():
@@ -109,16 +107,20 @@ def _stat_rows(data: RunData) -> tuple[list[str], list[list[str]]]:
 
 def _figures(specs: list[tuple[str, str, str, Any]], png_dir: str | os.PathLike[str] | None) -> dict[str, Any]:
     """Draw each figure; returns key -> {title, caption, uri} (None when nothing to draw)."""
+    from .progress import progress
+
     out: dict[str, Any] = {}
     pngs: dict[str, bytes] = {}
-    for key, title, caption, draw in specs:
-        fig = draw()
-        if fig is None:
-            out[key] = None
-            continue
-        png = plots.to_png(fig)
-        pngs[key] = png
-        out[key] = {"title": title, "caption": caption, "uri": plots.png_data_uri(png), "key": key}
+    with progress("drawing figures", total=len(specs)) as bar:
+        for key, title, caption, draw in specs:
+            fig = draw()
+            bar.advance()
+            if fig is None:
+                out[key] = None
+                continue
+            png = plots.to_png(fig)
+            pngs[key] = png
+            out[key] = {"title": title, "caption": caption, "uri": plots.png_data_uri(png), "key": key}
     if png_dir is not None:
         plots.write_pngs(pngs, png_dir)
     return out
@@ -178,7 +180,7 @@ def _diag_findings(diagnosis: Any, stored: list[dict[str, Any]]) -> tuple[list[d
 def render_run_report(data: RunData | str | os.PathLike[str], path: str | os.PathLike[str],
                       diagnosis: Any = None, repair: dict[str, Any] | Any | None = None, *,
                       max_steps: int = MAX_DISPLAY_STEPS, png_dir: str | os.PathLike[str] | None = None,
-                      title: str | None = None) -> Path:
+                      title: str | None = None, sampling: Sampling | None = None) -> Path:
     """Write the HTML report of a recorded run.
 
     Args:
@@ -190,11 +192,16 @@ def render_run_report(data: RunData | str | os.PathLike[str], path: str | os.Pat
         max_steps: most steps of per-layer statistics drawn (the page says when it downsampled).
         png_dir: also write every figure as ``<png_dir>/<figure>.png``.
         title: page title (default: the model class and store name).
+        sampling: how ``data`` was already downsampled by :func:`~graddoctor.present.sampling.load_for_display`
+            (then ``data`` is drawn as it is).
 
     Returns:
         The path written.
     """
-    view, sampling = load_for_display(data, max_steps)
+    if sampling is not None and isinstance(data, RunData):
+        view = data
+    else:
+        view, sampling = load_for_display(data, max_steps)
     findings, findings_source = _diag_findings(diagnosis, view.findings)
     repair_dict = repair.to_dict() if repair is not None and hasattr(repair, "to_dict") else repair
     meta = view.meta

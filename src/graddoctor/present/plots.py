@@ -285,7 +285,7 @@ def loss_curves(data: RunData, sampling: Sampling | None = None) -> Figure | Non
 
 def check_layers(rows: list[dict[str, Any]]) -> Figure | None:
     """For a one-batch check: each numeric per-layer column among the gradient-flow ones, log scale vs depth."""
-    keys = [k for k in ("signal_norm", "grad_ratio", "gain", "weight_grad_norm") if any(
+    keys = [k for k in ("signal", "signal_norm", "grad_ratio", "weight_grad_norm", "gain") if any(
         isinstance(r.get(k), (int, float)) and r.get(k) for r in rows)][:2]
     if not rows or not keys:
         return None

@@ -79,7 +79,7 @@ def select_indices(n: int, max_steps: int = MAX_DISPLAY_STEPS, forced: np.ndarra
     if n <= max_steps:
         return np.arange(n, dtype=np.int64)
     idx = np.unique(np.linspace(0, n - 1, max_steps).round().astype(np.int64))
-    if forced is not None and forced.size:
+    if forced is not None and np.asarray(forced).size:
         idx = np.union1d(idx, np.asarray(forced, dtype=np.int64)[:MAX_FORCED_STEPS])
     return idx
 
@@ -100,13 +100,30 @@ def nonfinite_positions(step_stats: dict[str, np.ndarray]) -> np.ndarray:
     return np.flatnonzero(np.logical_or.reduce(masks))
 
 
-def downsample(data: RunData, max_steps: int = MAX_DISPLAY_STEPS) -> tuple[RunData, Sampling]:
-    """A view of ``data`` whose per-layer statistics keep at most ``max_steps`` steps.
+def _forced(steps: np.ndarray, step_stats: dict[str, np.ndarray], include: list[int] | None) -> np.ndarray:
+    forced = nonfinite_positions(step_stats)
+    if include:
+        pos = np.searchsorted(steps, np.asarray(include, dtype=np.int64))
+        ok = (pos < steps.size) & (steps[np.minimum(pos, steps.size - 1)] == np.asarray(include)) if steps.size \
+            else np.zeros(0, dtype=bool)
+        forced = np.union1d(pos[ok], forced)
+    return forced
 
-    Per-step statistics and series are kept whole (they are small or already sparse).
+
+def _tail(data: RunData, n: int) -> RunData:
+    k = max(0, data.n_steps - n)
+    return RunData(layers=data.layers, steps=data.steps[k:], layer_stats={a: v[:, k:] for a, v in
+                   data.layer_stats.items()}, step_stats={a: v[k:] for a, v in data.step_stats.items()},
+                   series=data.series, meta=data.meta, findings=data.findings, path=data.path)
+
+
+def downsample(data: RunData, max_steps: int = MAX_DISPLAY_STEPS,
+               include: list[int] | None = None) -> tuple[RunData, Sampling]:
+    """A view of ``data`` whose per-layer statistics keep at most ``max_steps`` steps (and the ``include``d
+    step numbers). Per-step statistics are subsampled alike; the full curves stay in the returned Sampling.
     """
     n = data.n_steps
-    idx = select_indices(n, max_steps, nonfinite_positions(data.step_stats))
+    idx = select_indices(n, max_steps, _forced(data.steps, data.step_stats, include))
     sampling = Sampling(total_steps=n, shown_steps=int(idx.size), max_steps=max_steps,
                         curve_steps=data.steps, curves=dict(data.step_stats))
     if not sampling.downsampled:
@@ -118,14 +135,16 @@ def downsample(data: RunData, max_steps: int = MAX_DISPLAY_STEPS) -> tuple[RunDa
     return view, sampling
 
 
-def load_for_display(source: RunData | str | os.PathLike[str],
-                     max_steps: int = MAX_DISPLAY_STEPS) -> tuple[RunData, Sampling]:
+def load_for_display(source: RunData | str | os.PathLike[str], max_steps: int = MAX_DISPLAY_STEPS, *,
+                     include: list[int] | None = None, tail: int | None = None) -> tuple[RunData, Sampling]:
     """Read a run for drawing: per-layer statistics at most at ``max_steps`` steps, per-step ones in full.
 
     Args:
         source: a :class:`RunData` or the path of a run store (only the selected steps are read from disk,
             so a 1,000-layer x 100,000-step store loads in seconds).
         max_steps: how many steps of per-layer statistics to keep.
+        include: step numbers to keep in any case (when recorded).
+        tail: keep only the last ``tail`` recorded steps (a live view's window); per-step curves too.
 
     Returns:
         (the RunData to draw, consistent in itself: every array holds the selected steps only; the
@@ -135,7 +154,9 @@ def load_for_display(source: RunData | str | os.PathLike[str],
         StoreError: the path is not a readable graddoctor run store.
     """
     if isinstance(source, RunData):
-        return downsample(source, max_steps)
+        if tail is not None:
+            source = _tail(source, tail)
+        return downsample(source, max_steps, include)
     path = str(source)
     if not Path(path).is_file():
         raise StoreError(f"run store {path!r} does not exist; pass the file that gd.watch(store=...) wrote")
@@ -144,7 +165,7 @@ def load_for_display(source: RunData | str | os.PathLike[str],
         _validate(con, path)
         con.execute("BEGIN")
         try:
-            return _read_sampled(con, path, max_steps)
+            return _read_sampled(con, path, max_steps, include, tail)
         finally:
             con.execute("COMMIT")
     except sqlite3.DatabaseError as e:
@@ -154,20 +175,23 @@ def load_for_display(source: RunData | str | os.PathLike[str],
         con.close()
 
 
-def _read_sampled(con: sqlite3.Connection, path: str, max_steps: int) -> tuple[RunData, Sampling]:
+def _read_sampled(con: sqlite3.Connection, path: str, max_steps: int, include: list[int] | None,
+                  tail: int | None) -> tuple[RunData, Sampling]:
     import json
 
     meta = {k: json.loads(v) for k, v in con.execute("SELECT key, value FROM meta")}
     layers = [json.loads(info) for (info,) in con.execute("SELECT info FROM layers ORDER BY idx")]
-    rows = con.execute("SELECT step, wall_time, loss, total_grad_norm, nonfinite_grads FROM steps ORDER BY step"
-                       ).fetchall()
+    q = "SELECT step, wall_time, loss, total_grad_norm, nonfinite_grads FROM steps ORDER BY step"
+    if tail is not None:
+        q = f"SELECT * FROM ({q} DESC LIMIT {int(tail)}) ORDER BY step"
+    rows = con.execute(q).fetchall()
     all_steps = np.array([r[0] for r in rows], dtype=np.int64)
 
     def col(k: int) -> np.ndarray:
         return np.array([np.nan if r[k] is None else r[k] for r in rows], dtype=np.float64)
 
     step_stats = {"loss": col(2), "total_grad_norm": col(3), "nonfinite_grads": col(4), "wall_time": col(1)}
-    idx = select_indices(all_steps.size, max_steps, nonfinite_positions(step_stats))
+    idx = select_indices(all_steps.size, max_steps, _forced(all_steps, step_stats, include))
     steps = all_steps[idx]
     con.execute("CREATE TEMP TABLE IF NOT EXISTS gd_show(step INTEGER PRIMARY KEY)")
     con.execute("DELETE FROM gd_show")
@@ -189,7 +213,8 @@ def _read_sampled(con: sqlite3.Connection, path: str, max_steps: int) -> tuple[R
     batch = Batch(steps=steps, wall_time=step_stats["wall_time"][idx], layer_stats=layer_stats,
                   step_stats={k: v[idx] for k, v in step_stats.items() if k != "wall_time"}, series=series)
     data = assemble(meta, layers, [batch] if steps.size or series else [], findings, path=path)
-    sampling = Sampling(total_steps=int(all_steps.size), shown_steps=int(steps.size), max_steps=max_steps,
+    total = int(all_steps.size) if tail is None else int(con.execute("SELECT COUNT(*) FROM steps").fetchone()[0])
+    sampling = Sampling(total_steps=total, shown_steps=int(steps.size), max_steps=max_steps,
                         curve_steps=all_steps, curves=step_stats)
     return data, sampling
 

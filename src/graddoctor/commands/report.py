@@ -1,0 +1,83 @@
+"""``graddoctor report RUN.sqlite -o report.html``: the self-contained HTML report of a recorded run."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..present.sampling import MAX_DISPLAY_STEPS
+
+
+def _diagnosis(view: Any, downsampled: bool, console: Any) -> Any:
+    """A fresh diagnosis of the run, or None (the report then shows the findings stored with it).
+
+    A downsampled view is diagnosed only when the store holds no findings: the detectors then see the
+    displayed steps, which the page says."""
+    if downsampled and view.findings:
+        return None
+    try:
+        from ..diagnosis import diagnose_run
+    except ImportError:
+        return None
+    try:
+        return diagnose_run(view)
+    except Exception as e:  # the report must still be written; say why the findings are missing
+        console.print(f"[yellow]diagnosis failed ({type(e).__name__}: {e}); the report shows the stored findings"
+                      "[/yellow]")
+        return None
+
+
+def _read_repair(path: str | None) -> dict[str, Any] | None:
+    if path is None:
+        return None
+    try:
+        d = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as e:
+        raise click.BadParameter(f"cannot read repair result {path!r}: {e}; pass the JSON that "
+                                 "'graddoctor repair ... --json' printed", param_hint="--repair") from None
+    if not isinstance(d, dict) or "baseline" not in d:
+        raise click.BadParameter(f"{path!r} is not a repair result (no 'baseline' key); pass the JSON that "
+                                 "'graddoctor repair ... --json' printed", param_hint="--repair")
+    return d
+
+
+@click.command("report")
+@click.argument("run", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", default="report.html", show_default=True, type=click.Path(dir_okay=False),
+              help="The HTML file to write.")
+@click.option("--png-dir", default=None, type=click.Path(file_okay=False),
+              help="Also write every figure as a PNG into this folder.")
+@click.option("--max-steps", default=MAX_DISPLAY_STEPS, show_default=True, type=click.IntRange(min=2),
+              help="Most recorded steps drawn per layer (longer runs are downsampled, and the page says so).")
+@click.option("--repair", "repair_json", default=None, type=click.Path(dir_okay=False),
+              help="JSON of a repair result ('graddoctor repair ... --json') for the before/after section.")
+@click.option("--no-diagnose", is_flag=True, help="Show the findings stored with the run instead of diagnosing.")
+@click.option("--title", default=None, help="Page title.")
+def command(run: str, output: str, png_dir: str | None, max_steps: int, repair_json: str | None,
+            no_diagnose: bool, title: str | None) -> None:
+    """Write a self-contained HTML report of the run store RUN (opens offline; figures embedded)."""
+    from ..errors import GradDoctorError
+    from ..present.console import make_console
+    from ..present.html import render_run_report
+    from ..present.sampling import load_for_display
+
+    console = make_console()
+    repair = _read_repair(repair_json)
+    try:
+        view, sampling = load_for_display(run, max_steps)
+    except GradDoctorError as e:
+        raise click.ClickException(str(e)) from None
+    diag = None if no_diagnose else _diagnosis(view, sampling.downsampled, console)
+    try:
+        path = render_run_report(view, output, diagnosis=diag, repair=repair, png_dir=png_dir, title=title,
+                                 sampling=sampling)
+    except (OSError, ValueError) as e:
+        raise click.ClickException(str(e)) from None
+    if sampling.downsampled:
+        console.print(sampling.note(), style="dim")
+    if png_dir:
+        n = len(list(Path(png_dir).glob("*.png")))
+        console.print(f"figures: {n} PNG files in {png_dir}")
+    console.print(f"report: {path.resolve()}")

@@ -1,0 +1,42 @@
+"""``graddoctor stats RUN.sqlite [--step N]``: the per-layer statistics table of a recorded run."""
+from __future__ import annotations
+
+import json
+
+import click
+
+from ..present.sampling import MAX_DISPLAY_STEPS
+
+
+@click.command("stats")
+@click.argument("run", type=click.Path(dir_okay=False))
+@click.option("--step", default=None, type=int, help="A recorded step (default: the last one).")
+@click.option("--json", "as_json", is_flag=True, help="Print the table as JSON.")
+def command(run: str, step: int | None, as_json: bool) -> None:
+    """Print each layer's statistics (backward signal, gradient and update ratios, activations) at one step."""
+    import numpy as np
+
+    from ..errors import GradDoctorError
+    from ..present.console import make_console, print_layer_table
+    from ..present.sampling import load_for_display
+
+    try:
+        data, _ = load_for_display(run, MAX_DISPLAY_STEPS, include=[step] if step is not None else None)
+    except GradDoctorError as e:
+        raise click.ClickException(str(e)) from None
+    if not data.n_steps:
+        raise click.ClickException(f"run {run!r} has no recorded steps yet; train a few steps under gd.watch()")
+    if step is not None and step not in set(data.steps.tolist()):
+        pos = int(np.clip(np.searchsorted(data.steps, step), 0, data.n_steps - 1))
+        raise click.BadParameter(f"step {step} was not recorded; recorded steps run from {int(data.steps[0])} to "
+                                 f"{int(data.steps[-1])} (e.g. {int(data.steps[pos])})", param_hint="--step")
+    shown = int(data.steps[-1]) if step is None else step
+    if as_json:
+        col = int(np.searchsorted(data.steps, shown))
+        rows = [{"layer": layer.name, "type": layer.type, "activation": layer.activation,
+                 **{k: (None if not np.isfinite(v[i, col]) else float(v[i, col])) for k, v in data.layer_stats.items()}}
+                for i, layer in enumerate(data.layers)]
+        click.echo(json.dumps({"step": shown, "layers": rows}))
+        return
+    console = make_console()
+    print_layer_table(data, shown, console=console, title=f"{run}: per-layer statistics at step {shown}")

@@ -1,0 +1,239 @@
+"""A live terminal view of a run that another process is writing (``graddoctor live RUN.sqlite``).
+
+Every refresh re-reads only the last ``window`` recorded steps of the store (SQLite WAL readers never block the
+writer), and shows per layer a sparkline of the backward signal ‖∂L/∂out‖ over that window on one log scale
+shared by all layers (so a vanishing gradient shows as low bars on the input side), the latest findings
+(stored with the run, or a diagnosis of the window every :data:`DIAGNOSE_EVERY_S` seconds) and steps per
+second. It stops when the run's status is no longer ``running``, or on Ctrl-C.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from ..errors import StoreError
+from ..store.run_data import RunData
+from .console import SEVERITY_STYLE, compact_table
+from .explain import as_dict, fmt_num, where
+from .plots import pick_layers
+from .sampling import load_for_display
+
+#: Seconds between refreshes.
+REFRESH_S = 1.0
+#: Recorded steps shown per sparkline (the most recent ones).
+WINDOW = 60
+#: Most layers listed (evenly spaced, first and last included, when the model has more).
+MAX_LAYERS = 40
+#: Seconds between diagnoses of the window when the store holds no findings (a diagnosis reads only the window,
+#: so it is cheap, but not free).
+DIAGNOSE_EVERY_S = 5.0
+#: Most findings listed.
+MAX_FINDINGS = 6
+#: How long to wait for the store file to appear before giving up, in seconds.
+WAIT_FOR_FILE_S = 30.0
+#: Characters the other columns of the layer panel take besides the layer name (#, act, latest, update ratio,
+#: gaps); the sparkline gets the rest of the terminal width, but at least MIN_SPARK characters.
+SPARK_RESERVE = 46
+MIN_SPARK = 10
+#: Characters of a sparkline, lowest to highest.
+SPARK = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: np.ndarray, lo: float, hi: float) -> str:
+    """One character per value on a log scale from ``lo`` to ``hi``; a space for missing or non-positive
+    values, ``!`` for non-finite ones that are not NaN (Inf)."""
+    out = []
+    span = max(hi - lo, 1e-12)
+    for v in np.asarray(values, dtype=np.float64):
+        if np.isinf(v):
+            out.append("!")
+        elif not np.isfinite(v) or v <= 0:
+            out.append(" ")
+        else:
+            k = int((math.log10(v) - lo) / span * (len(SPARK) - 1) + 0.5)
+            out.append(SPARK[min(max(k, 0), len(SPARK) - 1)])
+    return "".join(out)
+
+
+@dataclass
+class LiveState:
+    """What the view remembers between refreshes."""
+
+    path: str
+    findings: list[dict[str, Any]] = field(default_factory=list)
+    findings_source: str = ""
+    last_diagnosis: float = 0.0
+    last_step: int | None = None
+    frames: int = 0
+
+
+def steps_per_second(data: RunData) -> float | None:
+    """Recorded steps per second of wall time over the window (None when it cannot be told)."""
+    wall = data.step_stats.get("wall_time")
+    if wall is None or data.n_steps < 2 or not np.isfinite(wall[[0, -1]]).all() or wall[-1] <= wall[0]:
+        return None
+    return float((data.steps[-1] - data.steps[0]) / (wall[-1] - wall[0]))
+
+
+def _refresh_findings(data: RunData, state: LiveState, now: float) -> None:
+    if data.findings:
+        state.findings, state.findings_source = [as_dict(f) for f in data.findings], "stored with the run"
+        return
+    if now - state.last_diagnosis < DIAGNOSE_EVERY_S or not data.n_steps:
+        return
+    state.last_diagnosis = now
+    try:
+        from ..diagnosis import diagnose_run
+
+        diag = diagnose_run(data)
+    except Exception:  # a live view must keep running; the findings line says none are available
+        state.findings_source = "diagnosis unavailable"
+        return
+    state.findings = [f.to_dict() for f in diag.findings]
+    state.findings_source = f"diagnosis of the last {data.n_steps} steps"
+
+
+def layer_panel(data: RunData, max_layers: int = MAX_LAYERS, width: int | None = None) -> Table:
+    """Per layer: activation, sparkline of ‖∂L/∂out‖ over the window, latest value, latest update ratio.
+    With ``width``, the sparklines keep the most recent values that fit beside the other columns."""
+    sig = data.layer_stats.get("signal_norm")
+    upd = data.layer_stats.get("update_ratio")
+    table = compact_table()
+    for head, just in (("#", "right"), ("layer", "left"), ("act", "left"), ("‖∂L/∂out‖ (log scale)", "left"),
+                       ("latest", "right"), ("‖ΔW‖/‖W‖", "right")):
+        table.add_column(head, justify=just, no_wrap=head != "layer", overflow="fold")
+    if sig is None or not data.n_steps:
+        return table
+    pos = sig[np.isfinite(sig) & (sig > 0)]
+    lo, hi = (math.log10(float(pos.min())), math.log10(float(pos.max()))) if pos.size else (0.0, 1.0)
+    names = max((len(x.name) for x in data.layers), default=5)
+    spark_w = data.n_steps if width is None else max(MIN_SPARK, width - min(names, 24) - SPARK_RESERVE)
+    for i in pick_layers(len(data.layers), max_layers):
+        layer = data.layers[i]
+        table.add_row(str(i), layer.name, layer.activation or "-", sparkline(sig[i, -spark_w:], lo, hi),
+                      fmt_num(float(sig[i, -1])), fmt_num(float(upd[i, -1])) if upd is not None else "-")
+    if len(data.layers) > max_layers:
+        table.caption = f"{max_layers} of {len(data.layers)} layers shown (evenly spaced)"
+    return table
+
+
+def render(data: RunData, state: LiveState, total_steps: int | None = None, width: int | None = None) -> Group:
+    """The whole view for one refresh."""
+    meta = data.meta
+    status = meta.get("status") or "starting"
+    rate = steps_per_second(data)
+    last = int(data.steps[-1]) if data.n_steps else None
+    loss = data.step_stats.get("loss")
+    head = Text.assemble(("graddoctor live ", "bold"), state.path, "  ·  ", str(meta.get("model_class", "")),
+                         "  ·  status ", (status, "green" if status == "running" else "bold"))
+    line = Text(f"step {last if last is not None else '-'}  ·  "
+                f"{fmt_num(total_steps) if total_steps is not None else '-'} steps recorded  ·  "
+                f"{fmt_num(rate) if rate is not None else '-'} steps/s  ·  "
+                f"loss {fmt_num(float(loss[-1])) if loss is not None and loss.size else '-'}")
+    parts: list[Any] = [head, line, layer_panel(data, width=width)]
+    parts.append(Text(f"findings ({state.findings_source or 'none yet'}):", style="bold"))
+    if not state.findings:
+        parts.append(Text("  none so far"))
+    for f in state.findings[:MAX_FINDINGS]:
+        style = SEVERITY_STYLE.get(f["severity"], "")
+        step = f" from step {f['step']}" if f.get("step") is not None else ""
+        parts.append(Text.assemble("  ", (f["severity"].upper(), style), f" {f['kind']}"
+                                   + (f" ({f['axis']})" if f.get("axis") else "") + f" at {where(f)}{step}"))
+    parts.append(Text("Ctrl-C to quit", style="dim"))
+    return Group(*parts)
+
+
+def _read(path: str, window: int) -> tuple[RunData, int]:
+    data, sampling = load_for_display(path, max_steps=max(2, window), tail=window)
+    return data, sampling.total_steps
+
+
+def _wait_for(path: str, console: Console, timeout: float) -> None:
+    t0 = time.monotonic()
+    if not Path(path).exists():
+        console.print(f"waiting for {path} to appear ...")
+    while not Path(path).exists():
+        if time.monotonic() - t0 > timeout:
+            raise StoreError(f"run store {path!r} did not appear within {timeout:g} s; start the training with "
+                             "gd.watch(store=...) first, or check the path")
+        time.sleep(0.2)
+
+
+def run_live(path: str, *, interval: float = REFRESH_S, window: int = WINDOW, once: bool = False,
+             console: Console | None = None, wait: float = WAIT_FOR_FILE_S, max_frames: int | None = None) -> str:
+    """Show the live view until the run ends (or Ctrl-C, or ``once``). Returns why it stopped:
+    ``"finished"``/``"failed"`` (the run's status), ``"interrupted"``, ``"once"`` or ``"frames"``.
+
+    Args:
+        path: the run store being written.
+        interval: seconds between refreshes.
+        window: recorded steps per sparkline.
+        once: draw one frame and return.
+        console: where to draw.
+        wait: seconds to wait for the file to appear.
+        max_frames: stop after this many frames (for tests).
+
+    Raises:
+        StoreError: the file never appeared or is not a graddoctor store.
+    """
+    console = console or Console(highlight=False)
+    path = str(path)
+    _wait_for(path, console, wait)
+    state = LiveState(path=path)
+    if once or not console.is_terminal:
+        return _plain_loop(path, state, console, interval, window, once, max_frames)
+    try:
+        with Live(console=console, auto_refresh=False, transient=False) as live:
+            while True:
+                data, total = _read(path, window)
+                _refresh_findings(data, state, time.monotonic())
+                live.update(render(data, state, total, console.width), refresh=True)
+                state.frames += 1
+                status = data.meta.get("status") or "running"
+                if status != "running":
+                    return str(status)
+                if max_frames is not None and state.frames >= max_frames:
+                    return "frames"
+                time.sleep(interval)
+    except KeyboardInterrupt:
+        console.print("stopped (Ctrl-C); the run goes on")
+        return "interrupted"
+
+
+def _plain_loop(path: str, state: LiveState, console: Console, interval: float, window: int, once: bool,
+                max_frames: int | None) -> str:
+    """Without a terminal (piped, CI): the full view once, then one status line per refresh with new steps."""
+    try:
+        data, total = _read(path, window)
+        _refresh_findings(data, state, time.monotonic())
+        console.print(render(data, state, total, console.width))
+        state.frames = 1
+        while not once:
+            status = data.meta.get("status") or "running"
+            if status != "running":
+                return str(status)
+            if max_frames is not None and state.frames >= max_frames:
+                return "frames"
+            time.sleep(interval)
+            data, total = _read(path, window)
+            state.frames += 1
+            last = int(data.steps[-1]) if data.n_steps else None
+            if last != state.last_step:
+                rate = steps_per_second(data)
+                console.print(f"step {last}  ·  {fmt_num(total)} steps recorded  ·  "
+                              f"{fmt_num(rate) if rate is not None else '-'} steps/s  ·  status "
+                              f"{data.meta.get('status') or 'starting'}")
+                state.last_step = last
+        return "once"
+    except KeyboardInterrupt:
+        console.print("stopped (Ctrl-C); the run goes on")
+        return "interrupted"
