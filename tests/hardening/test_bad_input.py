@@ -10,6 +10,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -233,7 +234,8 @@ def test_inplace_relu():
     data = assert_identical(build, X, Y, F.mse_loss)
     assert (col(data, "signal_norm", "0") > 0).all()
     dead = col(data, "act_dead", "0")
-    assert ((dead >= 0) & (dead <= 1)).all()
+    dead = dead[~np.isnan(dead)]  # activation details are taken on detail steps only (detail_every)
+    assert dead.size and ((dead >= 0) & (dead <= 1)).all()
 
 
 def test_dropout_rng_stream_untouched():

@@ -14,8 +14,11 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "sig": ("sig_sq", "sig_n"),
     "insig": ("in_sq", "in_n"),
     "out": ("o_sum", "o_sumsq", "o_nonfinite", "o_n"),
-    "act": ("a_sum", "a_sumsq", "a_nonfinite", "a_n", "sat", "deriv", "dead", "units", "p_lo", "p_hi", "calls"),
+    "act": ("a_sum", "a_sumsq", "a_nonfinite", "sat", "deriv", "dead", "p_lo", "p_hi", "a_n", "units", "calls"),
 }
+#: How many leading columns of each group hooks compute on the device; the rest are counts known on the host
+#: (element numbers, calls), added to the buffer row once per step.
+DEVICE_WIDTH: dict[str, int] = {"param": 5, "upd": 2, "sig": 1, "insig": 1, "out": 3, "act": 8}
 COLUMNS: tuple[str, ...] = tuple(c for cols in GROUPS.values() for c in cols)
 COL: dict[str, int] = {c: i for i, c in enumerate(COLUMNS)}
 SPAN: dict[str, tuple[int, int]] = {}
@@ -50,7 +53,7 @@ def derive(raw: np.ndarray) -> dict[str, np.ndarray]:
             "in_signal_norm": np.where(c["in_n"] > 0, np.sqrt(c["in_sq"]), nan),
             "out_mean": _div(c["o_sum"], c["o_n"]),
             "out_rms": np.sqrt(_div(c["o_sumsq"], c["o_n"])),
-            "out_nonfinite": _div(c["o_nonfinite"], c["o_n"]),
+            "out_nonfinite": np.where(c["o_n"] > 0, (c["o_nonfinite"] > 0).astype(np.float64), nan),
             "act_mean": _div(c["a_sum"], c["a_n"]),
             "act_rms": np.sqrt(_div(c["a_sumsq"], c["a_n"])),
             "act_nonfinite": _div(c["a_nonfinite"], c["a_n"]),

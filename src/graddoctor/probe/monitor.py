@@ -22,11 +22,11 @@ from torch import nn
 
 from .. import __version__
 from ..errors import GradDoctorWarning, ModelError
-from ..stats.tensor_stats import activation_stats, output_stats, percentiles, sum_sq, time_profile
+from ..stats.tensor_stats import ACT_SAMPLE, activation_sample_stats, output_sums, sum_sq, time_profile
 from ..store.base import Batch
 from ..store.memory import MemoryStore
 from ..store.sqlite import SQLiteStore
-from .layout import GROUPS, SPAN, K, derive, step_totals
+from .layout import COL, DEVICE_WIDTH, GROUPS, SPAN, K, derive, step_totals
 from .model_map import (LayerSpec, first_tensor, map_model, optimizer_covers, optimizer_summary,
                         time_dim_of)
 from .schedule import Schedule, make_schedule
@@ -64,6 +64,19 @@ class _Params:
             self.upd.append((p, stride))
             useg.append(torch.full((n,), s, dtype=torch.long))
         self.upd_seg = torch.cat(useg).to(device) if useg else None
+        self._upd_layer: torch.Tensor | None = None
+
+    def upd_layer(self) -> torch.Tensor:
+        """Layer index of each entry of :attr:`upd` (built lazily: subclasses may rebuild ``upd``)."""
+        if self._upd_layer is None or self._upd_layer.numel() != len(self.upd):
+            where = {id(p): s for p, s in zip(self.params, self.seg_list)}
+            self._upd_layer = torch.tensor([where[id(p)] for p, _ in self.upd], dtype=torch.long,
+                                           device=self.device)
+        return self._upd_layer
+
+    def weight_views(self) -> list[torch.Tensor]:
+        """Flat strided views of the sampled weight entries (they follow in-place optimizer updates)."""
+        return [p.detach().reshape(-1)[::s] for p, s in self.upd]
 
     def subset(self, present: tuple[int, ...]) -> tuple[torch.Tensor, torch.Tensor]:
         hit = self._subset_cache.get(present)
@@ -92,6 +105,14 @@ def _norms(tensors: list[torch.Tensor]) -> torch.Tensor:
     return torch.stack(list(out))
 
 
+def _foreach_copy(dst: list[torch.Tensor], src: list[torch.Tensor]) -> None:
+    try:
+        torch._foreach_copy_(dst, src)
+    except (AttributeError, RuntimeError):  # older torch
+        for d, v in zip(dst, src):
+            d.copy_(v)
+
+
 class Monitor:
     """A watched training run. Create it with :func:`graddoctor.watch`.
 
@@ -114,6 +135,8 @@ class Monitor:
         update_sample: int | None = 4096,
         overwrite: bool = False,
         meta: dict[str, Any] | None = None,
+        detail_every: int = 10,
+        act_sample: int | None = ACT_SAMPLE,
     ) -> None:
         self.model = model
         self.map = map_model(model)
@@ -127,6 +150,10 @@ class Monitor:
                     "run.step() yourself")
         if int(flush_every) < 1:
             raise ValueError(f"flush_every must be >= 1, got {flush_every}")
+        if int(detail_every) < 1:
+            raise ValueError(f"detail_every must be >= 1, got {detail_every}")
+        self.detail_every = int(detail_every)
+        self.act_sample = act_sample if act_sample is not None else 2**62
         self.optimizer = optimizer
         self.schedule = make_schedule(every)
         self.flush_every = int(flush_every)
@@ -152,6 +179,11 @@ class Monitor:
         self._buf = torch.zeros((self.flush_every, self.n_layers, K), dtype=torch.float32, device=self.device)
         self._loss = torch.full((self.flush_every,), float("nan"), dtype=torch.float32, device=self.device)
         self._pending: dict[str, tuple[list[int], list[torch.Tensor]]] = {g: ([], []) for g in GROUPS}
+        self._host = np.zeros((self.n_layers, K), dtype=np.float32)  # counts known on the host, this step
+        self._detail = False
+        self._n_recorded = 0
+        self._views: list[torch.Tensor] | None = None
+        self._snaps: list[torch.Tensor] | None = None
         self._series_pending: list[tuple[int, torch.Tensor]] = []
         self._no_act: list[tuple[int, torch.Tensor]] = []
         self._series_rows: list[tuple[int, int, torch.Tensor]] = []
@@ -162,7 +194,6 @@ class Monitor:
         self._flush_due = False
         self._step = 0
         self._active = False
-        self._snap: torch.Tensor | None = None
         self._snap_step = -2
         self._last_layer: int | None = None
         self._order: dict[int, int] = {}
@@ -197,6 +228,7 @@ class Monitor:
             self._remove_hooks()
             raise
         self._active = bool(self.schedule(0))
+        self._detail = self._active
         if self._active:
             self._take_snapshot(-1)
         return self
@@ -213,7 +245,8 @@ class Monitor:
             try:
                 self.store.close(status)
             except Exception as e:  # never let closing break the user's program
-                self._warn(f"could not close the run store: {e}")
+                if not self._write_failed:  # a failed write was already reported: warn once, not twice
+                    self._warn(f"could not close the run store: {e}")
 
     def _remove_hooks(self) -> None:
         for h in self._handles:
@@ -259,7 +292,8 @@ class Monitor:
             "n_layers": self.n_layers,
             "optimizer": optimizer_summary(self.optimizer),
             "settings": {"flush_every": self.flush_every, "activations": self.activations,
-                         "signal": self.signal, "time_profile": self.time_profile},
+                         "signal": self.signal, "time_profile": self.time_profile,
+                         "detail_every": self.detail_every},
             "user": self.user_meta,
         }
 
@@ -293,7 +327,7 @@ class Monitor:
             self._fold(self._buf[self._row])
 
     def _pre_hook(self, spec: LayerSpec, module: nn.Module, args: tuple[Any, ...]) -> Any:
-        if not self._collecting() or not args:
+        if not self._detail or not args or not self._collecting():
             return None
         try:
             x = args[0]
@@ -326,20 +360,18 @@ class Monitor:
             if t is None:
                 return
             if self.activations:
-                vec = output_stats(t.detach())
-                self._push("out", li, vec)
-                if li not in self._act_of:  # maybe no activation module follows: decided when folding
-                    nan4 = torch.full((4,), float("nan"), dtype=torch.float32, device=vec.device)
-                    p = percentiles(t.detach())
-                    one = torch.ones(1, dtype=torch.float32, device=vec.device)
-                    self._no_act.append((li, torch.cat([vec, nan4, p, one])))
+                self._push("out", li, output_sums(t))
+                self._host[li, COL["o_n"]] += t.numel()
+                if self._detail and li not in self._act_of:  # maybe no activation follows: decided when folding
+                    vals, n, units = activation_sample_stats(None, t, None, -1, self.act_sample)
+                    self._no_act.append((li, vals, n, units))
             if self.signal and t.requires_grad:
                 t.register_hook(partial(self._grad_hook, "sig", li))
         except Exception as e:
             self._fail("forward hook", e)
 
     def _act_hook(self, name: str, kind: str, module: nn.Module, args: Any, out: Any) -> None:
-        if not self._collecting():
+        if not self._detail or not self._collecting():
             return
         try:
             li = self._last_layer
@@ -348,19 +380,24 @@ class Monitor:
             if li not in self._act_of:
                 self._act_of[li] = (name, kind)
             unit_dim = 1 if self.map.layers[li].conv else -1
-            a = out.detach()
-            vec = torch.cat([output_stats(a), activation_stats(kind, a, module, unit_dim)[:6],
-                             torch.ones(1, dtype=torch.float32, device=a.device)])
-            self._push("act", li, vec)
+            vals, n, units = activation_sample_stats(kind, out, module, unit_dim, self.act_sample)
+            self._push_act(li, vals, n, units)
         except Exception as e:
             self._fail("activation hook", e)
+
+    def _push_act(self, li: int, vals: torch.Tensor, n: int, units: int) -> None:
+        self._push("act", li, vals)
+        h = self._host[li]
+        h[COL["a_n"]] += n
+        h[COL["units"]] += units
+        h[COL["calls"]] += 1
 
     def _grad_hook(self, group: str, layer: int, grad: torch.Tensor) -> None:
         if self._disabled:
             return
         try:
-            n = torch.tensor(float(grad.numel()), dtype=torch.float32, device=grad.device)
-            self._push(group, layer, torch.stack([sum_sq(grad), n]))
+            self._push(group, layer, sum_sq(grad))
+            self._host[layer, COL["sig_n" if group == "sig" else "in_n"]] += grad.numel()
         except Exception as e:
             self._fail("gradient hook", e)
 
@@ -449,6 +486,7 @@ class Monitor:
                 self._rows_steps.append(s)
                 self._rows_time.append(time.time() - self._t0)
                 self._row += 1
+                self._n_recorded += 1
                 # Flush lazily (at the next recorded step or at stop) so that run.step(loss=...) called after
                 # optimizer.step() can still fill this row. The first step is written early for live views.
                 self._flush_due = s == 0
@@ -456,6 +494,7 @@ class Monitor:
                 self._discard_pending()
             self._step += 1
             self._active = bool(self.schedule(self._step))
+            self._detail = self._active and self._n_recorded % self.detail_every == 0
             if self._active and self._snap_step != self._step - 1:
                 self._take_snapshot(self._step - 1)
         except Exception as e:
@@ -464,6 +503,7 @@ class Monitor:
 
     def _discard_pending(self) -> None:
         self._no_act.clear()
+        self._host[:] = 0
         for idx, vals in self._pending.values():
             idx.clear()
             vals.clear()
@@ -480,19 +520,23 @@ class Monitor:
 
     def _fold(self, row: torch.Tensor) -> None:
         # A layer whose output no activation module consumed: its own output is its activation.
-        for li, vec in self._no_act:
+        for li, vals_, n, units in self._no_act:
             if li not in self._act_of:
-                self._pending["act"][0].append(li)
-                self._pending["act"][1].append(vec)
+                self._push_act(li, vals_, n, units)
         self._no_act.clear()
         for group, (idx, vals) in self._pending.items():
             if not idx:
                 continue
-            a, b = SPAN[group]
-            src = torch.stack([v.to(self.device) for v in vals])
-            row[:, a:b].index_add_(0, self._index(idx), src)
+            a, _ = SPAN[group]
+            w = DEVICE_WIDTH[group]
+            src = torch.stack([v.to(self.device) for v in vals]).reshape(len(idx), w)
+            row[:, a:a + w].index_add_(0, self._index(idx), src)
             idx.clear()
             vals.clear()
+        if self._host.any():
+            host = torch.from_numpy(self._host)
+            row.add_(host.pin_memory().to(self.device, non_blocking=True) if self.device.type == "cuda" else host)
+            self._host[:] = 0
 
     def _param_stats(self, row: torch.Tensor) -> None:
         P = self._params
@@ -513,23 +557,31 @@ class Monitor:
         a, b = SPAN["param"]
         row[:, a:b].index_add_(0, seg, src)
 
+    def _weight_views(self) -> list[torch.Tensor]:
+        if self._views is None or self._detail:  # refreshed on detail steps in case a weight was replaced
+            self._views = self._params.weight_views()
+        return self._views
+
     def _take_snapshot(self, step: int) -> None:
-        self._snap = self._params.gather_weights()
+        views = self._weight_views()
+        if self._snaps is None or len(self._snaps) != len(views):
+            self._snaps = [v.clone() for v in views]
+        elif views:
+            _foreach_copy(self._snaps, views)
         self._snap_step = step
 
     def _update_stats(self, row: torch.Tensor, s: int) -> None:
+        """||W_t - W_{t-1}|| and ||W_t|| on the sampled entries, per layer (three foreach kernels)."""
         P = self._params
-        if P.upd_seg is None:
+        views = self._weight_views()
+        if not views:
             return
-        cur = P.gather_weights()
-        assert cur is not None
-        if self._snap is not None and self._snap_step == s - 1:
-            d = cur - self._snap
+        if self._snaps is not None and self._snap_step == s - 1 and len(self._snaps) == len(views):
+            dn = _norms(torch._foreach_sub(views, self._snaps))
+            wn = _norms(views)
             a, _ = SPAN["upd"]
-            row[:, a].index_add_(0, P.upd_seg, d * d)
-            row[:, a + 1].index_add_(0, P.upd_seg, cur * cur)
-        self._snap = cur
-        self._snap_step = s
+            row[:, a:a + 2].index_add_(0, P.upd_layer(), torch.stack([dn * dn, wn * wn], dim=1))
+        self._take_snapshot(s)
 
     # ------------------------------------------------------------------ flushing
     def flush(self) -> None:
@@ -638,6 +690,8 @@ def watch(
     update_sample: int | None = 4096,
     overwrite: bool = False,
     meta: dict[str, Any] | None = None,
+    detail_every: int = 10,
+    act_sample: int | None = ACT_SAMPLE,
 ) -> Monitor:
     """Watch a training run.
 
@@ -656,6 +710,12 @@ def watch(
             entry (exact, but keeps a copy of all weights).
         overwrite: replace an existing store at ``store``.
         meta: extra metadata (JSON-serialisable) stored with the run.
+        detail_every: every ``detail_every``-th recorded step is a *detail step*, where the costlier statistics
+            are taken too: activation statistics (saturation, dead units, mean derivative, percentiles),
+            dL/d(layer input) and the RNN time profile. Every recorded step has the parameter statistics,
+            the layer-output sums and the backward signal dL/d(output). 1 takes everything every step.
+        act_sample: elements of an activation output used for its per-unit statistics on detail steps (a
+            strided sample; exact for smaller outputs); ``None`` uses all of them.
 
     Returns:
         The :class:`Monitor` (a context manager). ``run.diagnose()`` and ``run.data`` give the results.
@@ -665,4 +725,4 @@ def watch(
         from ..integrations.distributed import DistributedMonitor as cls  # type: ignore[assignment]
     return cls(model, optimizer, store=store, every=every, flush_every=flush_every, activations=activations,
                signal=signal, time_profile=time_profile, update_sample=update_sample, overwrite=overwrite,
-               meta=meta)
+               meta=meta, detail_every=detail_every, act_sample=act_sample)

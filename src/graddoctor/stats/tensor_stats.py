@@ -136,3 +136,90 @@ def memory_horizon(profile: torch.Tensor | list[float], factor: float = 1e-3) ->
         if v[-1 - dist] < factor * ref:
             return dist
     return None
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The hot path. watch() calls these on every recorded step (output_sums, sum_sq) or on detail steps
+# (activation_sample_stats). They launch as few kernels as possible; counts (element numbers) are known on the
+# host and are not computed here.
+
+#: Elements of an activation output looked at for the per-unit statistics on detail steps (a fixed strided
+#: subsample: exact when the output is smaller). Saturation fractions, mean derivatives and percentiles are
+#: averages over units, so 4096 units estimate them to about +-1.6 % (1/sqrt(4096)).
+ACT_SAMPLE = 4096
+#: Elements sorted for the 2nd/98th percentile estimate.
+PCT_SAMPLE = 512
+
+
+def strided_sample(t: torch.Tensor, n: int) -> torch.Tensor:
+    """A strided view of at most ``n`` elements of ``t`` (all of it when smaller), as a flat tensor."""
+    flat = t.detach().reshape(-1)
+    stride = max(1, -(-flat.numel() // n))
+    return flat[::stride] if stride > 1 else flat
+
+
+def output_sums(t: torch.Tensor) -> torch.Tensor:
+    """``[sum, sum of squares, any non-finite (0 or 1)]`` of ``t`` in float32, with two full passes.
+
+    A NaN or Inf anywhere in ``t`` makes the sum of squares non-finite, so the third entry is exact.
+    """
+    x = t.detach()
+    if x.is_complex():
+        x = x.abs()
+    elif not x.is_floating_point():
+        x = x.to(F32)
+    s = x.sum(dtype=F32) if x.dtype != torch.float64 else x.sum().to(F32)
+    ss = sum_sq(x)
+    return torch.stack([s, ss, (~torch.isfinite(ss + s)).to(F32)])
+
+
+def dead_units_fast(a: torch.Tensor, unit_dim: int = -1) -> tuple[torch.Tensor, int]:
+    """Units of a ReLU/ReLU6 output (values >= 0) that are zero for every sample: max over the batch is 0.
+
+    Same result as :func:`units_dead` for non-negative outputs, with one reduction.
+    """
+    if a.dim() <= 1:
+        return (a.detach().reshape(-1) == 0).sum(dtype=F32), int(a.numel())
+    x = a.detach()
+    if x.dim() >= 3 and unit_dim == 1:
+        dims = tuple(d for d in range(x.dim()) if d != 1)
+        units = x.shape[1]
+    else:
+        dims = tuple(range(x.dim() - 1))
+        units = x.shape[-1]
+    return (x.amax(dim=dims) <= 0).sum(dtype=F32), int(units)
+
+
+def activation_sample_stats(kind: str | None, a: torch.Tensor, module: torch.nn.Module | None = None,
+                            unit_dim: int = -1, sample: int = ACT_SAMPLE) -> tuple[torch.Tensor, int, int]:
+    """Statistics of an activation output on a strided sample, for the detail steps of watch().
+
+    Returns:
+        (values, n_sample, units): ``values`` = float32 ``[sum, sum of squares, non-finite count, saturated
+        count, derivative sum, dead units, 2nd percentile, 98th percentile]`` where the first five are over the
+        ``n_sample`` sampled elements (NaN where they do not apply to ``kind``), dead units are counted over
+        the whole output (``units`` of them; NaN and 0 units when the activation cannot die).
+    """
+    dev = a.device
+    nan = torch.full((), float("nan"), dtype=F32, device=dev)
+    if a.numel() == 0:
+        return torch.stack([nan] * 8), 0, 0
+    x = strided_sample(a, sample).to(F32)
+    finite = torch.isfinite(x)
+    xs = torch.where(finite, x, torch.zeros((), dtype=F32, device=dev))
+    sat = saturated_mask(kind, xs, module) if kind else None
+    d = derivative_from_output(kind, xs, module) if kind else None
+    if kind in DEAD_CAPABLE:
+        dead, units = dead_units_fast(a, unit_dim)
+    else:
+        dead, units = nan, 0
+    p = strided_sample(xs, PCT_SAMPLE).sort().values
+    lo = p[min(p.numel() - 1, int(PERCENTILES[0] * (p.numel() - 1) + 0.5))]
+    hi = p[min(p.numel() - 1, int(PERCENTILES[1] * (p.numel() - 1) + 0.5))]
+    vals = torch.stack([
+        xs.sum(), (xs * xs).sum(), (~finite).sum(dtype=F32),
+        sat.sum(dtype=F32) if sat is not None else nan,
+        d.sum(dtype=F32) if d is not None else nan,
+        dead, lo, hi,
+    ])
+    return vals, int(x.numel()), units

@@ -1,0 +1,175 @@
+"""Per-step overhead of graddoctor.watch() against plain training, measured side by side.
+
+Each workload trains three identical copies of a model: plain, under watch() with default settings, and
+under watch(activations=False) (parameter statistics only). Rounds interleave the configurations in a
+shuffled order; each round times a block of steps per configuration, and the ratio to plain is taken per
+round. The table reports the median ratio and its spread (10th-90th percentile over rounds).
+
+    python benchmarks/overhead.py [--rounds 30] [--steps 5] [--device cpu|cuda] [--write docs/performance.md]
+"""
+from __future__ import annotations
+
+import argparse
+import platform
+import random
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+import graddoctor as gd
+
+Workload = tuple[Callable[[], nn.Module], Callable[[torch.device], tuple[torch.Tensor, torch.Tensor]]]
+
+
+def mlp() -> nn.Module:
+    layers: list[nn.Module] = []
+    for _ in range(12):
+        layers += [nn.Linear(256, 256), nn.Sigmoid()]
+    return nn.Sequential(*layers, nn.Linear(256, 10))
+
+
+def cnn() -> nn.Module:
+    def block(i: int, o: int) -> list[nn.Module]:
+        return [nn.Conv2d(i, o, 3, padding=1), nn.BatchNorm2d(o), nn.ReLU()]
+    return nn.Sequential(*block(3, 32), *block(32, 32), nn.MaxPool2d(2), *block(32, 64), *block(64, 64),
+                         nn.MaxPool2d(2), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 10))
+
+
+class Transformer(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        layer = nn.TransformerEncoderLayer(128, 4, dim_feedforward=512, dropout=0.0, batch_first=True)
+        self.enc = nn.TransformerEncoder(layer, 4, enable_nested_tensor=False)
+        self.head = nn.Linear(128, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.enc(x).mean(dim=1))
+
+
+WORKLOADS: dict[str, Workload] = {
+    "mlp-12x256 sigmoid (batch 128)": (mlp, lambda d: (torch.randn(128, 256, device=d),
+                                                        torch.randint(0, 10, (128,), device=d))),
+    "cnn+bn 3x32x32 (batch 64)": (cnn, lambda d: (torch.randn(64, 3, 32, 32, device=d),
+                                                   torch.randint(0, 10, (64,), device=d))),
+    "transformer 4x128, seq 64 (batch 32)": (Transformer, lambda d: (torch.randn(32, 64, 128, device=d),
+                                                                      torch.randint(0, 10, (32,), device=d))),
+}
+CONFIGS = {"plain": None, "watch (default)": {}, "watch (activations=False)": {"activations": False}}
+
+
+def measure(name: str, rounds: int, steps: int, device: torch.device, sync_check: bool) -> dict[str, list[float]]:
+    build, batch = WORKLOADS[name]
+    torch.manual_seed(0)
+    base = build().to(device)
+    x, y = batch(device)
+    setups = {}
+    for cfg, kw in CONFIGS.items():
+        m = build().to(device)
+        m.load_state_dict(base.state_dict())
+        opt = torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9)
+        run = gd.watch(m, opt, **kw).start() if kw is not None else None
+        setups[cfg] = (m, opt, run)
+
+    def block(cfg: str) -> float:
+        m, opt, run = setups[cfg]
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        t = time.perf_counter()
+        for _ in range(steps):
+            loss = nn.functional.cross_entropy(m(x), y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            if run is not None:
+                run.log_loss(loss)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        return (time.perf_counter() - t) / steps
+
+    for cfg in CONFIGS:  # warm-up (and the first flush, which happens at step 0)
+        block(cfg)
+    if sync_check and device.type == "cuda":
+        torch.cuda.set_sync_debug_mode("error")  # any sync between flushes raises
+        try:
+            for cfg in CONFIGS:
+                run = setups[cfg][2]
+                if run is not None:
+                    run.flush_every = 10**9  # no flush inside the checked steps
+                block(cfg)
+        finally:
+            torch.cuda.set_sync_debug_mode("default")
+    times: dict[str, list[float]] = {cfg: [] for cfg in CONFIGS}
+    order = list(CONFIGS)
+    for _ in range(rounds):
+        random.shuffle(order)
+        for cfg in order:
+            times[cfg].append(block(cfg))
+    for _, _, run in setups.values():
+        if run is not None:
+            run.stop()
+    return times
+
+
+def summarise(times: dict[str, list[float]]) -> list[tuple[str, float, float, float, float]]:
+    plain = np.array(times["plain"])
+    rows = []
+    for cfg, ts in times.items():
+        r = np.array(ts) / plain
+        rows.append((cfg, statistics.median(ts) * 1e3, float(np.median(r)), float(np.percentile(r, 10)),
+                     float(np.percentile(r, 90))))
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--rounds", type=int, default=30)
+    ap.add_argument("--steps", type=int, default=5)
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
+    ap.add_argument("--write", type=Path, default=None, help="write the table into this markdown file")
+    ap.add_argument("--only", default=None, help="run only workloads whose name contains this text")
+    args = ap.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    lines = [f"| workload | configuration | ms/step (median) | ratio to plain (median) | ratio p10-p90 |",
+             "|---|---|---|---|---|"]
+    for name in WORKLOADS:
+        if args.only and args.only not in name:
+            continue
+        rows = summarise(measure(name, args.rounds, args.steps, device, sync_check=True))
+        for cfg, ms, med, lo, hi in rows:
+            lines.append(f"| {name} | {cfg} | {ms:.2f} | {med:.3f}x | {lo:.3f}-{hi:.3f} |")
+        print("\n".join(lines[-len(rows):]), flush=True)
+    cpu = platform.processor() or platform.machine()
+    header = (f"Measured {date.today().isoformat()} on {args.device} ({cpu}, {torch.get_num_threads()} threads, "
+              f"torch {torch.__version__}, Python {platform.python_version()}), {args.rounds} interleaved rounds "
+              f"of {args.steps} steps per configuration.")
+    table = header + "\n\n" + "\n".join(lines) + "\n"
+    print("\n" + table)
+    if args.write:
+        write_section(args.write, f"overhead-{args.device}", table)
+    return 0
+
+
+def write_section(path: Path, key: str, body: str) -> None:
+    """Replace (or append) the block between <!-- key --> markers in a markdown file."""
+    start, end = f"<!-- {key} -->", f"<!-- /{key} -->"
+    text = path.read_text() if path.exists() else ""
+    block = f"{start}\n{body}{end}"
+    if start in text and end in text:
+        text = text[: text.index(start)] + block + text[text.index(end) + len(end):]
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    path.write_text(text)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

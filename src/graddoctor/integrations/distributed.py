@@ -1,0 +1,274 @@
+"""torch.distributed support: DDP, FSDP2 (``fully_shard``) and FSDP1, with one collective per flush.
+
+:class:`DistributedMonitor` is the :class:`~graddoctor.Monitor` for a process group. :func:`graddoctor.watch`
+returns one automatically when ``torch.distributed`` is initialised (one rank alone gives a plain Monitor);
+:func:`watch_distributed` builds one explicitly, e.g. for a sub-group.
+
+What it changes, and why the recorded statistics are the *global* ones:
+
+* **Parameter statistics** are read at ``optimizer.step()``, i.e. after DDP's gradient all-reduce of the
+  last (synchronising) micro-batch. A parameter is either *replicated* (DDP, plain tensors: every rank holds
+  the same averaged gradient) or *sharded* (a DTensor under FSDP2, a flat-parameter view under FSDP1). Each
+  rank adds sums of squares of its *local shard* of sharded parameters, and only rank 0 adds replicated
+  ones, so that one summation over ranks gives exactly the global ``||dL/dW||^2`` and ``||W||^2``.
+* **Forward and backward-signal statistics** are additive sums over each rank's local batch; summing over
+  ranks gives sums over the global batch. DDP and FSDP average gradients over ranks, i.e. they optimise
+  ``L = (1/W) * sum_r L_r`` for ``W`` ranks, so the signal ``dL/d(output)`` of the global objective is each
+  rank's local signal divided by ``W``: squared-signal sums (and RNN time profiles) are divided by ``W**2``.
+  The logged loss is the mean of the ranks' losses. A single process on the same global batch (same
+  samples, a loss averaged over it) then records the same numbers up to float rounding.
+* **One collective per flush**: the raw buffer rows, the losses and the time profiles are concatenated
+  into one float32 tensor on the device and all-reduced once (``SUM``), whatever the number of layers.
+  Every rank ends with the same statistics; only rank 0 writes the store (other ranks keep the records in
+  memory, so ``run.diagnose()`` gives the same findings on every rank).
+* **No-sync micro-steps**: with ``run.step()`` (no optimizer given) and a DDP-wrapped model, a step whose
+  last forward pass ran under ``model.no_sync()`` is a micro-step: its hook results are kept for the next
+  synchronised step instead of closing a step with unsynchronised gradients.
+
+Not combined exactly (documented in docs/scaling.md): ``act_dead`` is the mean over ranks of each rank's
+"dead on the whole local batch" fraction, and the activation percentiles are means of per-rank estimates.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..errors import ModelError
+from ..probe.layout import COL
+from ..probe.monitor import Monitor, _norms, _Params
+from ..probe.model_map import LayerSpec
+
+#: Column groups whose raw sums are squared backward signals: divided by world_size**2 after summation.
+SIGNAL_COLUMNS = ("sig_sq", "in_sq")
+#: Prefixes that wrappers add to module names; stripped so that layer names match a single-process run.
+WRAPPER_PREFIXES = ("_fsdp_wrapped_module.", "_checkpoint_wrapped_module.", "_orig_mod.")
+
+
+def is_distributed() -> bool:
+    """True when ``torch.distributed`` is available and a default process group is initialised."""
+    return bool(torch.distributed.is_available() and torch.distributed.is_initialized())
+
+
+def _local(t: torch.Tensor) -> torch.Tensor:
+    """The local shard of a DTensor, or ``t`` itself."""
+    to_local = getattr(t, "to_local", None)
+    return to_local() if callable(to_local) else t
+
+
+def _is_dtensor(t: torch.Tensor) -> bool:
+    return callable(getattr(t, "to_local", None)) and hasattr(t, "placements")
+
+
+def _is_sharded(p: torch.Tensor) -> bool:
+    """A DTensor with at least one non-replicated placement (FSDP2, tensor parallel)."""
+    if not _is_dtensor(p):
+        return False
+    return any(not pl.is_replicate() for pl in p.placements)  # type: ignore[attr-defined]
+
+
+def _unwrap(model: nn.Module) -> tuple[nn.Module, nn.Module | None]:
+    """(module to watch, DDP wrapper or None). DDP's ``.module`` is watched so layer names match."""
+    from torch.nn.parallel import DistributedDataParallel
+
+    if isinstance(model, DistributedDataParallel):
+        return model.module, model
+    return model, None
+
+
+def _is_fsdp1(model: nn.Module) -> bool:
+    try:
+        from torch.distributed.fsdp import FullyShardedDataParallel
+    except ImportError:  # pragma: no cover - torch built without distributed
+        return False
+    return any(isinstance(m, FullyShardedDataParallel) for m in model.modules())
+
+
+class _LocalParams(_Params):
+    """Watched parameters seen through their local shards, with a per-parameter contribution weight.
+
+    ``weight`` is 1 for sharded parameters on every rank and, for replicated ones, 1 on rank 0 and 0
+    elsewhere, so that a SUM over ranks counts each entry exactly once.
+    """
+
+    def __init__(self, specs: list[LayerSpec], device: torch.device, update_sample: int | None,
+                 rank: int, all_sharded: bool) -> None:
+        super().__init__(specs, device, update_sample)
+        self.sharded = [all_sharded or _is_sharded(p) for p in self.params]
+        self.weight = torch.tensor([1.0 if (s or rank == 0) else 0.0 for s in self.sharded],
+                                   dtype=torch.float32, device=device)
+        # Rebuild the update-ratio subsample on local shards; replicated weights only on rank 0.
+        self.upd = []
+        useg: list[torch.Tensor] = []
+        for p, s, is_bias, sharded in zip(self.params, self.seg_list, self.is_bias.tolist(), self.sharded):
+            n_local = _local(p).numel()
+            if is_bias or not p.requires_grad or n_local == 0 or not (sharded or rank == 0):
+                continue
+            stride = 1 if update_sample is None else max(1, -(-n_local // update_sample))
+            self.upd.append((p, stride))
+            useg.append(torch.full((len(range(0, n_local, stride)),), s, dtype=torch.long))
+        self.upd_seg = torch.cat(useg).to(device) if useg else None
+
+    def weight_views(self) -> list[torch.Tensor]:
+        return [_local(p.detach()).reshape(-1)[::s] for p, s in self.upd]
+
+    def gather_weights(self) -> torch.Tensor | None:
+        if not self.upd:
+            return None
+        views = [_local(p.detach()).reshape(-1)[::s] for p, s in self.upd]
+        return torch.cat([v.to(torch.float32) for v in views])
+
+
+class DistributedMonitor(Monitor):
+    """A :class:`~graddoctor.Monitor` whose statistics are global over a process group.
+
+    Args:
+        model: the model, plain, DDP-wrapped, FSDP2-sharded (``fully_shard``, call watch() after sharding)
+            or FSDP1-wrapped (``use_orig_params=True`` required).
+        optimizer: as for :func:`graddoctor.watch`.
+        group: the process group to combine over (default: the default group).
+        **kwargs: every other :func:`graddoctor.watch` argument. ``store`` is written by rank 0 only.
+
+    Raises:
+        ModelError: when torch.distributed is not initialised, or an FSDP1 model flattens its parameters.
+    """
+
+    def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer | None = None, *,
+                 group: Any = None, **kwargs: Any) -> None:
+        if not is_distributed():
+            raise ModelError("DistributedMonitor needs an initialised process group; call "
+                             "torch.distributed.init_process_group() first (torchrun sets the environment), "
+                             "or use graddoctor.watch() for a single process")
+        dist = torch.distributed
+        self.group = group
+        self.rank = dist.get_rank(group)
+        self.world_size = dist.get_world_size(group)
+        watched, self._ddp = _unwrap(model)
+        self._fsdp1 = _is_fsdp1(watched)
+        if self._fsdp1 and any(type(p).__name__ == "FlatParameter" for p in watched.parameters()):
+            raise ModelError("FSDP1 with use_orig_params=False flattens every layer's parameters into one, so "
+                             "per-layer statistics are impossible; wrap with FullyShardedDataParallel(..., "
+                             "use_orig_params=True) or use FSDP2 (torch.distributed.fsdp.fully_shard)")
+        if self.rank != 0:
+            kwargs["store"] = None  # only rank 0 writes; the others keep the (identical) records in memory
+        self._last_sync = True
+        super().__init__(watched, optimizer, **kwargs)
+        for spec in self.map.layers:
+            spec.name = _strip(spec.name)
+        self._params = _LocalParams(self.map.layers, self.device, kwargs.get("update_sample", 4096),
+                                    self.rank, all_sharded=self._fsdp1)
+        self._sig_cols = torch.tensor([COL[c] for c in SIGNAL_COLUMNS], dtype=torch.long, device=self.device)
+
+    # ------------------------------------------------------------------ hooks
+    def _register(self) -> None:
+        super()._register()
+        if self._ddp is not None:
+            self._handles.append(self._ddp.register_forward_pre_hook(self._ddp_pre_hook))
+
+    def _ddp_pre_hook(self, module: nn.Module, args: Any) -> None:
+        self._last_sync = bool(getattr(module, "require_backward_grad_sync", True)) or not torch.is_grad_enabled()
+
+    def step(self, loss: torch.Tensor | float | None = None) -> None:
+        """As :meth:`Monitor.step`; without an optimizer, a step after a ``no_sync()`` backward is a micro-step."""
+        if self.optimizer is None and not self._last_sync:
+            if loss is not None:
+                self.log_loss(loss)
+            return
+        super().step(loss)
+
+    def _meta(self) -> dict[str, Any]:
+        meta = super()._meta()
+        meta["n_parameters"] = int(sum(p.numel() for p in self.model.parameters()))
+        meta["distributed"] = {
+            "world_size": self.world_size,
+            "backend": str(torch.distributed.get_backend(self.group)),
+            "wrapper": ("DDP" if self._ddp is not None else "FSDP1" if self._fsdp1
+                        else "FSDP2/DTensor" if any(_is_sharded(p) for p in self.model.parameters()) else None),
+            "written_by_rank": 0,
+            "signal_scale": f"sums of squared signals divided by world_size**2 = {self.world_size ** 2}",
+        }
+        return meta
+
+    def _param_stats(self, row: torch.Tensor) -> None:
+        P = self._params
+        present = tuple(i for i, p in enumerate(P.params) if p.grad is not None)
+        if not present:
+            return
+        grads = [_local(P.params[i].grad) for i in present]  # type: ignore[arg-type]
+        weights = [_local(P.params[i].detach()) for i in present]
+        gn = _norms(grads)
+        wn = _norms(weights)
+        seg, is_bias = P.subset(present) if len(present) != len(P.params) else (P.seg, P.is_bias)
+        w = P.weight if len(present) == len(P.params) else P.weight[torch.tensor(present, device=self.device)]
+        g2 = gn * gn * w
+        nonfinite = (~torch.isfinite(gn)).to(torch.float32) * w
+        src = torch.stack([g2 * (1 - is_bias), g2 * is_bias, wn * wn * w * (1 - is_bias), nonfinite, w], dim=1)
+        from ..probe.layout import SPAN
+
+        a, b = SPAN["param"]
+        row[:, a:b].index_add_(0, seg, src)
+
+    # ------------------------------------------------------------------ the one collective per flush
+    def _drain(self) -> Any:
+        n = self._row
+        if n and self.world_size > 1:
+            self._all_reduce_rows(n)
+        return super()._drain()
+
+    def _all_reduce_rows(self, n: int) -> None:
+        profs = [p for _, _, p in self._series_rows]
+        parts = [self._buf[:n].reshape(-1), self._loss[:n]] + [p.reshape(-1).to(torch.float32) for p in profs]
+        flat = torch.cat(parts)
+        torch.distributed.all_reduce(flat, op=torch.distributed.ReduceOp.SUM, group=self.group)
+        w2 = float(self.world_size) ** 2
+        nb = self._buf[:n].numel()
+        self._buf[:n].copy_(flat[:nb].view_as(self._buf[:n]))
+        self._buf[:n, :, self._sig_cols] /= w2
+        self._loss[:n].copy_(flat[nb:nb + n] / self.world_size)
+        off = nb + n
+        rows = []
+        for (s, li, p), prof in zip(self._series_rows, profs):
+            k = prof.numel()
+            rows.append((s, li, (flat[off:off + k] / w2).view_as(prof)))
+            off += k
+        self._series_rows[:] = rows
+
+    def _reduce(self, raw: Any) -> Any:
+        return raw  # already combined on the device in _drain (buffer, losses and time profiles together)
+
+    @property
+    def data(self) -> Any:
+        """The records flushed so far. Unlike :attr:`Monitor.data` this never flushes, because a flush is a
+        collective that every rank must enter together (at a step or at ``stop()``)."""
+        return self.store.run_data()
+
+
+def _strip(name: str) -> str:
+    for prefix in WRAPPER_PREFIXES:
+        name = name.replace(prefix, "")
+    return name or "<model>"
+
+
+def watch_distributed(model: nn.Module, optimizer: torch.optim.Optimizer | None = None, *, group: Any = None,
+                      **kwargs: Any) -> DistributedMonitor:
+    """Watch a distributed run explicitly (``gd.watch`` does this itself when a process group exists).
+
+    Args:
+        model: the model (plain, DDP, FSDP2 after ``fully_shard``, or FSDP1 with ``use_orig_params=True``).
+        optimizer: its optimizer, or None (then call ``run.step()`` on every rank).
+        group: process group to combine statistics over; default: the whole world.
+        **kwargs: the other :func:`graddoctor.watch` arguments.
+
+    Returns:
+        A :class:`DistributedMonitor`; use it exactly like the Monitor ``gd.watch`` returns, on every rank.
+    """
+    return DistributedMonitor(model, optimizer, group=group, **kwargs)
+
+
+def local_rank_zero() -> bool:
+    """True on the process that should write files and talk to loggers (rank 0, or no process group)."""
+    if is_distributed():
+        return torch.distributed.get_rank() == 0
+    return int(os.environ.get("RANK", "0")) == 0
