@@ -1,1 +1,220 @@
-"""graddoctor.repair."""
+"""Repair with proof: apply the remedies the diagnosis ranks, train each under the same conditions and keep
+the one that measurably fixes the run.
+
+    result = gd.repair(case, budget_s=120, seeds=2)
+    result.baseline, result.trials, result.best, result.model, result.to_dict()
+"""
+from __future__ import annotations
+
+import math
+import sys
+import time
+import types
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from torch import nn
+
+from .case import Case, CaseError
+from .remedies import REGISTRY, NotApplicable, Remedy, RepairContext, get_remedy
+from .result import RepairResult
+from .trials import Trial, run_seed
+
+#: A remedy must beat the baseline's mean metric by more than max(seed-to-seed spread, MIN_GAIN):
+#: one point of accuracy, so that a single seed (no spread measured) cannot win on noise alone.
+MIN_GAIN = 0.01
+#: Candidate order when no diagnosis is available (AutoTrainer's fixed order, Zhang et al. 2021).
+FALLBACK_ORDER = ("use_relu_family", "add_batchnorm", "clip_grad_norm", "he_init", "lower_learning_rate", "use_adam")
+#: Share of the seeds in which the targeted finding must be gone for the remedy to count as fixing it.
+FIX_MAJORITY = 0.5
+
+__all__ = ["repair", "RepairResult", "Trial", "Case", "CaseError", "NotApplicable", "REGISTRY", "get_remedy",
+           "rank_remedies", "MIN_GAIN"]
+
+
+def rank_remedies(findings: Sequence[Any]) -> list[str]:
+    """Remedy codes of the problem findings, most severe finding first, each finding's own order kept."""
+    order = {"critical": 0, "warning": 1}
+    out: list[str] = []
+    for f in sorted([f for f in findings if f.is_problem], key=lambda f: order.get(f.severity, 2)):
+        for code in f.remedies:
+            if code not in out:
+                out.append(code)
+    return out
+
+
+def _key(f: Any) -> tuple[str, str | None]:
+    return (f.kind, f.axis)
+
+
+def fixes(trial: Trial, targeted: set[tuple[str, str | None]]) -> bool | None:
+    """Whether the targeted findings are gone in at least FIX_MAJORITY of the trial's seeds."""
+    if not targeted or not trial.findings_by_seed or all(f is None for f in trial.findings_by_seed):
+        return None
+    gone = [not ({_key(f) for f in fs if f.is_problem} & targeted) for fs in trial.findings_by_seed if fs is not None]
+    return sum(gone) >= FIX_MAJORITY * len(gone) and any(gone)
+
+
+class _Progress:
+    """Rich progress bars (or nothing)."""
+
+    def __init__(self, enabled: bool, console: Any) -> None:
+        self.bar = None
+        if enabled:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.bar = Progress(TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(),
+                                TimeElapsedColumn(), console=console, transient=False)
+
+    def __enter__(self) -> _Progress:
+        if self.bar is not None:
+            self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+
+    def task(self, name: str, total: int) -> Callable[[int], None]:
+        if self.bar is None:
+            return lambda n: None
+        tid = self.bar.add_task(name, total=total)
+        bar = self.bar
+        return lambda n: bar.advance(tid, n)
+
+
+def _train(trial: Trial, case: Case, seeds: list[int], prog: _Progress, keep: bool, **kw: Any) -> nn.Module | None:
+    tick = prog.task(trial.name, case.steps * len(seeds))
+    model = None
+    for i, s in enumerate(seeds):
+        r = run_seed(case, s, keep_model=keep and i == 0, tick=tick, **kw)
+        trial.add(r)
+        if i == 0:
+            model = r.model
+    return model
+
+
+def repair(case: Case, budget_s: float = 120.0, seeds: int | Sequence[int] = 2,
+           train_fn: Callable[[nn.Module, Case], Any] | None = None,
+           remedies: Sequence[str | Remedy] | None = None, *, min_gain: float = MIN_GAIN,
+           progress: bool = True, console: Any = None, watch_every: int = 1,
+           on_trial: Callable[[Trial], None] | None = None) -> RepairResult:
+    """Find the remedy that measurably repairs a training recipe, by controlled trials.
+
+    Trains the baseline, diagnoses it, then applies the remedies the diagnosis ranks (best first, the next
+    ones while the budget lasts), each trained from the same seeds, data order and step count, and measures
+    validation loss and metric, first-layer update speed and gradient health. A remedy wins only if its
+    mean metric beats the baseline's by more than ``max(seed-to-seed spread, min_gain)`` and it fixes the
+    finding it targets (that finding is gone after training in most seeds). Ctrl-C stops cleanly and
+    returns what was measured.
+
+    Args:
+        case: the recipe (:class:`graddoctor.Case`).
+        budget_s: time budget in seconds; a candidate starts only if its expected time still fits (the first
+            candidate always runs).
+        seeds: number of seeds (0, 1, ...) or an explicit list; every trial uses the same ones.
+        train_fn: your own loop, ``train_fn(model, case) -> metrics`` (a dict with ``metric``/``loss``, a
+            float metric, or None to evaluate ``case.val``). Build the optimizer with
+            ``case.make_optimizer(model.parameters())`` and batches with ``case.batches(seed)`` so recipe
+            remedies (optimizer, clipping, warm-up) reach it.
+        remedies: codes (or ``"code:variant"``, or Remedy objects) to try in this order instead of the
+            diagnosis' ranking; trials then run even when the baseline looks healthy.
+        min_gain: smallest metric gain that can win (default :data:`MIN_GAIN`).
+        progress: show rich progress bars.
+        console: a rich Console for the bars.
+        watch_every: record every n-th step in the trials' watched runs.
+        on_trial: called with each finished trial (for live tables).
+
+    Returns:
+        A :class:`RepairResult`.
+    """
+    if not isinstance(case, Case):
+        raise CaseError(f"repair() needs a graddoctor.Case, got {type(case).__name__}; build one with "
+                        "gd.Case(model_fn=..., train=(X, y), ...)")
+    seed_list = list(range(int(seeds))) if isinstance(seeds, int) else [int(s) for s in seeds]
+    if not seed_list:
+        raise CaseError("seeds must be at least 1 (or a non-empty list of seeds)")
+    explicit = [get_remedy(r) for r in remedies] if remedies is not None else None
+    t0 = time.time()
+    kw = {"train_fn": train_fn, "watch_every": watch_every}
+    result = RepairResult(baseline=Trial(remedy=None), metric_name=case.metric_name)
+    with _Progress(progress, console) as prog:
+        try:
+            _train(result.baseline, case, seed_list, prog, keep=False, **kw)
+            _run_candidates(result, case, seed_list, prog, explicit, budget_s, min_gain, t0, on_trial, kw)
+        except KeyboardInterrupt:
+            result.stopped = "interrupted"
+    result.seconds = time.time() - t0
+    return result
+
+
+def _candidates(result: RepairResult, explicit: list[Remedy] | None) -> list[str | Remedy]:
+    findings = result.baseline.findings
+    if explicit is not None:
+        result.candidates = [r.name for r in explicit]
+        return list(explicit)
+    if findings is None:
+        result.candidates = list(FALLBACK_ORDER)
+        return list(FALLBACK_ORDER)
+    result.guided = True
+    result.candidates = rank_remedies(findings)
+    if not result.candidates:
+        result.stopped = "healthy"
+    return list(result.candidates)
+
+
+def _targeted(result: RepairResult, code: str) -> set[tuple[str, str | None]]:
+    probs = [f for f in (result.baseline.findings or []) if f.is_problem]
+    aimed = {_key(f) for f in probs if code in f.remedies}
+    return aimed or {_key(f) for f in probs}
+
+
+def _run_candidates(result: RepairResult, case: Case, seeds: list[int], prog: _Progress,
+                    explicit: list[Remedy] | None, budget_s: float, min_gain: float, t0: float,
+                    on_trial: Callable[[Trial], None] | None, kw: dict[str, Any]) -> None:
+    base = result.baseline
+    ctx = RepairContext(baseline=base.data, findings=list(base.findings or []),
+                        sample=case.sample_batch())
+    per_trial = base.seconds
+    for spec in _candidates(result, explicit):
+        code = spec.code if isinstance(spec, Remedy) else str(spec).partition(":")[0]
+        trial = Trial(remedy=code, variant=spec.variant if isinstance(spec, Remedy) else None)
+        if result.tried and time.time() - t0 + per_trial > budget_s:
+            result.stopped = "budget"
+            break
+        result.trials.append(trial)
+        try:
+            remedy = spec if isinstance(spec, Remedy) else get_remedy(spec)
+            trial.variant = remedy.variant
+            new_case = remedy.apply(case, ctx)
+        except (NotApplicable, ValueError) as e:
+            trial.skipped = str(e) if code in REGISTRY else f"graddoctor cannot apply {code} automatically"
+            continue
+        trial.changes = list(new_case.changes[len(case.changes):])
+        model = _train(trial, new_case, seeds, prog, keep=True, **kw)
+        _judge(result, trial, base, min_gain, model, new_case)
+        if on_trial is not None:
+            on_trial(trial)
+
+
+def _judge(result: RepairResult, trial: Trial, base: Trial, min_gain: float, model: nn.Module | None,
+           new_case: Case) -> None:
+    b = base.metric if math.isfinite(base.metric) else -math.inf
+    trial.margin = max(base.spread, trial.spread, min_gain)
+    trial.gain = trial.metric - b if math.isfinite(trial.metric) else -math.inf
+    trial.fixes = fixes(trial, _targeted(result, str(trial.remedy)))
+    wins = trial.gain > trial.margin and trial.fixes is not False
+    if wins and (result.best is None or trial.metric > result.best.metric):
+        result.best, result.model, result.case = trial, model, new_case
+
+
+class _CallableModule(types.ModuleType):
+    """``graddoctor.repair`` is both this package and the function ``gd.repair``: once a submodule such as
+    ``graddoctor.repair.case`` is imported, Python binds the package to the attribute ``graddoctor.repair``,
+    shadowing the lazily exported function. Calling the package therefore calls :func:`repair`."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> RepairResult:
+        return repair(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

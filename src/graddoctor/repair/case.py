@@ -1,0 +1,224 @@
+"""The training recipe that repair trials run: :class:`Case` (model builder, data, loss, optimizer, steps)."""
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..errors import GradDoctorError
+
+#: Batch size used to evaluate on validation tensors (memory bound only; results do not depend on it).
+EVAL_BATCH = 1024
+
+
+class CaseError(GradDoctorError, ValueError):
+    """A :class:`Case` cannot be used as given."""
+
+
+def _default_optimizer(params: Iterable[nn.Parameter]) -> torch.optim.Optimizer:
+    return torch.optim.SGD(params, lr=0.1)
+
+
+def _is_pair(data: Any) -> bool:
+    return (isinstance(data, (tuple, list)) and len(data) == 2
+            and all(isinstance(t, torch.Tensor) for t in data))
+
+
+def _check_data(data: Any, what: str) -> None:
+    if data is None and what == "val":
+        return
+    if _is_pair(data):
+        x, y = data
+        if x.shape[0] != y.shape[0]:
+            raise CaseError(f"{what}=(X, y) must have as many samples in X as in y: got {x.shape[0]} and "
+                            f"{y.shape[0]}; pass matching tensors")
+        if x.shape[0] == 0:
+            raise CaseError(f"{what} is empty; pass at least one sample")
+        return
+    if isinstance(data, torch.utils.data.DataLoader):
+        return
+    raise CaseError(f"{what} must be a pair of tensors (X, y) or a torch DataLoader yielding (x, y) batches, "
+                    f"got {type(data).__name__}")
+
+
+@dataclass(frozen=True)
+class Case:
+    """A training recipe that graddoctor can re-run under controlled conditions.
+
+    Args:
+        model_fn: builds a fresh, untrained model (called once per trial and seed, after seeding).
+        train: training data, ``(X, y)`` tensors or a DataLoader of ``(x, y)`` batches.
+        val: validation data in the same forms; ``None`` evaluates on the training data.
+        loss_fn: ``loss_fn(model(x), y) -> scalar tensor``.
+        optimizer_fn: ``optimizer_fn(params) -> torch.optim.Optimizer``.
+        steps: optimizer steps per training run.
+        batch_size: mini-batch size when ``train`` is a pair of tensors.
+        metric_fn: ``(output, target) -> float``, higher is better; ``None`` means accuracy when targets are
+            class indices and ``-loss`` otherwise.
+        name: a label for tables and JSON.
+        changes: readable descriptions of the remedies applied to this recipe (filled by remedies).
+    """
+
+    model_fn: Callable[[], nn.Module]
+    train: Any
+    val: Any = None
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = F.cross_entropy
+    optimizer_fn: Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer] = _default_optimizer
+    steps: int = 300
+    batch_size: int = 64
+    metric_fn: Callable[[torch.Tensor, torch.Tensor], float] | None = None
+    name: str = "case"
+    changes: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        if not callable(self.model_fn) or isinstance(self.model_fn, nn.Module):
+            raise CaseError("model_fn must be a function that builds a new model (e.g. model_fn=lambda: Net()), "
+                            "not a model instance: trials need a fresh model per seed")
+        if not callable(self.loss_fn) or not callable(self.optimizer_fn):
+            raise CaseError("loss_fn and optimizer_fn must be callables: loss_fn(output, target) and "
+                            "optimizer_fn(params), e.g. lambda p: torch.optim.SGD(p, lr=0.1)")
+        _check_data(self.train, "train")
+        _check_data(self.val, "val")
+        if int(self.steps) < 1:
+            raise CaseError(f"steps must be >= 1, got {self.steps}")
+        if int(self.batch_size) < 1:
+            raise CaseError(f"batch_size must be >= 1, got {self.batch_size}")
+
+    # ------------------------------------------------------------------ recipe
+    def replace(self, change: str | None = None, **fields: Any) -> Case:
+        """A new Case with ``fields`` replaced and ``change`` appended to :attr:`changes`."""
+        if change is not None:
+            fields["changes"] = (*self.changes, change)
+        return dataclasses.replace(self, **fields)
+
+    def build_model(self) -> nn.Module:
+        """Call ``model_fn`` and check it returned a module."""
+        model = self.model_fn()
+        if not isinstance(model, nn.Module):
+            raise CaseError(f"model_fn must return a torch.nn.Module, it returned {type(model).__name__}")
+        return model
+
+    def make_optimizer(self, params: Iterable[nn.Parameter]) -> torch.optim.Optimizer:
+        """Call ``optimizer_fn`` (with any clipping, warm-up or learning-rate change a remedy added)."""
+        opt = self.optimizer_fn(params)
+        if not isinstance(opt, torch.optim.Optimizer):
+            raise CaseError(f"optimizer_fn must return a torch.optim.Optimizer, it returned {type(opt).__name__}")
+        return opt
+
+    # ------------------------------------------------------------------ data
+    def batches(self, seed: int, device: torch.device | None = None) -> Iterator[tuple[Any, Any]]:
+        """``steps`` training batches. For tensors the order depends on ``seed`` only (its own generator);
+        a DataLoader is cycled in its own order (seed the global RNG before calling for a fixed order)."""
+        n = 0
+        if _is_pair(self.train):
+            X, y = self.train
+            gen = torch.Generator().manual_seed(int(seed))
+            bs = min(int(self.batch_size), X.shape[0])
+            while True:
+                perm = torch.randperm(X.shape[0], generator=gen)
+                for i in range(0, X.shape[0] - bs + 1, bs):
+                    idx = perm[i:i + bs]
+                    yield _to(X[idx], device), _to(y[idx], device)
+                    n += 1
+                    if n >= self.steps:
+                        return
+        while True:
+            got = False
+            for batch in self.train:
+                x, y = _split(batch)
+                got = True
+                yield _to(x, device), _to(y, device)
+                n += 1
+                if n >= self.steps:
+                    return
+            if not got:
+                raise CaseError("the training DataLoader yielded no batches; give it at least one sample")
+
+    def sample_batch(self, max_samples: int = 256) -> tuple[Any, Any]:
+        """A deterministic batch of training data (the first ``max_samples`` samples)."""
+        if _is_pair(self.train):
+            return self.train[0][:max_samples], self.train[1][:max_samples]
+        for batch in self.train:
+            return _split(batch)
+        raise CaseError("the training DataLoader yielded no batches; give it at least one sample")
+
+    def _val_batches(self) -> Iterator[tuple[Any, Any]]:
+        data = self.train if self.val is None else self.val
+        if _is_pair(data):
+            X, y = data
+            for i in range(0, X.shape[0], EVAL_BATCH):
+                yield X[i:i + EVAL_BATCH], y[i:i + EVAL_BATCH]
+        else:
+            for batch in data:
+                yield _split(batch)
+
+    # ------------------------------------------------------------------ evaluation
+    def evaluate(self, model: nn.Module) -> tuple[float, float]:
+        """Validation ``(loss, metric)`` in eval mode without gradients; non-finite loss gives metric -inf
+        for ``-loss`` metrics. Restores the model's train/eval mode."""
+        was = model.training
+        model.eval()
+        device = next(iter(model.parameters())).device
+        total, n, correct, mvals = 0.0, 0, 0.0, []
+        classify = None
+        try:
+            with torch.no_grad():
+                for x, y in self._val_batches():
+                    x, y = _to(x, device), _to(y, device)
+                    out = model(x)
+                    k = int(y.shape[0])
+                    total += float(self.loss_fn(out, y)) * k
+                    n += k
+                    if self.metric_fn is not None:
+                        mvals.append((float(self.metric_fn(out, y)), k))
+                        continue
+                    if classify is None:
+                        classify = is_classification(out, y)
+                    if classify:
+                        correct += float((out.argmax(dim=1) == y).sum())
+        finally:
+            model.train(was)
+        if n == 0:
+            raise CaseError("the validation data yielded no samples")
+        loss = total / n
+        if self.metric_fn is not None:
+            metric = sum(v * k for v, k in mvals) / sum(k for _, k in mvals)
+        elif classify:
+            metric = correct / n
+        else:
+            metric = -loss if math.isfinite(loss) else -math.inf
+        return loss, metric
+
+    @property
+    def metric_name(self) -> str:
+        """``"accuracy"``, ``"-loss"`` or ``"metric"`` (a user metric)."""
+        if self.metric_fn is not None:
+            return getattr(self.metric_fn, "__name__", "metric")
+        x, y = self.sample_batch(2)
+        return "accuracy" if _looks_like_classes(y) else "-loss"
+
+
+def is_classification(out: torch.Tensor, y: Any) -> bool:
+    """True when ``y`` holds class indices for the class scores ``out`` (N, C, ...)."""
+    return (isinstance(out, torch.Tensor) and _looks_like_classes(y) and out.dim() >= 2
+            and out.shape[0] == y.shape[0] and out.dim() == y.dim() + 1 and out.shape[1] > 1)
+
+
+def _looks_like_classes(y: Any) -> bool:
+    return isinstance(y, torch.Tensor) and not y.is_floating_point() and not y.is_complex() and y.dtype != torch.bool
+
+
+def _split(batch: Any) -> tuple[Any, Any]:
+    if isinstance(batch, (tuple, list)) and len(batch) >= 2:
+        return batch[0], batch[1]
+    raise CaseError(f"each DataLoader batch must be (inputs, targets), got {type(batch).__name__}")
+
+
+def _to(t: Any, device: torch.device | None) -> Any:
+    return t.to(device) if device is not None and isinstance(t, torch.Tensor) else t

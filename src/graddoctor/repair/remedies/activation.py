@@ -1,0 +1,164 @@
+"""Activation swap: replace sigmoid/tanh-family activations (``use_relu_family``) or ReLU (``use_leaky_relu``)
+with a non-saturating one, and re-initialise the layers that feed them with the matching init.
+
+Module activations are replaced in place of the module. Functional calls (``torch.sigmoid(x)`` in a
+``forward``) are replaced by a wrapper module that redirects those calls while the model runs, found with one
+forward pass on a training batch. The output activation (the last one, whose result is the model's output)
+is always kept: it shapes the prediction, it is not a hidden layer.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.overrides import TorchFunctionMode
+
+from ...stats.activations import FUNCTION_KINDS, SATURATING, module_activation_kind
+from .base import LINEAR_LIKE, ModelRemedy, NotApplicable, RepairContext, leaf_order, probe_run, set_submodule
+
+#: New activation modules by name.
+NEW_ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
+    "relu": nn.ReLU, "leaky_relu": lambda: nn.LeakyReLU(LEAKY_SLOPE), "prelu": nn.PReLU, "elu": nn.ELU,
+    "selu": nn.SELU, "silu": nn.SiLU, "mish": nn.Mish, "gelu": nn.GELU,
+}
+#: Their functional forms, for the functional-call wrapper (PReLU has a parameter: module only).
+NEW_FUNCTIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "relu": F.relu, "leaky_relu": lambda x: F.leaky_relu(x, LEAKY_SLOPE), "elu": F.elu, "selu": F.selu,
+    "silu": F.silu, "mish": F.mish, "gelu": F.gelu,
+}
+#: Negative slope of the LeakyReLU used (Maas et al. 2013 use 0.01; 0.1 keeps more gradient flowing to units
+#: a high learning rate pushed far negative, the dying-ReLU case this swap is for).
+LEAKY_SLOPE = 0.1
+
+
+def init_for(layer: nn.Module, to: str) -> None:
+    """Initialise ``layer``'s weight for the activation ``to`` that follows it, biases to zero.
+
+    He et al. 2015 for the ReLU family (with the leaky slope), LeCun normal (std 1/sqrt(fan_in)) for SELU
+    (Klambauer et al. 2017); ELU/SiLU/Mish/GELU behave like ReLU for positive inputs and use He.
+    """
+    w = getattr(layer, "weight", None)
+    if w is None or w.dim() < 2:
+        return
+    with torch.no_grad():
+        if to == "selu":
+            nn.init.kaiming_normal_(w, nonlinearity="linear")
+        elif to in ("leaky_relu", "prelu"):
+            nn.init.kaiming_normal_(w, a=LEAKY_SLOPE if to == "leaky_relu" else 0.25, nonlinearity="leaky_relu")
+        else:
+            nn.init.kaiming_normal_(w, nonlinearity="relu")
+        if getattr(layer, "bias", None) is not None:
+            nn.init.zeros_(layer.bias)
+
+
+def _targets(code: str) -> frozenset[str]:
+    return frozenset(SATURATING - {"relu6"}) if code == "use_relu_family" else frozenset({"relu", "relu6"})
+
+
+class ActivationSwap(ModelRemedy):
+    """Replace the hidden activations with ``variant`` (default ReLU) and re-initialise their layers."""
+
+    code = "use_relu_family"
+    variant = "relu"
+
+    def __init__(self, variant: str | None = None) -> None:
+        super().__init__(variant)
+        if self.variant not in NEW_ACTIVATIONS:
+            raise ValueError(f"unknown activation {self.variant!r}; choose one of {', '.join(NEW_ACTIVATIONS)}")
+
+    def describe(self, ctx: RepairContext | None = None) -> str:
+        old = "sigmoid/tanh" if self.code == "use_relu_family" else "ReLU"
+        return f"replaced the hidden {old} activations with {self.variant} and re-initialised their layers to match"
+
+    def transform(self, model: nn.Module, ctx: RepairContext) -> nn.Module:
+        targets = _targets(self.code)
+        leaves = leaf_order(model)
+        acts = [i for i, (_, m) in enumerate(leaves) if module_activation_kind(m) in targets]
+        if acts and acts[-1] == len(leaves) - 1:
+            acts = acts[:-1]  # the output activation stays
+        if acts:
+            for i in acts:
+                set_submodule(model, leaves[i][0], NEW_ACTIVATIONS[str(self.variant)]())
+                layer = next((m for _, m in reversed(leaves[:i]) if isinstance(m, LINEAR_LIKE)), None)
+                if layer is not None:
+                    init_for(layer, str(self.variant))
+            return model
+        return self._functional(model, ctx, targets)
+
+    def _functional(self, model: nn.Module, ctx: RepairContext, targets: frozenset[str]) -> nn.Module:
+        if ctx.sample is None:
+            raise NotApplicable(f"{self.name}: no activation module to replace, and no batch to look for "
+                                "functional calls with")
+        if self.variant not in NEW_FUNCTIONS:
+            raise NotApplicable(f"{self.name}: the model calls its activations functionally and "
+                                f"{self.variant} needs a module (it has a parameter); use another variant")
+        calls, output_call = _record_calls(model, ctx.sample[0], targets)
+        swap = [i for i in range(calls) if i != output_call]
+        if not swap:
+            raise NotApplicable(f"{self.name}: the model has no hidden {'/'.join(sorted(targets))} activation "
+                                "(neither a module nor a functional call in a forward pass)")
+        for m in model.modules():  # every weight feeds a swapped activation in a functional model
+            if isinstance(m, LINEAR_LIKE):
+                init_for(m, str(self.variant))
+        return FunctionalSwap(model, targets, NEW_FUNCTIONS[str(self.variant)], frozenset(swap))
+
+
+class LeakySwap(ActivationSwap):
+    """``use_leaky_relu``: replace ReLU with LeakyReLU (default) or ELU so that negative units pass gradient."""
+
+    code = "use_leaky_relu"
+    variant = "leaky_relu"
+
+
+class _Recorder(TorchFunctionMode):
+    def __init__(self, targets: frozenset[str]) -> None:
+        super().__init__()
+        self.targets = targets
+        self.results: list[Any] = []
+
+    def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+        out = func(*args, **(kwargs or {}))
+        if FUNCTION_KINDS.get(func) in self.targets:
+            self.results.append(out)
+        return out
+
+
+def _record_calls(model: nn.Module, x: Any, targets: frozenset[str]) -> tuple[int, int | None]:
+    """Number of functional activation calls in one forward, and which one produced the output (if any)."""
+    rec = _Recorder(targets)
+    with rec:
+        out = probe_run(model, x)
+    last = next((i for i, r in reversed(list(enumerate(rec.results))) if r is out), None)
+    return len(rec.results), last
+
+
+class _Swapper(TorchFunctionMode):
+    def __init__(self, targets: frozenset[str], fn: Callable[[torch.Tensor], torch.Tensor],
+                 swap: frozenset[int]) -> None:
+        super().__init__()
+        self.targets, self.fn, self.swap, self.i = targets, fn, swap, 0
+
+    def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+        if FUNCTION_KINDS.get(func) in self.targets:
+            i, self.i = self.i, self.i + 1
+            if i in self.swap:
+                return self.fn(args[0])
+        return func(*args, **(kwargs or {}))
+
+
+class FunctionalSwap(nn.Module):
+    """Runs ``inner`` with its functional activation calls number ``swap`` (per forward) replaced by ``fn``."""
+
+    def __init__(self, inner: nn.Module, targets: frozenset[str], fn: Callable[[torch.Tensor], torch.Tensor],
+                 swap: frozenset[int]) -> None:
+        super().__init__()
+        self.inner = inner
+        self._targets, self._fn, self._swap = targets, fn, swap
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        with _Swapper(self._targets, self._fn, self._swap):
+            return self.inner(*args, **kwargs)
+

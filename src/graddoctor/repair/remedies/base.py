@@ -1,0 +1,157 @@
+"""What every remedy is: a function from a :class:`~graddoctor.repair.case.Case` to a new Case.
+
+Model remedies transform the model that ``model_fn`` builds (the input model is never mutated: they work on
+a deep copy); recipe remedies change the optimizer, clipping or schedule through ``optimizer_fn``. A remedy
+that does not apply raises :class:`NotApplicable` with the reason; it never crashes or silently does nothing.
+"""
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from ...diagnosis.codes import REMEDIES, check_code
+from ...errors import GradDoctorError
+from ..case import Case
+
+
+class NotApplicable(GradDoctorError):
+    """The remedy does not apply to this model or recipe; the message says why."""
+
+
+@dataclass
+class RepairContext:
+    """What remedies may use besides the recipe: the baseline's measurements and one batch of data.
+
+    Attributes:
+        baseline: the baseline run's :class:`graddoctor.RunData` (first seed), or ``None``.
+        findings: the baseline's findings (``graddoctor.Finding``), possibly empty.
+        sample: a deterministic training batch ``(x, y)``, or ``None``.
+    """
+
+    baseline: Any = None
+    findings: list[Any] = field(default_factory=list)
+    sample: tuple[Any, Any] | None = None
+
+
+class Remedy:
+    """Base class. Subclasses set ``code`` (a :data:`graddoctor.REMEDIES` code) and implement :meth:`apply`."""
+
+    code: str = ""
+    variant: str | None = None
+
+    def __init__(self, variant: str | None = None) -> None:
+        check_code(REMEDIES, self.code, "remedy")
+        if variant is not None:
+            self.variant = variant
+
+    @property
+    def name(self) -> str:
+        """``code`` or ``code:variant``."""
+        return self.code if self.variant is None else f"{self.code}:{self.variant}"
+
+    def describe(self, ctx: RepairContext | None = None) -> str:
+        """One readable sentence of what this remedy changes."""
+        return REMEDIES[self.code]
+
+    def apply(self, case: Case, ctx: RepairContext | None = None) -> Case:
+        """Return a new Case with the remedy applied. Raises :class:`NotApplicable` when it does not apply."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"<remedy {self.name}>"
+
+
+class ModelRemedy(Remedy):
+    """A remedy that transforms the model. Subclasses implement :meth:`transform` on a copy they may edit."""
+
+    def transform(self, model: nn.Module, ctx: RepairContext) -> nn.Module:
+        """Return the transformed model; ``model`` is already a private deep copy (edit it freely)."""
+        raise NotImplementedError
+
+    def __call__(self, model: nn.Module, ctx: RepairContext | None = None) -> nn.Module:
+        """Transform a copy of ``model`` (the input is never mutated)."""
+        return self.transform(copy.deepcopy(model), ctx or RepairContext())
+
+    def apply(self, case: Case, ctx: RepairContext | None = None) -> Case:
+        ctx = ctx or RepairContext(sample=case.sample_batch())
+        with torch.random.fork_rng(devices=[]):  # probe once so a non-applicable remedy fails now, not in a trial
+            probe = self.transform(copy.deepcopy(case.build_model()), ctx)
+            if ctx.sample is not None:
+                _probe_forward(probe, ctx.sample[0], self.name)
+        base_fn = case.model_fn
+        remedy = self
+
+        def model_fn() -> nn.Module:
+            return remedy.transform(base_fn(), ctx)
+
+        return case.replace(self.describe(ctx), model_fn=model_fn)
+
+
+def probe_run(model: nn.Module, x: Any) -> Any:
+    """One forward pass that changes nothing: eval mode, no grad, RNG state restored, mode restored."""
+    was = model.training
+    model.eval()
+    try:
+        with torch.no_grad(), torch.random.fork_rng(devices=[]):
+            return model(x)
+    finally:
+        model.train(was)
+
+
+def _probe_forward(model: nn.Module, x: Any, name: str) -> None:
+    device = next(iter(model.parameters()), torch.empty(0)).device
+    was = model.training
+    try:
+        with torch.no_grad():
+            model(x.to(device) if isinstance(x, torch.Tensor) else x)
+    except NotApplicable:
+        raise
+    except Exception as e:
+        raise NotApplicable(f"{name}: the transformed model no longer runs on a training batch "
+                            f"({type(e).__name__}: {e}); this model's structure is not one it can change") from e
+    finally:
+        model.train(was)
+
+
+class RecipeRemedy(Remedy):
+    """A remedy that changes the training recipe through the optimizer it builds."""
+
+    def wrap(self, optimizer_fn: Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer],
+             case: Case, ctx: RepairContext) -> Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer]:
+        """Return the new ``optimizer_fn``."""
+        raise NotImplementedError
+
+    def check(self, case: Case, ctx: RepairContext) -> None:
+        """Raise :class:`NotApplicable` when the remedy does not apply (default: always applies)."""
+
+    def apply(self, case: Case, ctx: RepairContext | None = None) -> Case:
+        ctx = ctx or RepairContext(sample=case.sample_batch())
+        self.check(case, ctx)
+        new_fn = self.wrap(case.optimizer_fn, case, ctx)
+        return case.replace(self.describe(ctx), optimizer_fn=new_fn)
+
+
+def probe_optimizer(case: Case) -> torch.optim.Optimizer:
+    """Build the recipe's optimizer on a throw-away parameter to read its class and hyper-parameters."""
+    return case.make_optimizer([nn.Parameter(torch.zeros(1))])
+
+
+# ---------------------------------------------------------------------- module helpers
+LINEAR_LIKE = (nn.Linear, nn.modules.conv._ConvNd)
+
+
+def leaf_order(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    """Leaf modules (no children) in registration order, which is forward order for Sequential models."""
+    return [(n, m) for n, m in model.named_modules() if not list(m.children())]
+
+
+def set_submodule(model: nn.Module, name: str, new: nn.Module) -> None:
+    """Replace the submodule at dotted ``name`` with ``new``."""
+    parent_name, _, child = name.rpartition(".")
+    parent = model.get_submodule(parent_name) if parent_name else model
+    setattr(parent, child, new)

@@ -1,0 +1,102 @@
+"""Re-initialisation remedies: He (``he_init``), Xavier (``xavier_init``) and orthogonal (``orthogonal_init``).
+
+Every Linear/Conv weight is redrawn with the scheme, using the gain of the activation that follows it
+(:func:`torch.nn.init.calculate_gain`), and biases are set to zero; recurrent layers get Xavier input weights
+and orthogonal recurrent weights (Saxe et al. 2014; Le et al. 2015), whatever the scheme, because that is
+the scale-preserving choice for a matrix applied once per time step.
+"""
+from __future__ import annotations
+
+from torch import nn
+
+from ...stats.activations import module_activation_kind
+from .base import LINEAR_LIKE, ModelRemedy, NotApplicable, RepairContext, leaf_order
+
+#: torch.nn.init gain names for the activation kinds graddoctor recognises (others: gain 1, "linear").
+GAIN_NAMES = {"sigmoid": "sigmoid", "tanh": "tanh", "relu": "relu", "leaky_relu": "leaky_relu", "selu": "selu"}
+#: Activations that behave like ReLU for positive inputs and use ReLU's gain sqrt(2).
+RELU_LIKE = {"relu6", "elu", "celu", "gelu", "silu", "mish", "softplus", "rrelu", "hardswish", "prelu"}
+
+
+def following_activation(model: nn.Module) -> dict[int, str]:
+    """id(layer) -> kind of the first activation module after it in registration order (if any)."""
+    out: dict[int, str] = {}
+    pending: list[nn.Module] = []
+    for _, m in leaf_order(model):
+        kind = module_activation_kind(m)
+        if isinstance(m, LINEAR_LIKE):
+            pending.append(m)
+        elif kind is not None:
+            for layer in pending:
+                out[id(layer)] = kind
+            pending = []
+    return out
+
+
+def gain_for(kind: str | None, scheme: str) -> tuple[str, float]:
+    """(nonlinearity name, gain) for the activation ``kind``; He uses ReLU's gain for unknown kinds."""
+    if kind in RELU_LIKE:
+        kind = "relu"
+    name = GAIN_NAMES.get(kind or "", "relu" if scheme == "he" else "linear")
+    return name, nn.init.calculate_gain(name, 0.01 if name == "leaky_relu" else None)
+
+
+def reinit_recurrent(m: nn.RNNBase) -> None:
+    for pname, p in m.named_parameters():
+        if pname.startswith("weight_ih"):
+            nn.init.xavier_uniform_(p)
+        elif pname.startswith("weight_hh"):
+            for k in range(0, p.shape[0], m.hidden_size):  # one square block per gate
+                nn.init.orthogonal_(p.data[k:k + m.hidden_size])
+        elif pname.startswith("bias"):
+            nn.init.zeros_(p)
+
+
+class Reinit(ModelRemedy):
+    """Redraw every Linear/Conv/RNN weight with one scheme."""
+
+    code = "he_init"
+    scheme = "he"
+
+    def describe(self, ctx: RepairContext | None = None) -> str:
+        label = {"he": "He (Kaiming) normal init, std sqrt(2/fan_in)",
+                 "xavier": "Xavier (Glorot) normal init with the gain of the activation that follows",
+                 "orthogonal": "orthogonal init with the gain of the activation that follows"}
+        return f"re-initialised every linear/conv weight with {label[self.scheme]}, biases 0; recurrent weights " \
+               "orthogonal"
+
+    def transform(self, model: nn.Module, ctx: RepairContext) -> nn.Module:
+        acts = following_activation(model)
+        n = 0
+        for m in model.modules():
+            if isinstance(m, nn.RNNBase):
+                reinit_recurrent(m)
+                n += 1
+            elif isinstance(m, LINEAR_LIKE):
+                name, gain = gain_for(acts.get(id(m)), self.scheme)
+                if self.scheme == "he":  # He et al. 2015: std sqrt(2 / fan_in), for the ReLU family
+                    leaky = name == "leaky_relu"
+                    nn.init.kaiming_normal_(m.weight, a=0.01 if leaky else 0,
+                                            nonlinearity="leaky_relu" if leaky else "relu")
+                elif self.scheme == "xavier":
+                    nn.init.xavier_normal_(m.weight, gain=gain)
+                else:
+                    nn.init.orthogonal_(m.weight, gain=gain)
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+                n += 1
+        if n == 0:
+            raise NotApplicable(f"{self.name}: the model has no Linear, Conv or RNN layer to re-initialise")
+        return model
+
+
+class HeInit(Reinit):
+    code, scheme = "he_init", "he"
+
+
+class XavierInit(Reinit):
+    code, scheme = "xavier_init", "xavier"
+
+
+class OrthogonalInit(Reinit):
+    code, scheme = "orthogonal_init", "orthogonal"

@@ -1,0 +1,130 @@
+"""``lower_learning_rate`` (by a factor measured on the baseline) and ``lr_warmup`` (linear warm-up).
+
+The factor: updates of a healthy layer move its weights by about :data:`TARGET_UPDATE_RATIO` of their norm
+per step; the baseline's largest early update ratio ``r`` (the 90th percentile over its first
+:data:`EARLY_FRACTION` of steps of the per-step maximum over layers) gives factor = target / r, clamped to
+[:data:`MIN_FACTOR`, :data:`MAX_FACTOR`]. When the baseline diverged before any update was measured the
+factor is :data:`FALLBACK_FACTOR` (one decade, the usual log-scale step of a learning-rate search).
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..case import Case
+from .base import NotApplicable, RecipeRemedy, RepairContext, probe_optimizer
+
+#: Healthy per-step update ratio ||dW||/||W||: ~1e-3 is Karpathy's rule of thumb for large nets; the small
+#: nets graddoctor repairs train well at ~1e-2 (measured: ReLU MLPs on digits under SGD 0.1 sit at 1-2.5e-2).
+TARGET_UPDATE_RATIO = 1e-2
+EARLY_FRACTION = 0.2
+MIN_FACTOR = 0.01
+MAX_FACTOR = 0.3
+FALLBACK_FACTOR = 0.1
+#: Warm-up length as a fraction of the training steps (Goyal et al. 2017 warm up over ~5 of 90 epochs; the
+#: short runs here use a larger share).
+WARMUP_FRACTION = 0.1
+
+
+def early_update_ratio(baseline: Any) -> float | None:
+    """90th percentile of the per-step largest layer update ratio over the early steps, or None."""
+    if baseline is None or "update_ratio" not in getattr(baseline, "layer_stats", {}):
+        return None
+    u = np.asarray(baseline.layer_stats["update_ratio"], dtype=float)
+    if u.size == 0:
+        return None
+    u = u[:, : max(1, math.ceil(u.shape[1] * EARLY_FRACTION))]
+    with np.errstate(all="ignore"):
+        per_step = np.nanmax(np.where(np.isfinite(u), u, np.nan), axis=0) if np.isfinite(u).any() else np.array([])
+    per_step = per_step[np.isfinite(per_step)]
+    return float(np.percentile(per_step, 90)) if per_step.size else None
+
+
+def measured_factor(baseline: Any) -> tuple[float, float | None]:
+    """(factor, measured update ratio) for lowering the learning rate."""
+    r = early_update_ratio(baseline)
+    if r is None or r <= 0:
+        return FALLBACK_FACTOR, None
+    return float(min(MAX_FACTOR, max(MIN_FACTOR, TARGET_UPDATE_RATIO / r))), r
+
+
+class LowerLearningRate(RecipeRemedy):
+    """Multiply every learning rate by a factor measured on the baseline (or given)."""
+
+    code = "lower_learning_rate"
+
+    def __init__(self, variant: str | None = None, factor: float | None = None) -> None:
+        super().__init__(variant)
+        self.factor = factor
+        self._ratio: float | None = None
+
+    def check(self, case: Case, ctx: RepairContext) -> None:
+        if self.factor is None:
+            self.factor, self._ratio = measured_factor(ctx.baseline)
+            if self._ratio is not None and self._ratio <= TARGET_UPDATE_RATIO:
+                raise NotApplicable(f"{self.name}: the baseline's updates are already small (largest early "
+                                    f"||dW||/||W|| = {self._ratio:.2g} <= {TARGET_UPDATE_RATIO:g}); a lower "
+                                    "learning rate would only slow it down")
+        if not 0 < self.factor < 1:
+            raise NotApplicable(f"{self.name}: factor must be in (0, 1), got {self.factor}")
+
+    def describe(self, ctx: RepairContext | None = None) -> str:
+        why = f" (largest early update ratio {self._ratio:.2g}, target {TARGET_UPDATE_RATIO:g})" if self._ratio else ""
+        return f"multiplied the learning rate by {self.factor:.3g}{why}"
+
+    def wrap(self, optimizer_fn: Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer], case: Case,
+             ctx: RepairContext) -> Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer]:
+        factor = float(self.factor if self.factor is not None else FALLBACK_FACTOR)
+
+        def fn(params: Iterable[nn.Parameter]) -> torch.optim.Optimizer:
+            opt = optimizer_fn(params)
+            for g in opt.param_groups:
+                g["lr"] = g["lr"] * factor
+                if "initial_lr" in g:
+                    g["initial_lr"] = g["initial_lr"] * factor
+            return opt
+
+        return fn
+
+
+class Warmup(RecipeRemedy):
+    """Raise the learning rate linearly from lr/n to lr over the first n steps (an optimizer pre-hook)."""
+
+    code = "lr_warmup"
+
+    def _steps(self, case: Case) -> int:
+        return max(1, round(case.steps * WARMUP_FRACTION))
+
+    def check(self, case: Case, ctx: RepairContext) -> None:
+        if self._steps(case) < 2:
+            raise NotApplicable(f"{self.name}: {case.steps} steps are too few to warm up over")
+        probe_optimizer(case)
+
+    def describe(self, ctx: RepairContext | None = None) -> str:
+        return f"warmed the learning rate up linearly over the first {WARMUP_FRACTION:.0%} of the steps"
+
+    def wrap(self, optimizer_fn: Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer], case: Case,
+             ctx: RepairContext) -> Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer]:
+        n = self._steps(case)
+
+        def fn(params: Iterable[nn.Parameter]) -> torch.optim.Optimizer:
+            opt = optimizer_fn(params)
+            base = [g["lr"] for g in opt.param_groups]
+            count = [0]
+
+            def pre(o: Any, args: Any, kwargs: Any) -> None:
+                k = count[0]
+                count[0] += 1
+                scale = min(1.0, (k + 1) / n)
+                for g, lr in zip(o.param_groups, base):
+                    g["lr"] = lr * scale
+
+            opt.register_step_pre_hook(pre)
+            return opt
+
+        return fn

@@ -1,0 +1,72 @@
+"""``add_batchnorm`` / ``add_layernorm``: insert a normalization layer after each hidden Linear/Conv layer of
+every ``nn.Sequential`` in the model, between the layer and its activation (Ioffe & Szegedy 2015 normalise
+the pre-activation x = Wu + b). The output layer (the model's last Linear/Conv) is never normalised.
+
+BatchNorm: ``BatchNorm1d`` after Linear, ``BatchNorm{1,2,3}d`` after Conv{1,2,3}d. LayerNorm: ``LayerNorm``
+over the features after Linear, ``GroupNorm(1, C)`` (LayerNorm over channels and positions) after Conv.
+"""
+from __future__ import annotations
+
+from torch import nn
+
+from .base import LINEAR_LIKE, ModelRemedy, NotApplicable, RepairContext, leaf_order
+
+_NORMS = (nn.modules.batchnorm._BatchNorm, nn.LayerNorm, nn.GroupNorm, nn.InstanceNorm1d, nn.InstanceNorm2d)
+
+
+def _width(layer: nn.Module) -> int:
+    return int(layer.out_features if isinstance(layer, nn.Linear) else layer.out_channels)
+
+
+def make_norm(layer: nn.Module, kind: str) -> nn.Module:
+    """The normalization module that fits after ``layer``."""
+    n = _width(layer)
+    if kind == "batch":
+        if isinstance(layer, nn.Linear):
+            return nn.BatchNorm1d(n)
+        return {1: nn.BatchNorm1d, 2: nn.BatchNorm2d, 3: nn.BatchNorm3d}[len(layer.kernel_size)](n)
+    return nn.LayerNorm(n) if isinstance(layer, nn.Linear) else nn.GroupNorm(1, n)
+
+
+class AddNorm(ModelRemedy):
+    """Insert BatchNorm (``add_batchnorm``) or LayerNorm (``add_layernorm``) after hidden layers."""
+
+    code = "add_batchnorm"
+    kind = "batch"
+
+    def describe(self, ctx: RepairContext | None = None) -> str:
+        what = "BatchNorm" if self.kind == "batch" else "LayerNorm"
+        return f"inserted {what} after every hidden linear/conv layer, before its activation"
+
+    def transform(self, model: nn.Module, ctx: RepairContext) -> nn.Module:
+        leaves = leaf_order(model)
+        linear = [m for _, m in leaves if isinstance(m, LINEAR_LIKE)]
+        output = linear[-1] if linear else None
+        seqs = [m for m in model.modules() if isinstance(m, nn.Sequential)]
+        added = 0
+        for seq in seqs:
+            children = list(seq.children())
+            new: list[nn.Module] = []
+            for i, m in enumerate(children):
+                new.append(m)
+                nxt = children[i + 1] if i + 1 < len(children) else None
+                if isinstance(m, LINEAR_LIKE) and m is not output and not isinstance(nxt, _NORMS):
+                    new.append(make_norm(m, self.kind).to(m.weight.device, m.weight.dtype))
+                    added += 1
+            if len(new) != len(children):
+                for name in list(seq._modules):
+                    del seq._modules[name]
+                for i, m in enumerate(new):
+                    seq.add_module(str(i), m)
+        if not added:
+            raise NotApplicable(f"{self.name}: found no hidden Linear/Conv layer inside an nn.Sequential without "
+                                "a normalization after it; add the normalization in your model's code")
+        return model
+
+
+class AddBatchNorm(AddNorm):
+    code, kind = "add_batchnorm", "batch"
+
+
+class AddLayerNorm(AddNorm):
+    code, kind = "add_layernorm", "layer"

@@ -1,0 +1,80 @@
+""":class:`RepairResult`: the baseline, every trial with its evidence, and the winner."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from torch import nn
+
+from .trials import Trial
+
+
+@dataclass
+class RepairResult:
+    """What :func:`graddoctor.repair` measured.
+
+    Attributes:
+        baseline: the unchanged recipe's :class:`~graddoctor.repair.trials.Trial`.
+        trials: one Trial per candidate remedy, in the order tried (skipped ones carry ``skipped``).
+        best: the winning trial, or ``None`` when no remedy beat the baseline by more than the seed-to-seed
+            spread while fixing the finding.
+        model: the repaired model (trained with the winning remedy, first seed), or ``None`` without a winner.
+        case: the repaired recipe (``Case``), or ``None`` without a winner.
+        candidates: the remedy names in the order the diagnosis ranked them.
+        guided: whether the candidates came from the diagnosis (``False``: explicit list or fallback order).
+        stopped: why the trials ended early (``"budget"``, ``"interrupted"``, ``"healthy"``) or ``None``.
+        seconds: wall time of the whole repair.
+        metric_name: ``"accuracy"``, ``"-loss"`` or the user metric's name.
+    """
+
+    baseline: Trial
+    trials: list[Trial] = field(default_factory=list)
+    best: Trial | None = None
+    model: nn.Module | None = None
+    case: Any = None
+    candidates: list[str] = field(default_factory=list)
+    guided: bool = False
+    stopped: str | None = None
+    seconds: float = 0.0
+    metric_name: str = "metric"
+
+    @property
+    def tried(self) -> list[Trial]:
+        """Trials that actually trained (not skipped)."""
+        return [t for t in self.trials if t.skipped is None]
+
+    @property
+    def first_tried_won(self) -> bool:
+        """True when the first remedy that trained is the winner."""
+        return bool(self.best is not None and self.tried and self.tried[0] is self.best)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable form (the CLI's ``--json`` prints exactly this)."""
+        return {
+            "baseline": self.baseline.to_dict(),
+            "trials": [t.to_dict() for t in self.trials],
+            "best": None if self.best is None else self.best.name,
+            "changes": [] if self.best is None else list(self.best.changes),
+            "candidates": list(self.candidates),
+            "guided": self.guided,
+            "stopped": self.stopped,
+            "seconds": self.seconds,
+            "metric_name": self.metric_name,
+        }
+
+    def to_json(self, **kwargs: Any) -> str:
+        """``json.dumps(self.to_dict())``."""
+        return json.dumps(self.to_dict(), **kwargs)
+
+    def describe(self) -> str:
+        """Readable text: the outcome and what changed."""
+        b = self.baseline
+        lines = [f"baseline: {self.metric_name} {b.metric:.4g}, loss {b.loss:.4g}"]
+        if self.best is None:
+            lines.append("no remedy beat the baseline by more than the seed-to-seed spread while fixing the finding")
+        else:
+            lines.append(f"winner: {self.best.name}: {self.metric_name} {self.best.metric:.4g} "
+                         f"(gain {self.best.gain:+.4g}, margin {self.best.margin:.3g}), loss {self.best.loss:.4g}")
+            lines += [f"change: {c}" for c in self.best.changes]
+        return "\n".join(lines)
