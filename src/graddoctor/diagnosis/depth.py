@@ -31,7 +31,8 @@ class DepthProfile:
 def profile(ctx: Context, col: int, exclude_head: bool = True, min_layers: int = 2) -> DepthProfile | None:
     """Fit the depth trends of step column ``col`` over the chain (minus the output head when
     ``exclude_head`` and the chain has at least three layers). ``None`` when fewer than ``min_layers`` chain
-    layers have a finite backward signal."""
+    layers have a finite backward signal; with ``min_layers=0`` a profile holding only the relative-gradient
+    statistics of every layer (``grad_ratio_max`` always covers every layer, head included)."""
     chain = ctx.chain()
     if exclude_head and len(chain) >= 3:
         span = chain[:-1]
@@ -39,8 +40,15 @@ def profile(ctx: Context, col: int, exclude_head: bool = True, min_layers: int =
         span = chain
     sig = ctx.stat("signal_norm")[:, col]
     span = [i for i in span if np.isfinite(sig[i]) and sig[i] > 0]
-    if len(span) < min_layers:
-        return None
+    all_gr = ctx.stat("grad_ratio")[:, col]
+    all_gr = all_gr[np.isfinite(all_gr)]
+    if len(span) < max(min_layers, 1):
+        if min_layers > 0 or not all_gr.size:
+            return None
+        nan = float("nan")
+        return DepthProfile(col=col, layers=[], signal_ratio=nan, signal_gain=nan, grad_ratio_ratio=nan,
+                            grad_ratio_median=float(np.median(all_gr)), grad_ratio_max=float(all_gr.max()),
+                            act_growth=nan, measured_signal_ratio=nan)
     x = np.arange(len(span), dtype=float)
     n1 = len(span) - 1
     ls = safe_log10(sig[span])
@@ -56,7 +64,7 @@ def profile(ctx: Context, col: int, exclude_head: bool = True, min_layers: int =
         signal_gain=float(10 ** (-s_sig)) if np.isfinite(s_sig) else float("nan"),
         grad_ratio_ratio=float(10 ** (-s_gr * n1)) if np.isfinite(s_gr) else float("nan"),
         grad_ratio_median=float(np.median(fin)) if fin.size else float("nan"),
-        grad_ratio_max=float(np.max(fin)) if fin.size else float("nan"),
+        grad_ratio_max=float(np.max(all_gr)) if all_gr.size else float("nan"),
         act_growth=float(10 ** (s_act * (len(chain) - 1))) if np.isfinite(s_act) else float("nan"),
         measured_signal_ratio=float(sig[span[0]] / sig[span[-1]]),
     )

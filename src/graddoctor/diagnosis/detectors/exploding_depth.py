@@ -57,7 +57,7 @@ class ExplodingDepth(Detector):
 
     def detect(self, ctx: Context) -> list[Finding]:
         cols = window_cols(ctx, self.window)
-        profiles = [p for p in (profile(ctx, c, min_layers=1) for c in cols) if p is not None]
+        profiles = [p for p in (profile(ctx, c, min_layers=0) for c in cols) if p is not None]
         if not profiles:
             return []
         bad = [(p, s) for p, s in ((p, self._symptoms(p)) for p in profiles) if s]
@@ -69,7 +69,7 @@ class ExplodingDepth(Detector):
         sev = "critical" if worst > self.critical_ratio else "warning"
         causes, cev = depth_causes(ctx, p.layers, shrink=False, col=p.col)
         gr = ctx.stat("grad_ratio")[:, p.col]
-        if "relative_gradient" in symptoms and len(p.layers) < 2:
+        if symptoms == ["relative_gradient"] or len(p.layers) < 2:
             layers = [ctx.layers[i].name for i in range(len(ctx.layers)) if np.isfinite(gr[i])
                       and gr[i] > self.grad_ratio]
         else:

@@ -54,7 +54,8 @@ class Saturation(Detector):
             out.append(self._finding(ctx, hit, "critical" if worst >= self.critical_fraction else "warning",
                                      {"pattern": "flat_region", "saturated_fraction":
                                       {ctx.layers[i].name: fnum(sat[i]) for i in hit}}, first))
-        sig = [i for i in ctx.chain() if ctx.activation_kind(i) == "sigmoid"]
+        # Hidden layers followed by a sigmoid *module* (a functional sigmoid's act_mean is its input's mean).
+        sig = [i for i in ctx.chain()[:-1] if ctx.layers[i].activation == "sigmoid"]
         if len(sig) >= 2:
             top, rest = sig[-1], sig[:-1]
             rest_mean = float(np.nanmean(mean[rest])) if np.isfinite(mean[rest]).any() else float("nan")
