@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from . import doctor, registry
@@ -49,15 +50,16 @@ def render(result: LabResult, console: Console) -> None:
         table.add_column(col, overflow="fold")
     for c in result.checks:
         verdict = "[green]pass[/green]" if c.passed else "[red]FAIL[/red]"
-        table.add_row(c.quantity, _fmt(c.published), _fmt(c.measured), c.tolerance, verdict)
+        table.add_row(escape(c.quantity), escape(_fmt(c.published)), escape(_fmt(c.measured)), escape(c.tolerance),
+                      verdict)
     console.print(table)
-    console.print(f"[dim]source:[/dim] {result.source}")
+    console.print(f"[dim]source:[/dim] {escape(result.source)}")
     if result.diagnosed:
         if result.diagnosed.endswith("[diagnosis engine not available]"):
-            console.print(f"[bold]doctor[/bold] on {result.diagnosed}")
+            console.print(f"[bold]doctor[/bold] on {escape(result.diagnosed)}")
         else:
-            console.print(f"[bold]doctor[/bold] on {result.diagnosed}: {doctor.summary(result.findings)}")
+            console.print(f"[bold]doctor[/bold] on {escape(result.diagnosed)}: {escape(doctor.summary(result.findings))}")
     for key, value in result.remedy.items():
-        console.print(f"[bold]remedy[/bold] {key}: {_fmt(value)}")
+        console.print(f"[bold]remedy[/bold] {escape(key)}: {escape(_fmt(value))}")
     for path in result.figures:
         console.print(f"[dim]figure:[/dim] {path}")
