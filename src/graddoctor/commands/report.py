@@ -54,9 +54,10 @@ def _read_repair(path: str | None) -> dict[str, Any] | None:
 @click.option("--repair", "repair_json", default=None, type=click.Path(dir_okay=False),
               help="JSON of a repair result ('graddoctor repair ... --json') for the before/after section.")
 @click.option("--no-diagnose", is_flag=True, help="Show the findings stored with the run instead of diagnosing.")
+@click.option("--no-figures", is_flag=True, help="Findings and tables only (a small file, written quickly).")
 @click.option("--title", default=None, help="Page title.")
 def command(run: str, output: str, png_dir: str | None, max_steps: int, repair_json: str | None,
-            no_diagnose: bool, title: str | None) -> None:
+            no_diagnose: bool, no_figures: bool, title: str | None) -> None:
     """Write a self-contained HTML report of the run store RUN (opens offline; figures embedded)."""
     from ..errors import GradDoctorError
     from ..present.console import make_console
@@ -72,7 +73,7 @@ def command(run: str, output: str, png_dir: str | None, max_steps: int, repair_j
     diag = None if no_diagnose else _diagnosis(view, sampling.downsampled, console)
     try:
         path = render_run_report(view, output, diagnosis=diag, repair=repair, png_dir=png_dir, title=title,
-                                 sampling=sampling)
+                                 sampling=sampling, figures=not no_figures)
     except (OSError, ValueError) as e:
         raise click.ClickException(str(e)) from None
     if sampling.downsampled:

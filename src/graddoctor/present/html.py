@@ -105,12 +105,16 @@ def _stat_rows(data: RunData) -> tuple[list[str], list[list[str]]]:
     return ["#", "layer", "type", "act"] + [h for _, h in cols], rows
 
 
-def _figures(specs: list[tuple[str, str, str, Any]], png_dir: str | os.PathLike[str] | None) -> dict[str, Any]:
-    """Draw each figure; returns key -> {title, caption, uri} (None when nothing to draw)."""
+def _figures(specs: list[tuple[str, str, str, Any]], png_dir: str | os.PathLike[str] | None,
+             draw_figures: bool = True) -> dict[str, Any]:
+    """Draw each figure; returns key -> {title, caption, uri} (None when nothing to draw; ``{"skipped": True}``
+    for every figure when ``draw_figures`` is False)."""
     from .progress import progress
 
     out: dict[str, Any] = {}
     pngs: dict[str, bytes] = {}
+    if not draw_figures:
+        return {key: {"skipped": True, "key": key} for key, *_ in specs}
     with progress("drawing figures", total=len(specs)) as bar:
         for key, title, caption, draw in specs:
             fig = draw()
@@ -127,7 +131,7 @@ def _figures(specs: list[tuple[str, str, str, Any]], png_dir: str | os.PathLike[
 
 
 def run_figures(data: RunData, sampling: Sampling, png_dir: Any = None,
-                repair: dict[str, Any] | None = None) -> dict[str, Any]:
+                repair: dict[str, Any] | None = None, draw_figures: bool = True) -> dict[str, Any]:
     """Every figure of a run report."""
     from .repair_view import repair_curves
 
@@ -155,7 +159,7 @@ def run_figures(data: RunData, sampling: Sampling, png_dir: Any = None,
         ("repair_curves", "Baseline and repaired run", "Curves of the baseline and of the winning remedy, "
          "overlaid.", lambda: repair_curves(repair) if repair else None),
     ]
-    return _figures(specs, png_dir)
+    return _figures(specs, png_dir, draw_figures)
 
 
 def _write(html: str, path: str | os.PathLike[str]) -> Path:
@@ -180,7 +184,7 @@ def _diag_findings(diagnosis: Any, stored: list[dict[str, Any]]) -> tuple[list[d
 def render_run_report(data: RunData | str | os.PathLike[str], path: str | os.PathLike[str],
                       diagnosis: Any = None, repair: dict[str, Any] | Any | None = None, *,
                       max_steps: int = MAX_DISPLAY_STEPS, png_dir: str | os.PathLike[str] | None = None,
-                      title: str | None = None, sampling: Sampling | None = None) -> Path:
+                      title: str | None = None, sampling: Sampling | None = None, figures: bool = True) -> Path:
     """Write the HTML report of a recorded run.
 
     Args:
@@ -194,6 +198,8 @@ def render_run_report(data: RunData | str | os.PathLike[str], path: str | os.Pat
         title: page title (default: the model class and store name).
         sampling: how ``data`` was already downsampled by :func:`~graddoctor.present.sampling.load_for_display`
             (then ``data`` is drawn as it is).
+        figures: draw the figures (False: findings and tables only, a small file written in a fraction of the
+            time).
 
     Returns:
         The path written.
@@ -207,7 +213,7 @@ def render_run_report(data: RunData | str | os.PathLike[str], path: str | os.Pat
     meta = view.meta
     name = title or " · ".join(str(x) for x in (meta.get("model_class"), Path(view.path).name if view.path
                                                  else None) if x) or "run"
-    figures = run_figures(view, sampling, png_dir, repair_dict)
+    drawn = run_figures(view, sampling, png_dir, repair_dict, draw_figures=figures)
     headers, rows = _stat_rows(view)
     ctx = {
         "title": f"graddoctor report: {name}", "name": name, "version": __version__, "kind": "run",
@@ -217,7 +223,7 @@ def render_run_report(data: RunData | str | os.PathLike[str], path: str | os.Pat
         "last_step": int(sampling.curve_steps[-1]) if sampling.total_steps else None,
         "sampling_note": sampling.note(), "findings": [finding_context(f) for f in findings],
         "summary": findings_summary(findings), "findings_source": findings_source,
-        "figures": figures, "stat_headers": headers, "stat_rows": rows,
+        "figures": drawn, "stat_headers": headers, "stat_rows": rows,
         "stat_step": int(view.steps[-1]) if view.n_steps else None, "visible_rows": TABLE_VISIBLE_ROWS,
         "model_rows": _model_rows(view), "meta_rows": _meta_rows(meta), "repair": repair_context(repair_dict),
         "has_series": bool(view.series.get("time_signal")),

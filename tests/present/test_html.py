@@ -1,0 +1,130 @@
+"""The HTML report: sections, figures, escaping, offline-ness, PNG export, downsampling note, repair view."""
+from __future__ import annotations
+
+import base64
+import re
+from pathlib import Path
+
+import pytest
+from conftest import REPAIR, VANISHING, XSS_META, XSS_NAMES, write_store
+
+from graddoctor.diagnosis.findings import Diagnosis, Finding
+from graddoctor.present.html import render_check_report, render_run_report
+from graddoctor.store.sqlite import load_run
+
+RUN_SECTIONS = ("summary", "gradient-flow", "learning-speed", "activations", "loss", "layer-stats", "model",
+                "metadata")
+RUN_FIGURES = ("gradient_flow", "heatmap", "update_speed", "activations", "saturation", "loss")
+
+
+def _html(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def full_report(tmp_path_factory) -> tuple[str, Path]:
+    """One report with everything (recurrent series, stored finding, XSS names and metadata, repair, PNGs),
+    drawn once for the module."""
+    tmp = tmp_path_factory.mktemp("full")
+    names = [XSS_NAMES[0], "ok.layer", XSS_NAMES[1], "fc3", "fc4"]
+    store = write_store(tmp / "run.sqlite", n_layers=5, names=names, recurrent=(0,),
+                        meta={"model_class": "<b>Evil</b>", "user": {"note": XSS_META}},
+                        findings=[{**VANISHING, "layers": names[:2], "message": XSS_META}])
+    out = render_run_report(load_run(store), tmp / "r.html", repair=REPAIR, png_dir=tmp / "figs")
+    return _html(out), tmp / "figs"
+
+
+def test_run_report_has_every_section_and_figure(full_report):
+    html, _ = full_report
+    for sec in RUN_SECTIONS + ("recurrent", "repair"):
+        assert f'id="{sec}"' in html, sec
+    for fig in RUN_FIGURES + ("time_signal", "repair_curves"):
+        assert f'id="fig-{fig}"' in html, fig
+    # the stored finding is explained with its cause, remedies and Nielsen factors
+    assert "vanishing_gradient" in html and "saturating_activation" in html and "use_relu_family" in html
+    assert "activation factor" in html and "Dominant factor" in html
+    assert "Bengio, Simard &amp; Frasconi 1994" in html  # the plain-language reference
+
+
+def test_figures_are_embedded_pngs_and_nothing_is_fetched(full_report):
+    html, _ = full_report
+    uris = re.findall(r'<img src="([^"]+)"', html)
+    assert len(uris) == len(RUN_FIGURES) + 2
+    for uri in uris:
+        assert uri.startswith("data:image/png;base64,")
+        assert base64.b64decode(uri.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "<script" not in html.lower()
+    assert not re.search(r'(src|href)="(https?:)?//', html)
+    assert "Content-Security-Policy" in html and "default-src 'none'" in html
+
+
+def test_user_strings_are_escaped(full_report):
+    html, _ = full_report
+    assert "<script>document.title" not in html and "<img src=x" not in html and "<b>Evil</b>" not in html
+    assert "&lt;script&gt;document.title=&#39;pwned&#39;&lt;/script&gt;" in html
+    assert "&lt;img src=x onerror=" in html and "&lt;b&gt;Evil&lt;/b&gt;" in html
+    assert html.lower().count("<script") == 0
+
+
+def test_png_dir_writes_each_figure(full_report):
+    _, png_dir = full_report
+    written = sorted(p.stem for p in png_dir.glob("*.png"))
+    assert written == sorted(RUN_FIGURES + ("time_signal", "repair_curves"))
+    assert all(p.read_bytes()[:4] == b"\x89PNG" for p in png_dir.glob("*.png"))
+
+
+def test_downsampling_is_said_on_the_page(make_store, tmp_path):
+    store = make_store(n_steps=120, chunk=60, nonfinite_steps=(77,))
+    html = _html(render_run_report(store, tmp_path / "r.html", max_steps=10, figures=False))
+    assert 'id="downsample-note"' in html and "120 steps" in html
+    assert "Figure left out" in html and "<img" not in html
+    html_full = _html(render_run_report(store, tmp_path / "r2.html", figures=False))
+    assert 'id="downsample-note"' not in html_full
+
+
+def test_repair_section_with_and_without_a_result(make_store, tmp_path):
+    data = load_run(make_store())
+    html = _html(render_run_report(data, tmp_path / "r.html", repair=REPAIR, figures=False))
+    assert 'id="repair"' in html
+    assert re.search(r'<tr class="winner">\s*<td class="name">use_relu_family', html)
+    assert "beat the baseline" in html
+    no_winner = {**REPAIR, "best": None}
+    html = _html(render_run_report(data, tmp_path / "r2.html", repair=no_winner, figures=False))
+    assert "No remedy beat the baseline" in html and 'class="winner"' not in html
+    html = _html(render_run_report(data, tmp_path / "r3.html", repair=None, figures=False))
+    assert 'id="repair"' not in html
+
+
+def test_a_given_diagnosis_replaces_the_stored_findings(make_store, tmp_path):
+    data = load_run(make_store(findings=[VANISHING]))
+    diag = Diagnosis(findings=[Finding(kind="dead_units", severity="warning", layers=["layers.1"], step=5)])
+    html = _html(render_run_report(data, tmp_path / "r.html", diagnosis=diag, figures=False))
+    assert "dead_units" in html and "vanishing_gradient" not in html
+    html = _html(render_run_report(data, tmp_path / "r2.html", diagnosis=Diagnosis(), figures=False))
+    assert "No problems found" in html
+
+
+def test_empty_run_renders_with_explanations(make_store, tmp_path):
+    html = _html(render_run_report(load_run(make_store(n_steps=0)), tmp_path / "r.html"))
+    assert "No backward-signal statistics were recorded" in html
+    assert "No problems found" in html
+
+
+def test_check_report(tmp_path):
+    rows = [{"layer": XSS_NAMES[0], "type": "Linear", "activation": "sigmoid", "signal": 1e-6, "grad_ratio": 1e-7},
+            {"layer": "fc2", "type": "Linear", "activation": None, "signal": 1e-1, "grad_ratio": 1e-2}]
+    diag = Diagnosis(findings=[Finding(**{k: v for k, v in VANISHING.items()})], layers=rows, source="check",
+                     meta={"model_class": "Net"})
+    out = diag.report(str(tmp_path / "c.html"))
+    html = _html(Path(out))
+    assert 'id="fig-check_layers"' in html and 'id="summary"' in html and 'id="layer-stats"' in html
+    assert "&lt;script&gt;" in html and "<script>" not in html
+    assert "one-batch check" in html or "first seen at step 3" in html
+
+
+def test_bad_output_paths_raise_clear_errors(make_store, tmp_path):
+    data = load_run(make_store())
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        render_run_report(data, tmp_path / "missing" / "r.html", figures=False)
+    with pytest.raises(ValueError, match="is a directory"):
+        render_run_report(data, tmp_path, figures=False)
