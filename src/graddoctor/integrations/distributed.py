@@ -101,24 +101,16 @@ class _LocalParams(_Params):
                                    dtype=torch.float32, device=device)
         # Rebuild the update-ratio subsample on local shards; replicated weights only on rank 0.
         self.upd = []
-        useg: list[torch.Tensor] = []
-        for p, s, is_bias, sharded in zip(self.params, self.seg_list, self.is_bias.tolist(), self.sharded):
+        for p, is_bias, sharded in zip(self.params, self.is_bias.tolist(), self.sharded):
             n_local = _local(p).numel()
             if is_bias or not p.requires_grad or n_local == 0 or not (sharded or rank == 0):
                 continue
-            stride = 1 if update_sample is None else max(1, -(-n_local // update_sample))
-            self.upd.append((p, stride))
-            useg.append(torch.full((len(range(0, n_local, stride)),), s, dtype=torch.long))
-        self.upd_seg = torch.cat(useg).to(device) if useg else None
+            self.upd.append((p, 1 if update_sample is None else max(1, -(-n_local // update_sample))))
+        self.upd_seg = None  # the Monitor maps entries to layers through upd_layer(), rebuilt from upd
 
     def weight_views(self) -> list[torch.Tensor]:
+        """Strided views of each rank's local shard (no collective, no all-gather)."""
         return [_local(p.detach()).reshape(-1)[::s] for p, s in self.upd]
-
-    def gather_weights(self) -> torch.Tensor | None:
-        if not self.upd:
-            return None
-        views = [_local(p.detach()).reshape(-1)[::s] for p, s in self.upd]
-        return torch.cat([v.to(torch.float32) for v in views])
 
 
 class DistributedMonitor(Monitor):

@@ -1,0 +1,25 @@
+"""Model, data and batching shared by the distributed worker and its single-process reference."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+#: Optimizer steps, micro-batches per step, and the global micro-batch size (split over the ranks).
+STEPS, ACCUM, GLOBAL_BATCH = 4, 2, 8
+
+
+def make_model() -> nn.Sequential:
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(6, 16), nn.Tanh(), nn.Linear(16, 16), nn.Sigmoid(), nn.Linear(16, 3))
+
+
+def data() -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(1)
+    n = STEPS * ACCUM * GLOBAL_BATCH
+    return torch.randn(n, 6, generator=g), torch.randn(n, 3, generator=g)
+
+
+def micro_batches(X: torch.Tensor, Y: torch.Tensor, step: int):
+    for j in range(ACCUM):
+        a = (step * ACCUM + j) * GLOBAL_BATCH
+        yield X[a:a + GLOBAL_BATCH], Y[a:a + GLOBAL_BATCH]
