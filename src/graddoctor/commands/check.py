@@ -1,0 +1,159 @@
+"""``graddoctor check FILE.py:FUNCTION [--json] [--device cpu|cuda]``."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import click
+
+#: Per-layer columns of the text view: (table key, header).
+COLUMNS = [("signal", "‖∂L/∂out‖"), ("gain", "gain"), ("activation_factor", "act factor"),
+           ("weight_factor", "weight factor"), ("grad_ratio", "‖∇W‖/‖W‖"), ("init_factor", "init/ref"),
+           ("saturated", "saturated"), ("dead", "dead")]
+
+
+def load_function(spec: str) -> Any:
+    """Import ``path.py`` and return its function named after the colon.
+
+    Only that file is imported (its directory is put first on ``sys.path``, as ``python path.py`` would, so
+    that it can import its neighbours).
+
+    Raises:
+        click.UsageError: bad spec, missing file, import error or missing function (exit code 2).
+    """
+    if ":" not in spec:
+        raise click.UsageError(f"expected FILE.py:FUNCTION, got {spec!r}; e.g. examples/check_example.py:case")
+    path_s, _, func = spec.rpartition(":")
+    path = Path(path_s)
+    if not path.is_file():
+        raise click.UsageError(f"file {path_s!r} does not exist; give the path of a Python file")
+    if not func.isidentifier():
+        raise click.UsageError(f"{func!r} is not a function name; write FILE.py:FUNCTION")
+    mod_name = f"_graddoctor_user_{uuid.uuid4().hex[:8]}"
+    loader_spec = importlib.util.spec_from_file_location(mod_name, path)
+    if loader_spec is None or loader_spec.loader is None:
+        raise click.UsageError(f"cannot import {path_s!r}: not a Python source file")
+    module = importlib.util.module_from_spec(loader_spec)
+    sys.path.insert(0, str(path.resolve().parent))
+    try:
+        loader_spec.loader.exec_module(module)
+    except Exception as e:
+        raise click.UsageError(f"importing {path_s!r} failed: {type(e).__name__}: {e}") from None
+    fn = getattr(module, func, None)
+    if fn is None or not callable(fn):
+        names = sorted(n for n, v in vars(module).items() if callable(v) and not n.startswith("_"))
+        raise click.UsageError(f"{path_s!r} has no function {func!r}; functions there: {', '.join(names) or 'none'}")
+    return fn
+
+
+def _first_rows(data: Any, n: int) -> tuple[Any, Any]:
+    """The first ``n`` rows of a Case's train data: a tuple (X, y) of tensors, or a DataLoader's first batch."""
+    if isinstance(data, (tuple, list)) and len(data) == 2:
+        x, y = data
+        return x[:n], y[:n]
+    try:
+        batch = next(iter(data))
+    except Exception as e:
+        raise click.UsageError(f"cannot take a batch from the Case's train data ({type(data).__name__}): {e}") from None
+    if not (isinstance(batch, (tuple, list)) and len(batch) >= 2):
+        raise click.UsageError("the Case's train DataLoader must yield (inputs, targets) pairs")
+    return batch[0], batch[1]
+
+
+def case_to_batch(result: Any, where: str) -> tuple[Any, Any, Any, Any]:
+    """(model, inputs, targets, loss_fn) from what the user's function returned (a 4-tuple or a gd.Case)."""
+    import torch
+
+    if hasattr(result, "model_fn") and hasattr(result, "train"):
+        model = result.model_fn()
+        x, y = _first_rows(result.train, int(getattr(result, "batch_size", 64) or 64))
+        model_loss = (model, x, y, result.loss_fn)
+    elif isinstance(result, (tuple, list)) and len(result) == 4:
+        model_loss = tuple(result)  # type: ignore[assignment]
+    else:
+        raise click.UsageError(f"{where} must return (model, inputs, targets, loss_fn) or a gd.Case; it returned "
+                               f"{type(result).__name__}" + (f" of length {len(result)}"
+                                                              if isinstance(result, (tuple, list)) else ""))
+    model, x, y, loss_fn = model_loss
+    if not isinstance(model, torch.nn.Module):
+        raise click.UsageError(f"{where}: the model must be a torch.nn.Module, got {type(model).__name__}")
+    if not callable(loss_fn):
+        raise click.UsageError(f"{where}: loss_fn must be callable, got {type(loss_fn).__name__}")
+    return model, x, y, loss_fn
+
+
+def _fmt(v: Any) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "-"
+    if isinstance(v, float):
+        if v == 0:
+            return "0"
+        return f"{v:.2e}" if abs(v) >= 1e4 or abs(v) < 1e-2 else f"{v:.3g}"
+    return str(v)
+
+
+def print_diagnosis(diag: Any, title: str) -> None:
+    """The rich text view: the per-layer table, then the findings."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from ..present.console import print_findings
+
+    console = Console(width=None if sys.stdout.isatty() else 150)
+    table = Table(title=title, title_justify="left")
+    for head in ("#", "layer", "type", "act"):
+        table.add_column(head, justify="right" if head == "#" else "left")
+    for _, head in COLUMNS:
+        table.add_column(head, justify="right")
+    for i, row in enumerate(diag.layers):
+        table.add_row(str(i), row["layer"], row.get("type", ""), row.get("activation") or "-",
+                      *[_fmt(row.get(k)) for k, _ in COLUMNS])
+    console.print(table)
+    print_findings(diag.findings, console)
+    for f in diag.problems:
+        ev = f.evidence
+        if ev.get("dominant_factor"):
+            console.print(f"  {f.kind}: the {ev['dominant_factor']} factor dominates (log10 of the product over the "
+                          f"layers: activation {ev.get('log10_activation')}, weight {ev.get('log10_weight')})")
+
+
+@click.command("check", help="""Check a model from one batch, before training.
+
+SPEC is FILE.py:FUNCTION. graddoctor imports only the file you name (its folder goes first on sys.path, as
+`python FILE.py` would) and calls FUNCTION(), which must return (model, inputs, targets, loss_fn) or a
+gd.Case (then model_fn() is built and the first batch_size rows of train are used).
+
+Exit code: 0 healthy, 1 problems found (a warning or critical finding), 2 bad usage.""")
+@click.argument("spec")
+@click.option("--json", "as_json", is_flag=True, help="Print exactly Diagnosis.to_dict() as JSON.")
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None,
+              help="Run the check on this device (default: where the model is).")
+def command(spec: str, as_json: bool, device: str | None) -> None:
+    fn = load_function(spec)
+    try:
+        result = fn()
+    except Exception as e:
+        raise click.UsageError(f"calling {spec} failed: {type(e).__name__}: {e}") from None
+    model, x, y, loss_fn = case_to_batch(result, spec)
+    if device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise click.UsageError("--device cuda: no CUDA device is available here; use --device cpu")
+    from ..errors import ModelError
+    from ..probe.check import check
+
+    try:
+        diag = check(model, x, y, loss_fn, device=device)
+    except ModelError as e:
+        raise click.UsageError(str(e)) from None
+    if as_json:
+        click.echo(json.dumps(diag.to_dict(), indent=2))
+    else:
+        print_diagnosis(diag, f"graddoctor check {spec}: per-layer statistics of one batch")
+    sys.exit(0 if diag.healthy else 1)

@@ -1,0 +1,31 @@
+"""``graddoctor diagnose RUN.sqlite [--json]``."""
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+
+@click.command("diagnose", help="""Diagnose a recorded run from its store (the .sqlite file gd.watch wrote).
+
+Exit code: 0 healthy, 1 problems found (a warning or critical finding), 2 bad usage.""")
+@click.argument("store")
+@click.option("--json", "as_json", is_flag=True, help="Print exactly Diagnosis.to_dict() as JSON.")
+def command(store: str, as_json: bool) -> None:
+    from ..diagnosis import diagnose
+    from ..errors import StoreError
+
+    try:
+        diag = diagnose(store)
+    except StoreError as e:
+        raise click.UsageError(str(e)) from None
+    if as_json:
+        click.echo(json.dumps(diag.to_dict(), indent=2))
+    else:
+        from .check import print_diagnosis
+
+        steps = diag.meta.get("steps") or []
+        span = f"steps {steps[0]}-{steps[1]}" if steps else "no steps"
+        print_diagnosis(diag, f"graddoctor diagnose {store}: per-layer statistics at the last step ({span})")
+    sys.exit(0 if diag.healthy else 1)
