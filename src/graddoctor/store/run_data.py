@@ -100,12 +100,29 @@ class RunData:
         return self.layer_stats[name]
 
     def at_step(self, name: str, step: int | None = None) -> np.ndarray:
-        """A per-layer statistic at one recorded step (the last one by default), shape (layers,)."""
+        """A per-layer statistic at one recorded step, shape (layers,).
+
+        With ``step=None``, each layer's latest measured value: statistics taken on detail steps only (see
+        docs/statistics.md) come from the last detail step, the others from the last recorded step.
+        """
         arr = self.stat(name)
         if arr.shape[1] == 0:
             return np.full(len(self.layers), np.nan)
-        col = -1 if step is None else int(np.searchsorted(self.steps, step))
-        return arr[:, col]
+        if step is not None:
+            return arr[:, int(np.searchsorted(self.steps, step))]
+        return self.last_measured(name)
+
+    def last_measured(self, name: str) -> np.ndarray:
+        """Each layer's value at the last step where it is not NaN (NaN if never measured), shape (layers,)."""
+        arr = self.stat(name)
+        out = np.full(arr.shape[0], np.nan, dtype=np.float64)
+        if arr.shape[1] == 0:
+            return out
+        ok = ~np.isnan(arr)
+        last = arr.shape[1] - 1 - np.argmax(ok[:, ::-1], axis=1)
+        has = ok.any(axis=1)
+        out[has] = arr[np.nonzero(has)[0], last[has]]
+        return out
 
     def layer(self, name: str) -> LayerInfo:
         for layer in self.layers:
