@@ -25,6 +25,10 @@ from .trials import Trial, run_seed
 MIN_GAIN = 0.01
 #: Candidate order when no diagnosis is available (AutoTrainer's fixed order, Zhang et al. 2021).
 FALLBACK_ORDER = ("use_relu_family", "add_batchnorm", "clip_grad_norm", "he_init", "lower_learning_rate", "use_adam")
+#: Recorded steps per trial when ``watch_every`` is not given: every step up to this many, else every n-th
+#: step so that about this many are recorded (the diagnosis needs tens of steps; recording every step of a
+#: tiny model triples its training time).
+RECORDED_STEPS = 100
 #: Share of the seeds in which the targeted finding must be gone for the remedy to count as fixing it.
 FIX_MAJORITY = 0.5
 
@@ -97,7 +101,7 @@ def _train(trial: Trial, case: Case, seeds: list[int], prog: _Progress, keep: bo
 def repair(case: Case, budget_s: float = 120.0, seeds: int | Sequence[int] = 2,
            train_fn: Callable[[nn.Module, Case], Any] | None = None,
            remedies: Sequence[str | Remedy] | None = None, *, min_gain: float = MIN_GAIN,
-           progress: bool = True, console: Any = None, watch_every: int = 1,
+           progress: bool = True, console: Any = None, watch_every: int | None = None,
            on_trial: Callable[[Trial], None] | None = None) -> RepairResult:
     """Find the remedy that measurably repairs a training recipe, by controlled trials.
 
@@ -122,7 +126,8 @@ def repair(case: Case, budget_s: float = 120.0, seeds: int | Sequence[int] = 2,
         min_gain: smallest metric gain that can win (default :data:`MIN_GAIN`).
         progress: show rich progress bars.
         console: a rich Console for the bars.
-        watch_every: record every n-th step in the trials' watched runs.
+        watch_every: record every n-th step in the trials' watched runs (default: about
+            :data:`RECORDED_STEPS` recorded steps per run).
         on_trial: called with each finished trial (for live tables).
 
     Returns:
@@ -136,7 +141,8 @@ def repair(case: Case, budget_s: float = 120.0, seeds: int | Sequence[int] = 2,
         raise CaseError("seeds must be at least 1 (or a non-empty list of seeds)")
     explicit = [get_remedy(r) for r in remedies] if remedies is not None else None
     t0 = time.time()
-    kw = {"train_fn": train_fn, "watch_every": watch_every}
+    every = watch_every if watch_every is not None else max(1, case.steps // RECORDED_STEPS)
+    kw = {"train_fn": train_fn, "watch_every": int(every)}
     result = RepairResult(baseline=Trial(remedy=None), metric_name=case.metric_name)
     with _Progress(progress, console) as prog:
         try:

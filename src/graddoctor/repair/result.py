@@ -54,7 +54,7 @@ class RepairResult:
         return {
             "baseline": self.baseline.to_dict(),
             "trials": [t.to_dict() for t in self.trials],
-            "best": None if self.best is None else self.best.name,
+            "best": None if self.best is None else self.best.to_dict(),
             "changes": [] if self.best is None else list(self.best.changes),
             "candidates": list(self.candidates),
             "guided": self.guided,

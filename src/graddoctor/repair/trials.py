@@ -203,10 +203,11 @@ class Trial:
         from ..diagnosis.findings import _jsonable
 
         return _jsonable({
-            "remedy": self.remedy, "variant": self.variant, "name": self.name, "seeds": self.seeds,
-            "metric": self.metric, "loss": self.loss, "spread": self.spread,
-            "first_layer_speed": self.first_layer_speed, "metrics": self.metrics, "losses": self.losses,
-            "speeds": self.speeds, "gain": self.gain, "margin": self.margin, "fixes": self.fixes,
-            "skipped": self.skipped, "changes": self.changes, "seconds": self.seconds, "diverged": self.diverged,
+            # scalar columns first: tables show the first scalars they find
+            "remedy": self.remedy, "name": self.name, "seeds": self.seeds, "metric": self.metric, "loss": self.loss,
+            "first_layer_speed": self.first_layer_speed, "gain": self.gain, "margin": self.margin,
+            "spread": self.spread, "fixes": self.fixes, "seconds": self.seconds,
+            "variant": self.variant or "", "skipped": self.skipped or "", "diverged": self.diverged,
+            "metrics": self.metrics, "losses": self.losses, "speeds": self.speeds, "changes": self.changes,
             "findings": None if self.findings is None else [f.to_dict() for f in self.findings],
         })

@@ -1,0 +1,115 @@
+"""``graddoctor repair FILE.py:FUNC``: controlled repair trials for a user's recipe.
+
+Security note: the CLI imports (executes) only the Python file you name, exactly as ``python FILE.py``
+would; nothing else is imported from your project unless that file imports it. Saved models are state
+dicts; load them with ``torch.load(path, weights_only=True)``.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+
+def load_case(target: str) -> Any:
+    """Import ``FILE.py`` and call ``FUNC()``; it must return a :class:`graddoctor.Case`.
+
+    Raises:
+        click.UsageError: for a malformed target, a missing file or function, or a wrong return type.
+    """
+    from ..repair.case import Case
+
+    path_s, sep, func = target.rpartition(":")
+    if not sep or not path_s or not func:
+        raise click.UsageError(f"expected FILE.py:FUNCTION (e.g. my_net.py:case), got {target!r}")
+    path = Path(path_s)
+    if path.suffix != ".py" or not path.is_file():
+        raise click.UsageError(f"{path_s!r} is not a Python file; give the path of a .py file, e.g. my_net.py:case")
+    name = f"_graddoctor_user_{abs(hash(str(path.resolve())))}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise click.UsageError(f"cannot import {path_s!r}")
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(path.resolve().parent))  # like `python FILE.py`: its own folder is importable
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.pop(0)
+    fn = getattr(module, func, None)
+    if not callable(fn):
+        found = sorted(n for n, v in vars(module).items() if callable(v) and not n.startswith("_"))[:10]
+        raise click.UsageError(f"{path_s} has no function {func!r}; it defines: {', '.join(found) or 'nothing callable'}")
+    case = fn() if not isinstance(fn, Case) else fn
+    if not isinstance(case, Case):
+        raise click.UsageError(f"{path_s}:{func}() must return a graddoctor.Case, it returned {type(case).__name__}; "
+                               "build one with gd.Case(model_fn=..., train=(X, y), val=..., loss_fn=..., "
+                               "optimizer_fn=..., steps=...)")
+    return case
+
+
+def save_repaired(result: Any, path: str) -> list[str]:
+    """Write the repaired model's state_dict to ``path`` and a readable description next to it (.json, .txt)."""
+    import torch
+
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(result.model.state_dict(), out)
+    desc = {"remedy": result.best.name, "changes": list(result.best.changes),
+            "model_class": type(result.model).__name__, "model": str(result.model),
+            "evidence": result.to_dict(), "load_with": f"torch.load({str(out)!r}, weights_only=True)"}
+    js, txt = out.with_suffix(".json"), out.with_suffix(".txt")
+    js.write_text(json.dumps(desc, indent=1))
+    txt.write_text(result.describe() + "\n\nrepaired model:\n" + str(result.model) + "\n")
+    return [str(out), str(js), str(txt)]
+
+
+@click.command("repair")
+@click.argument("target", metavar="FILE.py:FUNCTION")
+@click.option("--budget", default=120.0, show_default=True, type=click.FloatRange(min=0),
+              help="Time budget for the trials, in seconds.")
+@click.option("--seeds", default=2, show_default=True, type=click.IntRange(min=1), help="Seeds per trial.")
+@click.option("--remedy", "remedies", multiple=True, metavar="CODE",
+              help="Try these remedy codes (repeatable, CODE or CODE:VARIANT) instead of the diagnosis' ranking.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (RepairResult.to_dict()).")
+@click.option("--save", type=click.Path(dir_okay=False), default=None,
+              help="Write the repaired model's state_dict here, plus a .json and .txt description of the changes.")
+def command(target: str, budget: float, seeds: int, remedies: tuple[str, ...], as_json: bool, save: str | None) -> None:
+    """Try the remedies the diagnosis ranks in controlled trials (same seeds, data order and steps) and keep
+    the one that measurably fixes the run. FILE.py defines FUNCTION() returning a graddoctor.Case.
+
+    Only the file you name is imported (executed, as `python FILE.py` would). The repaired model is
+    saved as a state_dict (load it with torch.load(path, weights_only=True)).
+    """
+    from rich.console import Console
+
+    from ..repair import repair
+    from ..repair.remedies import get_remedy
+    from ..repair.table import print_result
+
+    case = load_case(target)
+    if remedies:
+        try:
+            [get_remedy(r) for r in remedies]
+        except ValueError as e:
+            raise click.UsageError(str(e)) from e
+    console = Console(stderr=as_json)
+    result = repair(case, budget_s=budget, seeds=seeds, remedies=list(remedies) or None, progress=not as_json,
+                    console=console)
+    written: list[str] = []
+    if save and result.model is not None:
+        written = save_repaired(result, save)
+    if as_json:
+        d = result.to_dict()
+        d["saved"] = written
+        click.echo(json.dumps(d, indent=1))
+        return
+    print_result(result, console)
+    if save:
+        if written:
+            console.print(f"saved: {', '.join(written)}")
+        else:
+            console.print("[yellow]nothing saved: no remedy won[/yellow]")

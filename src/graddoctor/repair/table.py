@@ -1,0 +1,79 @@
+"""The before/after table of a repair (rich), narrow enough for an 80-column terminal. Formatting only:
+every number comes from the :class:`~graddoctor.repair.result.RepairResult`."""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from rich.table import Table
+
+
+def _num(x: float | None, digits: int = 3) -> str:
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "-" if x is None or math.isnan(x) else ("inf" if x > 0 else "-inf")
+    if x != 0 and (abs(x) < 1e-3 or abs(x) >= 1e4):
+        return f"{x:.{digits - 1}e}"
+    return f"{x:.{digits}g}"
+
+
+def _problems(trial: Any) -> str:
+    if trial.findings is None:
+        return "n/a"
+    kinds = sorted({f.kind + (f"({f.axis})" if f.axis else "") for f in trial.problems()})
+    return ", ".join(kinds) if kinds else "none"
+
+
+def _verdict(result: Any, t: Any) -> str:
+    if t.remedy is None:
+        return "before"
+    if t.skipped:
+        return "does not apply"
+    if t is result.best:
+        return "WINNER"
+    if t.gain is not None and t.gain <= (t.margin or 0):
+        return "no gain beyond spread"
+    if t.fixes is False:
+        return "finding remains"
+    return "beaten"
+
+
+def repair_table(result: Any, title: str | None = None) -> Table:
+    """Baseline, then each trial: metric (mean over seeds, +- spread), loss, first-layer update speed,
+    problems after training, and the verdict."""
+    table = Table(title=title or f"repair: {len(result.baseline.seeds)} seed(s) per run, same data order and steps",
+                  title_justify="left")
+    table.add_column("run", overflow="fold")
+    table.add_column(result.metric_name, justify="right")
+    table.add_column("val loss", justify="right")
+    table.add_column("1st-layer ‖ΔW‖/‖W‖", justify="right")
+    table.add_column("problems after", overflow="fold")
+    table.add_column("verdict", overflow="fold")
+    for t in [result.baseline, *result.trials]:
+        metric = "-" if not t.metrics else f"{_num(t.metric)} ±{_num(t.spread / 2, 2)}"
+        style = "bold green" if t is result.best else ("dim" if t.skipped else None)
+        table.add_row(t.name, metric, _num(t.loss) if t.losses else "-",
+                      _num(t.first_layer_speed) if t.speeds else "-", _problems(t) if t.metrics else "-",
+                      _verdict(result, t), style=style)
+    return table
+
+
+def print_result(result: Any, console: Any) -> None:
+    """The table, the skipped remedies with their reasons, and the outcome."""
+    console.print(repair_table(result))
+    for t in result.trials:
+        if t.skipped:
+            console.print(f"[dim]  {t.name} not tried: {t.skipped}[/dim]")
+    if result.stopped in ("budget", "interrupted"):
+        left = [c for c in result.candidates if c not in {t.name for t in result.trials} and
+                c not in {t.remedy for t in result.trials}]
+        console.print(f"[yellow]stopped early ({result.stopped}); not tried: {', '.join(left) or '-'}[/yellow]")
+    if result.best is None:
+        console.print("[yellow]No remedy beat the baseline by more than the seed-to-seed spread while fixing the "
+                      "finding; the model is left as it was.[/yellow]")
+        return
+    b, w = result.baseline, result.best
+    console.print(f"[bold green]{w.name}[/bold green] repairs it: {result.metric_name} {_num(b.metric)} -> "
+                  f"{_num(w.metric)} (gain {w.gain:+.3g} > margin {w.margin:.3g}), first-layer speed "
+                  f"{_num(b.first_layer_speed)} -> {_num(w.first_layer_speed)}")
+    for c in w.changes:
+        console.print(f"  change: {c}")
