@@ -16,8 +16,9 @@ import torch
 import torch.distributed as dist
 
 sys.path.insert(0, os.path.dirname(__file__))
-import graddoctor as gd  # noqa: E402
 from dist_common import ACCUM, STEPS, data, make_model, micro_batches  # noqa: E402
+
+import graddoctor as gd  # noqa: E402
 
 
 def main() -> None:

@@ -38,8 +38,8 @@ from torch import nn
 
 from ..errors import ModelError
 from ..probe.layout import COL
-from ..probe.monitor import Monitor, _norms, _Params
 from ..probe.model_map import LayerSpec
+from ..probe.monitor import Monitor, _norms, _Params
 
 #: Column groups whose raw sums are squared backward signals: divided by world_size**2 after summation.
 SIGNAL_COLUMNS = ("sig_sq", "in_sq")
@@ -221,7 +221,7 @@ class DistributedMonitor(Monitor):
         self._loss[:n].copy_(flat[nb:nb + n] / self.world_size)
         off = nb + n
         rows = []
-        for (s, li, p), prof in zip(self._series_rows, profs):
+        for (s, li, _), prof in zip(self._series_rows, profs):
             k = prof.numel()
             rows.append((s, li, (flat[off:off + k] / w2).view_as(prof)))
             off += k

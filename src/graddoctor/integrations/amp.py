@@ -1,0 +1,125 @@
+"""Automatic mixed precision: statistics of *unscaled* gradients, and skipped steps counted as skipped.
+
+``torch.amp.GradScaler`` multiplies the loss by a scale ``S`` before backward, unscales the parameter
+gradients inside ``scaler.step(optimizer)`` and skips ``optimizer.step()`` when they hold inf/NaN (then it
+lowers ``S``). Without help a Monitor would (1) record the backward signal ``dL/d(output)`` multiplied by
+``S`` and (2) fold the hook results of a skipped iteration into the next step. :func:`track_scaler` fixes
+both: squared signal sums (and RNN time profiles) are divided by ``S**2`` as they are recorded (in float32,
+so an fp16 signal that would underflow once unscaled is still measured), and a skipped iteration is dropped
+and counted. Parameter gradients need no correction: the Monitor reads them at ``optimizer.step()``, after
+``scaler.step`` unscaled them.
+
+A skip is what the scaler is for: an occasional overflow of the *scaled* fp16 gradients, not an exploding
+gradient. Only when ``persistent_skips`` iterations in a row are skipped is the overflow treated as real:
+that iteration is recorded as a step (its unscaled gradients hold inf/NaN), so the diagnosis reports it
+(``non_finite``). The counts are stored in the run's metadata under ``"amp"``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from ..probe.monitor import Monitor
+
+#: Consecutive skipped iterations after which an overflow is taken as real. GradScaler halves the scale at
+#: each skip (default init 2**16): 8 skips in a row lower it 256-fold, beyond the usual transient at the
+#: start of training (a few skips while the scale settles) and well before it underflows.
+PERSISTENT_SKIPS = 8
+
+
+@dataclass
+class ScalerTracker:
+    """What :func:`track_scaler` attached. ``skipped`` lists the optimizer-step numbers that were skipped."""
+
+    run: Monitor
+    scaler: Any
+    persistent_skips: int = PERSISTENT_SKIPS
+    skipped: list[int] = field(default_factory=list)
+    consecutive: int = 0
+    persistent: int = 0
+
+    def summary(self) -> dict[str, Any]:
+        return {"skipped_steps": len(self.skipped), "skipped_at": self.skipped[-100:],
+                "persistent_overflows": self.persistent, "persistent_skips": self.persistent_skips}
+
+    def detach(self) -> None:
+        """Restore the scaler's and the Monitor's original methods."""
+        for obj, name in ((self.scaler, "step"), (self.run, "_grad_hook"), (self.run, "_time_hook")):
+            obj.__dict__.pop(name, None)
+
+
+def _found_inf(scaler: Any, optimizer: torch.optim.Optimizer) -> bool:
+    state = scaler._per_optimizer_states[id(optimizer)]
+    found = state.get("found_inf_per_device", {})
+    return bool(sum(float(v.item()) for v in found.values())) if found else False
+
+
+def track_scaler(run: Monitor, scaler: Any, *, persistent_skips: int = PERSISTENT_SKIPS) -> ScalerTracker:
+    """Make ``run`` record unscaled statistics and count the iterations ``scaler`` skips.
+
+    Args:
+        run: the Monitor from :func:`graddoctor.watch` (before or after ``start``).
+        scaler: a ``torch.amp.GradScaler`` (a disabled scaler is accepted and changes nothing).
+        persistent_skips: skipped iterations in a row after which the overflow is recorded as a step.
+
+    Returns:
+        The :class:`ScalerTracker` (its ``skipped`` list, ``summary()`` and ``detach()``).
+
+    Raises:
+        TypeError: when ``scaler`` has no ``step``/``scale`` methods.
+    """
+    if not (hasattr(scaler, "step") and hasattr(scaler, "scale")):
+        raise TypeError(f"track_scaler expects a torch.amp.GradScaler, got {type(scaler).__name__}")
+    if int(persistent_skips) < 1:
+        raise ValueError(f"persistent_skips must be >= 1, got {persistent_skips}")
+    tracker = ScalerTracker(run, scaler, int(persistent_skips))
+    if not scaler.is_enabled():
+        return tracker
+    orig_step = scaler.step
+    orig_grad_hook, orig_time_hook = run._grad_hook, run._time_hook
+
+    def inv2() -> torch.Tensor | None:
+        s = getattr(scaler, "_scale", None)
+        return None if s is None else (1.0 / (s.to(torch.float32) ** 2)).reshape(())
+
+    def grad_hook(group: str, layer: int, grad: torch.Tensor) -> None:
+        vals = run._pending[group][1]
+        n = len(vals)
+        orig_grad_hook(group, layer, grad)
+        k = inv2()
+        if k is not None and len(vals) == n + 1:
+            vals[-1] = vals[-1] * k.to(vals[-1].device)
+
+    def time_hook(layer: int, tdim: int, grad: torch.Tensor) -> None:
+        rows = run._series_pending
+        n = len(rows)
+        orig_time_hook(layer, tdim, grad)
+        k = inv2()
+        if k is not None and len(rows) == n + 1:
+            li, prof = rows[-1]
+            rows[-1] = (li, prof * k.to(prof.device))
+
+    def step(optimizer: torch.optim.Optimizer, *args: Any, **kwargs: Any) -> Any:
+        out = orig_step(optimizer, *args, **kwargs)
+        if not _found_inf(scaler, optimizer):
+            tracker.consecutive = 0
+            return out
+        tracker.skipped.append(run.steps_seen)
+        tracker.consecutive += 1
+        if tracker.consecutive >= tracker.persistent_skips:
+            tracker.persistent += 1
+            run._end_step(None)  # a real overflow: record this iteration (its gradients are non-finite)
+        else:
+            run._discard_pending()
+        try:
+            run.store.update_meta({"amp": tracker.summary()})
+        except Exception as e:  # never break training over a metadata write
+            run._warn(f"could not record the AMP skip count: {e}")
+        return out
+
+    scaler.step = step
+    run._grad_hook = grad_hook  # type: ignore[method-assign]
+    run._time_hook = time_hook  # type: ignore[method-assign]
+    return tracker

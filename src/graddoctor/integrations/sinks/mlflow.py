@@ -1,0 +1,70 @@
+"""MLflow sink: metrics per layer and step, findings as an artifact (``pip install graddoctor[mlflow]``)."""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from . import PREFIX, findings_markdown
+
+#: Metrics sent per ``log_batch`` call (MLflow's documented per-request limit is 1000).
+MLFLOW_BATCH = 1000
+
+
+class MLflowSink:
+    """Log graddoctor's records to MLflow.
+
+    Logs into the active MLflow run when there is one (and leaves it open); otherwise starts a run and ends
+    it at the end of the watched run.
+
+    Args:
+        tracking_uri: where to log (e.g. ``"file:./mlruns"`` or a server URL); default: MLflow's own setting.
+        experiment: experiment name for a run this sink starts.
+        run_name: name of a run this sink starts.
+    """
+
+    def __init__(self, tracking_uri: str | None = None, *, experiment: str | None = None,
+                 run_name: str | None = None) -> None:
+        self.tracking_uri = tracking_uri
+        self.experiment = experiment
+        self.run_name = run_name
+        self.run_id: str | None = None
+        self._client: Any = None
+        self._own = False
+
+    def start(self, meta: dict[str, Any], layers: list[str]) -> None:
+        try:
+            import mlflow
+            from mlflow.tracking import MlflowClient
+        except ImportError as e:
+            raise ImportError("MLflowSink needs mlflow: pip install 'graddoctor[mlflow]'") from e
+        if self.tracking_uri is not None:
+            mlflow.set_tracking_uri(self.tracking_uri)
+        self._client = MlflowClient(tracking_uri=self.tracking_uri)
+        active = mlflow.active_run()
+        if active is not None:
+            self.run_id = active.info.run_id
+        else:
+            exp_id = None
+            if self.experiment is not None:
+                exp = self._client.get_experiment_by_name(self.experiment)
+                exp_id = exp.experiment_id if exp else self._client.create_experiment(self.experiment)
+            run = self._client.create_run(exp_id or "0", run_name=self.run_name)
+            self.run_id, self._own = run.info.run_id, True
+        for key in ("model_class", "n_parameters", "n_layers"):
+            if meta.get(key) is not None:
+                self._client.log_param(self.run_id, f"{PREFIX}.{key}", meta[key])
+
+    def log(self, step: int, scalars: dict[str, float]) -> None:
+        from mlflow.entities import Metric
+
+        now = int(time.time() * 1000)
+        metrics = [Metric(k, v, now, step) for k, v in scalars.items()]
+        for i in range(0, len(metrics), MLFLOW_BATCH):
+            self._client.log_batch(self.run_id, metrics=metrics[i:i + MLFLOW_BATCH])
+
+    def finish(self, findings: list[dict[str, Any]], status: str) -> None:
+        self._client.log_dict(self.run_id, {"findings": findings, "status": status}, f"{PREFIX}/findings.json")
+        self._client.log_text(self.run_id, findings_markdown(findings), f"{PREFIX}/findings.md")
+        self._client.set_tag(self.run_id, f"{PREFIX}.findings", str(len(findings)))
+        if self._own:
+            self._client.set_terminated(self.run_id, "FINISHED" if status == "finished" else "FAILED")
