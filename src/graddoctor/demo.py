@@ -44,6 +44,8 @@ STEPS = 600
 LIVE_EVERY = 50
 #: Fraction of the data held out for validation.
 VAL_FRACTION = 0.2
+#: Seconds given to the repair trials (keeps the whole demo under 90 s on 2 CPU cores).
+REPAIR_BUDGET_S = 40.0
 
 
 @dataclass
@@ -155,7 +157,7 @@ def accuracy(model: nn.Module, X: torch.Tensor, y: torch.Tensor) -> float:
     return acc
 
 
-def run_demo(console: Console | None = None, steps: int = STEPS, seeds: int = 2, budget_s: float = 60.0,
+def run_demo(console: Console | None = None, steps: int = STEPS, seeds: int = 2, budget_s: float = REPAIR_BUDGET_S,
              out_dir: str | Path = "runs", do_repair: bool = True, report: bool = True) -> DemoResult:
     """Run the demo and print it to ``console``.
 
@@ -199,8 +201,10 @@ def run_demo(console: Console | None = None, steps: int = STEPS, seeds: int = 2,
     result = DemoResult(d.source, 0.0, first, last, acc, store)
 
     result.diagnosis = diagnose_step(run, console)
+    if do_repair:
+        result.repair = repair_step(d, steps, seeds, budget_s, console)
     if report:
-        result.report = report_step(run, out, console)
+        result.report = report_step(run, out, console, result.diagnosis, result.repair)
     result.seconds = time.time() - t0
     console.print(f"[bold]demo finished in {result.seconds:.0f} s[/bold]")
     return result
@@ -214,27 +218,54 @@ def _available(module: str) -> bool:
 
 
 def diagnose_step(run: Any, console: Console) -> Any:
-    """Diagnose the watched run and print the findings (skipped when the diagnosis is not installed)."""
+    """Diagnose the watched run and print kind, layers, cause (with Nielsen's per-layer factorisation of the
+    backward gain into activation and weight factors) and the ranked remedies."""
     console.rule("[bold]diagnosis")
     try:
         diag = run.diagnose()
-    except (ImportError, AttributeError) as e:
+    except ImportError as e:
         console.print(f"[dim]diagnosis not available in this build ({e}); skipped[/dim]")
         return None
-    from .present.console import print_findings
+    from .present.console import print_diagnosis
 
-    print_findings(diag.findings, console=console)
+    print_diagnosis(diag, console=console, layers=False)
     return diag
 
 
-def report_step(run: Any, out: Path, console: Console) -> str | None:
-    """Write the HTML report of the watched run when graddoctor.present.html exists."""
+def demo_case(d: DemoData, steps: int) -> Any:
+    """The demo's training recipe as a :class:`graddoctor.Case` (what the repair trials re-run)."""
+    from .repair.case import Case
+
+    n_in = int(d.X.shape[1])
+    return Case(model_fn=lambda: nielsen_mlp(n_in), train=(d.X, d.y), val=(d.Xv, d.yv), loss_fn=F.cross_entropy,
+                optimizer_fn=lambda params: torch.optim.SGD(params, lr=LR), steps=steps, batch_size=BATCH,
+                name="nielsen-sigmoid-mlp")
+
+
+def repair_step(d: DemoData, steps: int, seeds: int, budget_s: float, console: Console) -> Any:
+    """Run the repair trials the diagnosis ranks and print the before/after table."""
+    from .repair import repair
+    from .repair.table import print_result
+
+    console.rule("[bold]repair: each remedy trained from the same seeds, data order and step count")
+    result = repair(demo_case(d, steps), budget_s=budget_s, seeds=seeds, console=console)
+    if result.candidates:
+        how = "ranked by the diagnosis" if result.guided else "fallback order (no diagnosis)"
+        console.print(f"candidates ({how}): {', '.join(result.candidates)}")
+    print_result(result, console)
+    return result
+
+
+def report_step(run: Any, out: Path, console: Console, diagnosis: Any = None, repair: Any = None) -> str | None:
+    """Write the HTML report of the watched run (with the repair section) when graddoctor.present.html exists."""
     if not _available("graddoctor.present.html"):
         console.print("[dim]HTML report not available in this build; skipped[/dim]")
         return None
+    from .present.html import render_run_report
+
     path = out / "demo_report.html"
     try:
-        run.report(str(path))
+        render_run_report(run.data, path, diagnosis=diagnosis, repair=repair)
     except Exception as e:  # the report is a bonus: never let it break the demo
         console.print(f"[yellow]could not write the HTML report: {type(e).__name__}: {e}[/yellow]")
         return None

@@ -16,10 +16,15 @@ def _num(x: float | None, digits: int = 3) -> str:
     return f"{x:.{digits}g}"
 
 
+#: Short names of finding kinds for the narrow table.
+SHORT_KIND = {"vanishing_gradient": "vanishing", "exploding_gradient": "exploding", "dead_units": "dead units",
+              "non_finite": "NaN/Inf", "stalled_learning": "stalled", "poor_initialization": "poor init"}
+
+
 def _problems(trial: Any) -> str:
     if trial.findings is None:
         return "n/a"
-    kinds = sorted({f.kind + (f"({f.axis})" if f.axis else "") for f in trial.problems()})
+    kinds = sorted({SHORT_KIND.get(f.kind, f.kind) + (f" ({f.axis})" if f.axis else "") for f in trial.problems()})
     return ", ".join(kinds) if kinds else "none"
 
 
@@ -34,7 +39,7 @@ def _verdict(result: Any, t: Any) -> str:
         return "no gain beyond spread"
     if t.fixes is False:
         return "finding remains"
-    return "beaten"
+    return "also works"
 
 
 def repair_table(result: Any, title: str | None = None) -> Table:

@@ -154,6 +154,7 @@ class Trial:
     changes: list[str] = field(default_factory=list)
     diverged: int = 0
     data: Any = field(default=None, repr=False)  # the first seed's RunData
+    curves: list[list[float]] = field(default_factory=list)  # training loss at the recorded steps, per seed
 
     @property
     def metric(self) -> float:
@@ -197,6 +198,8 @@ class Trial:
         if len(self.seeds) == 1:
             self.findings, self.data = r.findings, r.data
         self.seconds += r.seconds
+        loss = getattr(r.data, "step_stats", {}).get("loss")
+        self.curves.append([float(v) for v in loss] if loss is not None else [])
         self.diverged += int(r.diverged)
 
     def to_dict(self) -> dict[str, Any]:
@@ -208,6 +211,7 @@ class Trial:
             "first_layer_speed": self.first_layer_speed, "gain": self.gain, "margin": self.margin,
             "spread": self.spread, "fixes": self.fixes, "seconds": self.seconds,
             "variant": self.variant or "", "skipped": self.skipped or "", "diverged": self.diverged,
-            "metrics": self.metrics, "losses": self.losses, "speeds": self.speeds, "changes": self.changes,
+            "seed_metrics": self.metrics, "seed_losses": self.losses, "seed_speeds": self.speeds,
+            "curves": {"train loss": self.curves}, "changes": self.changes,
             "findings": None if self.findings is None else [f.to_dict() for f in self.findings],
         })
