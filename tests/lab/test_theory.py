@@ -1,0 +1,68 @@
+"""The analytic and theory checks as exact unit tests (published_results.md §1.5, §2.3, §5.3, §5.4)."""
+import math
+
+import numpy as np
+import pytest
+
+from graddoctor.lab.experiments import glorot, meanfield, nielsen, saxe
+from graddoctor.lab.experiments.meanfield_theory import critical_line_point, critical_sigma_w2, theory
+
+
+def test_nielsen_analytic_facts():
+    f = nielsen.analytic_facts()
+    assert f["max_sigma_prime"] == pytest.approx(0.25, abs=1e-6)
+    assert f["chain_factor"] == pytest.approx(25.0, abs=1e-6)
+    assert f["chain_gain"] == pytest.approx(25.0 ** nielsen.CHAIN_LAYERS, rel=1e-6)
+    assert f["min_w_for_gain_1"] == pytest.approx(4.0, abs=1e-5)
+    assert f["max_gain_w_below_4"] < 1.0
+    assert f["max_width"] == pytest.approx(0.4477, abs=5e-4)
+    assert f["argmax_width"] == pytest.approx(6.894, abs=0.01)
+    assert all(c.passed for c in nielsen.analytic_checks(f))
+
+
+def test_nielsen_width_formula_matches_brute_force():
+    # eq. 123 against the measured width of {a : |w sigma'(w a + b)| >= 1} on a fine grid (b = 0 wlog).
+    a = np.linspace(-2, 2, 400_001)
+    for w in (5.0, 6.9, 12.0):
+        inside = np.abs(w * nielsen.sigmoid_prime(w * a)) >= 1.0
+        assert inside.sum() * (a[1] - a[0]) == pytest.approx(float(nielsen.width_eq123(np.array(w))), abs=1e-4)
+
+
+def test_glorot_identities():
+    v = glorot.identities()
+    assert v["n_var_standard_exact"] == pytest.approx(1 / 3, abs=1e-12)
+    assert v["var_normalized_exact"] == pytest.approx(v["var_normalized_target"], abs=1e-15)
+    assert all(c.passed for c in glorot.identity_checks(v))
+
+
+def test_saxe_singular_value_table():
+    stats = saxe.sv_statistics(200, 2)
+    assert 0.75 <= stats[30]["frac_below_0.1"] <= 0.88                    # §5.3's proposed unit test
+    assert all(c.passed for c in saxe.gaussian_checks(stats))
+    for d, s in saxe.product_singular_values(200, [1, 10, 100], "orthogonal", seed=3).items():
+        assert np.abs(s - 1).max() < 1e-6, d
+
+
+def test_saxe_fuss_catalan_edge():
+    assert saxe.fuss_catalan_edge(1) == pytest.approx(2.0)
+    assert saxe.fuss_catalan_edge(2) == pytest.approx(math.sqrt(27 / 4))
+
+
+@pytest.mark.parametrize("sw2", sorted(meanfield.TABLE))
+def test_meanfield_table(sw2):
+    q, chi, c, xq, xc = meanfield.TABLE[sw2]
+    t = theory(sw2, meanfield.SIGMA_B2)
+    assert t["q*"] == pytest.approx(q, rel=1e-3, abs=5e-5)
+    assert t["chi_1"] == pytest.approx(chi, rel=1e-3, abs=5e-5)
+    assert t["c*"] == pytest.approx(c, rel=1e-3, abs=5e-5)
+    assert t["xi_q"] == pytest.approx(xq, rel=0.015)
+    assert t["xi_c"] == pytest.approx(xc, rel=0.015)
+
+
+def test_meanfield_critical_point_and_line():
+    assert critical_sigma_w2(0.05) == pytest.approx(1.7610, rel=1e-3)
+    for q, (sw2, sb2) in meanfield.CRITICAL_LINE.items():
+        w, b = critical_line_point(q)
+        assert w == pytest.approx(sw2, rel=1e-3) and b == pytest.approx(sb2, rel=0.015)
+        assert theory(w, b)["chi_1"] == pytest.approx(1.0, abs=1e-6)        # really on the critical line
+        assert theory(w, b)["q*"] == pytest.approx(q, rel=1e-6)
