@@ -37,5 +37,12 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/overhead.py
 
+# The lab: every experiment next to its published numbers (docs/lab.md). Non-zero exit when a check fails.
+lab-quick: $(STAMP)
+	$(VENV)/bin/graddoctor lab run all --quick --out lab-results/quick
+
+lab-full: $(STAMP)
+	$(VENV)/bin/graddoctor lab run all --out lab-results/full
+
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache
