@@ -65,7 +65,7 @@ def fitted_table(title: str | None, headers: list[str], rows: list[list[str]], *
     need = [max([len(h)] + [len(r[k]) for r in rows]) for k, h in enumerate(headers)]
     need[:n_fixed] = [min(n, MAX_NAME_WIDTH) for n in need[:n_fixed]]
     keep = list(range(min(n_fixed, len(headers))))
-    used = sum(need[k] + COLUMN_GAP for k in keep)
+    used = sum(need[k] + COLUMN_GAP for k in keep) - COLUMN_GAP + 2  # gaps between columns, one space per edge
     for k in range(n_fixed, len(headers)):
         if width is not None and used + need[k] + COLUMN_GAP > width:
             break
@@ -244,5 +244,9 @@ def print_repair(result: Any, console: Console | None = None) -> None:
         table.add_row(*cells, style="bold green" if row["winner"] else None)
     console.print(table)
     console.print(Text(ctx["verdict"], style="bold green" if ctx["best"] else "yellow"))
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True)
+    grid.add_column()
     for code, text in ctx["best_descriptions"]:
-        console.print(Text(f"  {code}: {text}"))
+        grid.add_row(" ", Text(f"{code}: {text}"))
+    console.print(grid)

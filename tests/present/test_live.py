@@ -1,0 +1,115 @@
+"""The live view against a run being written by another process, read through a pseudo-terminal."""
+from __future__ import annotations
+
+import os
+import pty
+import re
+import select
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from conftest import write_store
+
+from graddoctor.present.live import LiveState, render, sparkline
+from graddoctor.present.sampling import load_for_display
+
+#: Generous limit for a whole subprocess exchange on a loaded 2-core CI machine (not a timing assertion).
+DEADLINE_S = 180
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+WRITER = """
+import sys, time, torch, graddoctor as gd
+from torch import nn
+torch.manual_seed(0)
+model = nn.Sequential(nn.Linear(4, 8), nn.Sigmoid(), nn.Linear(8, 8), nn.Sigmoid(), nn.Linear(8, 1))
+opt = torch.optim.SGD(model.parameters(), lr=0.1)
+x, y = torch.randn(32, 4), torch.randn(32, 1)
+with gd.watch(model, opt, store=sys.argv[1], flush_every=5) as run:
+    for step in range(int(sys.argv[2])):
+        loss = nn.functional.mse_loss(model(x), y)
+        opt.zero_grad(); loss.backward(); opt.step(); run.log_loss(loss)
+        time.sleep(0.05)
+"""
+
+
+def _spawn_reader(args: list[str], cwd: Path) -> tuple[subprocess.Popen, int]:
+    master, slave = pty.openpty()
+    env = {**os.environ, "COLUMNS": "100", "LINES": "40", "TERM": "xterm"}
+    env.pop("NO_COLOR", None)
+    proc = subprocess.Popen([sys.executable, "-m", "graddoctor.cli", "live", *args], cwd=cwd, stdin=slave,
+                            stdout=slave, stderr=slave, env=env, close_fds=True)
+    os.close(slave)
+    return proc, master
+
+
+def _read_until(proc: subprocess.Popen, master: int, done, deadline: float) -> str:
+    out = b""
+    while time.monotonic() < deadline:
+        r, _, _ = select.select([master], [], [], 0.2)
+        if r:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # the child closed the terminal
+                chunk = b""
+            if not chunk and proc.poll() is not None:
+                break
+            out += chunk
+        elif proc.poll() is not None:
+            break
+        if done(ANSI.sub("", out.decode("utf-8", "replace"))):
+            break
+    return ANSI.sub("", out.decode("utf-8", "replace"))
+
+
+def test_live_view_shows_new_steps_of_a_running_writer(tmp_path):
+    store = tmp_path / "live.sqlite"
+    reader, master = _spawn_reader([store.name, "--interval", "0.3", "--wait", "120"], tmp_path)
+    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(store), "80"], cwd=tmp_path)
+    try:
+        text = _read_until(reader, master, lambda t: False, time.monotonic() + DEADLINE_S)
+        assert writer.wait(timeout=DEADLINE_S) == 0
+        assert reader.wait(timeout=30) == 0, text[-2000:]  # exits by itself when the run ends
+    finally:
+        for p in (reader, writer):
+            if p.poll() is None:
+                p.kill()
+        os.close(master)
+    seen = sorted({int(s) for s in re.findall(r"step (\d+)  ·", text)})
+    assert len(seen) >= 3, f"expected several refreshes with new steps, saw {seen}"
+    assert seen[-1] == 79 and "status finished" in text
+    assert "‖∂L/∂out‖" in text and "steps/s" in text and any(c in text for c in "▁▂▃▄▅▆▇█")
+
+
+def test_ctrl_c_exits_cleanly(tmp_path):
+    write_store(tmp_path / "stale.sqlite", n_steps=20, status="running")
+    reader, master = _spawn_reader(["stale.sqlite", "--interval", "0.2"], tmp_path)
+    try:
+        text = _read_until(reader, master, lambda t: "Ctrl-C to quit" in t, time.monotonic() + DEADLINE_S)
+        assert "status running" in text
+        reader.send_signal(signal.SIGINT)
+        text += _read_until(reader, master, lambda t: False, time.monotonic() + 60)
+        assert reader.wait(timeout=30) == 0
+    finally:
+        if reader.poll() is None:
+            reader.kill()
+        os.close(master)
+    assert "stopped (Ctrl-C)" in text and "Traceback" not in text
+
+
+def test_sparkline_scale_and_missing_values():
+    assert sparkline(np.array([1e-6, 1e-3, 1.0]), -6.0, 0.0) == "▁▅█"
+    assert sparkline(np.array([np.nan, 0.0, np.inf]), -1.0, 1.0) == "  !"
+
+
+def test_render_uses_the_window(tmp_path):
+    write_store(tmp_path / "r.sqlite", n_steps=50, n_layers=45)
+    data, sampling = load_for_display(tmp_path / "r.sqlite", max_steps=10, tail=10)
+    from rich.console import Console
+    console = Console(width=100, record=True, file=open(os.devnull, "w"))
+    console.print(render(data, LiveState(path="r.sqlite"), sampling.total_steps, 100))
+    text = console.export_text()
+    assert "step 49" in text and "50 steps recorded" in text and "40 of 45 layers shown" in text
