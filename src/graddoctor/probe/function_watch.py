@@ -37,11 +37,13 @@ ADD_OPS = frozenset({torch.add, torch.Tensor.add, torch.Tensor.__add__, torch.Te
                      torch.Tensor.__iadd__, torch.Tensor.add_})
 
 
-def _finite_flag(t: Any) -> torch.Tensor | None:
-    t = first_tensor(t)
+def _finite_probe(t: Any) -> torch.Tensor | None:
+    """A 0-d tensor that is non-finite iff ``t`` holds a NaN/Inf: its float32 sum (one pass, no boolean
+    temporary; NaN and Inf propagate through a sum). Only a finite tensor whose sum overflows float32
+    (|sum| > 3.4e38) would be misread as non-finite."""
     if t is None or not t.is_floating_point():
         return None
-    return torch.isfinite(t.detach()).all()
+    return t.detach().sum(dtype=torch.float32)
 
 
 class _Mode(TorchFunctionMode):
@@ -71,6 +73,7 @@ class CheckObserver:
         self.in_activation = 0
         self.last_layer: Any = None
         self.module_flags: list[tuple[str, torch.Tensor]] = []
+        self.checked: dict[int, torch.Tensor] = {}
         self.unsafe: list[tuple[str, str, torch.Tensor, torch.Tensor]] = []
         self.functional: dict[str, list[Any]] = {}  # layer name -> [kind, [stats tensors]]
         self.residual_adds = 0
@@ -114,9 +117,13 @@ class CheckObserver:
         spec = self.layer_of.get(id(m))
         if spec is not None:
             self.last_layer = spec
-        flag = _finite_flag(out)
-        if flag is not None:
-            self.module_flags.append((name, flag))
+        t = first_tensor(out)
+        if t is None or id(t) in self.checked:  # a container returning its child's output: already probed
+            return
+        self.checked[id(t)] = t  # keep it alive so its id stays unique during the pass
+        probe = _finite_probe(t)
+        if probe is not None:
+            self.module_flags.append((name, probe))
 
     def on_op(self, func: Any, args: Any, out: Any) -> None:
         if not torch.is_grad_enabled():
@@ -146,9 +153,10 @@ class CheckObserver:
     # ------------------------------------------------------------------ results (one sync)
     def collect(self) -> dict[str, Any]:
         """Read every flag back (one device sync) and summarise."""
+        self.checked.clear()
         flags = [f for _, f in self.module_flags]
         uflags = [torch.stack([i, o]) for _, _, i, o in self.unsafe]
-        host = torch.stack(flags).cpu().tolist() if flags else []
+        host = torch.isfinite(torch.stack(flags)).cpu().tolist() if flags else []
         uhost = torch.stack(uflags).cpu().tolist() if uflags else []
         first_bad = next((self.module_flags[k][0] for k, ok in enumerate(host) if not ok), None)
         unsafe = next(({"op": self.unsafe[k][0], "module": self.unsafe[k][1]}
