@@ -127,13 +127,17 @@ class SQLiteStore:
 
     def _tx(self, fn: Any) -> None:
         con = self._con
-        con.execute("BEGIN IMMEDIATE")
         try:
-            fn(con)
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        con.execute("COMMIT")
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                fn(con)
+                con.execute("COMMIT")
+            except BaseException:
+                if con.in_transaction:  # SQLite may already have rolled back (e.g. disk full)
+                    con.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as e:  # disk full, read-only file, I/O error: name the store, hide SQLite's stack
+            raise StoreError(f"cannot write to run store {self.path!r}: {e}") from None
 
     def begin(self, meta: dict[str, Any], layers: list[dict[str, Any]]) -> None:
         def do(con: sqlite3.Connection) -> None:
@@ -200,8 +204,13 @@ def load_run(path: str | os.PathLike[str]) -> RunData:
         SchemaVersionError: the store was written by a newer graddoctor.
     """
     path = str(path)
+    if Path(path).is_dir():
+        raise StoreError(f"run store {path!r} is a directory; pass the .sqlite file that gd.watch(store=...) wrote")
     if not Path(path).is_file():
         raise StoreError(f"run store {path!r} does not exist; pass the file that gd.watch(store=...) wrote")
+    if Path(path).stat().st_size == 0:
+        raise StoreError(f"run store {path!r} is empty (0 bytes): it was never written or was truncated; "
+                         "pass the .sqlite file that gd.watch(store=...) wrote")
     con = _connect(path, readonly=True)
     try:
         _validate(con, path)
@@ -213,6 +222,9 @@ def load_run(path: str | os.PathLike[str]) -> RunData:
     except sqlite3.DatabaseError as e:
         raise StoreError(f"run store {path!r} is damaged or unreadable ({e}); "
                          "the file may be truncated: restore it from a copy") from None
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError) as e:  # damaged JSON or blobs
+        raise StoreError(f"run store {path!r} holds damaged records ({type(e).__name__}: {e}); "
+                         "restore it from a copy") from None
     finally:
         con.close()
 
