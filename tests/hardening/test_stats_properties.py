@@ -307,6 +307,7 @@ def test_derived_output_statistics_are_those_of_all_calls_together(calls):
         with np.errstate(invalid="ignore", over="ignore"):
             for name, val in zip(("o_sum", "o_sumsq", "o_nonfinite", "o_n"), v):
                 raw[0, 0, COL[name]] += val
+            raw[0, 0, COL["o_n2"]] += t.numel()  # on detail steps the sum of squares is taken too
         raw[0, 0, COL["sig_sq"]] += sum_sq(t).item()
         raw[0, 0, COL["sig_n"]] += t.numel()
     allx = np.concatenate([as64(t).reshape(-1) for t in calls])

@@ -13,12 +13,15 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "upd": ("upd_sq", "upd_ref_sq"),
     "sig": ("sig_sq", "sig_n"),
     "insig": ("in_sq", "in_n"),
-    "out": ("o_sum", "o_sumsq", "o_nonfinite", "o_n"),
+    "out": ("o_sum", "o_n", "o_nonfinite"),
+    "out2": ("o_sumsq", "o_n2"),  # detail steps only
     "act": ("a_sum", "a_sumsq", "a_nonfinite", "sat", "deriv", "dead", "p_lo", "p_hi", "a_n", "units", "calls"),
 }
 #: How many leading columns of each group hooks compute on the device; the rest are counts known on the host
 #: (element numbers, calls), added to the buffer row once per step.
-DEVICE_WIDTH: dict[str, int] = {"param": 5, "upd": 2, "sig": 1, "insig": 1, "out": 3, "act": 8}
+DEVICE_WIDTH: dict[str, int] = {"param": 5, "upd": 2, "sig": 1, "insig": 1, "out": 1, "out2": 1, "act": 8}
+#: Groups whose hooks push norms; their squares are what is summed (sums of squares are additive).
+SQUARED: frozenset[str] = frozenset({"sig", "insig", "out2"})
 COLUMNS: tuple[str, ...] = tuple(c for cols in GROUPS.values() for c in cols)
 COL: dict[str, int] = {c: i for i, c in enumerate(COLUMNS)}
 SPAN: dict[str, tuple[int, int]] = {}
@@ -52,8 +55,10 @@ def derive(raw: np.ndarray) -> dict[str, np.ndarray]:
             "signal_rms": np.sqrt(_div(c["sig_sq"], c["sig_n"])),
             "in_signal_norm": np.where(c["in_n"] > 0, np.sqrt(c["in_sq"]), nan),
             "out_mean": _div(c["o_sum"], c["o_n"]),
-            "out_rms": np.sqrt(_div(c["o_sumsq"], c["o_n"])),
-            "out_nonfinite": np.where(c["o_n"] > 0, (c["o_nonfinite"] > 0).astype(np.float64), nan),
+            "out_rms": np.sqrt(_div(c["o_sumsq"], c["o_n2"])),
+            # a NaN/Inf anywhere in an output makes its sum non-finite, and sums are additive
+            "out_nonfinite": np.where(c["o_n"] > 0, ((c["o_nonfinite"] > 0) | ~np.isfinite(c["o_sum"])
+                                                     | ~np.isfinite(c["o_sumsq"])).astype(np.float64), nan),
             "act_mean": _div(c["a_sum"], c["a_n"]),
             "act_rms": np.sqrt(_div(c["a_sumsq"], c["a_n"])),
             "act_nonfinite": _div(c["a_nonfinite"], c["a_n"]),

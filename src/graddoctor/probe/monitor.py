@@ -22,11 +22,11 @@ from torch import nn
 
 from .. import __version__
 from ..errors import GradDoctorWarning, ModelError
-from ..stats.tensor_stats import ACT_SAMPLE, activation_sample_stats, output_sums, sum_sq, time_profile
+from ..stats.tensor_stats import ACT_SAMPLE, activation_sample_stats, norm32, sum32, time_profile
 from ..store.base import Batch
 from ..store.memory import MemoryStore
 from ..store.sqlite import SQLiteStore
-from .layout import COL, DEVICE_WIDTH, GROUPS, SPAN, K, derive, step_totals
+from .layout import COL, DEVICE_WIDTH, GROUPS, SPAN, SQUARED, K, derive, step_totals
 from .model_map import (LayerSpec, first_tensor, map_model, optimizer_covers, optimizer_summary,
                         time_dim_of)
 from .schedule import Schedule, make_schedule
@@ -360,8 +360,11 @@ class Monitor:
             if t is None:
                 return
             if self.activations:
-                self._push("out", li, output_sums(t))
+                self._push("out", li, sum32(t))  # one kernel; also reveals NaN/Inf
                 self._host[li, COL["o_n"]] += t.numel()
+                if self._detail:
+                    self._push("out2", li, norm32(t))
+                    self._host[li, COL["o_n2"]] += t.numel()
                 if self._detail and li not in self._act_of:  # maybe no activation follows: decided when folding
                     vals, n, units = activation_sample_stats(None, t, None, -1, self.act_sample)
                     self._no_act.append((li, vals, n, units))
@@ -396,7 +399,7 @@ class Monitor:
         if self._disabled:
             return
         try:
-            self._push(group, layer, sum_sq(grad))
+            self._push(group, layer, norm32(grad))  # squared when folded
             self._host[layer, COL["sig_n" if group == "sig" else "in_n"]] += grad.numel()
         except Exception as e:
             self._fail("gradient hook", e)
@@ -530,6 +533,8 @@ class Monitor:
             a, _ = SPAN[group]
             w = DEVICE_WIDTH[group]
             src = torch.stack([v.to(self.device) for v in vals]).reshape(len(idx), w)
+            if group in SQUARED:
+                src = src * src
             row[:, a:a + w].index_add_(0, self._index(idx), src)
             idx.clear()
             vals.clear()

@@ -158,6 +158,29 @@ def strided_sample(t: torch.Tensor, n: int) -> torch.Tensor:
     return flat[::stride] if stride > 1 else flat
 
 
+def _real(t: torch.Tensor) -> torch.Tensor:
+    x = t.detach()
+    if x.is_sparse:
+        x = x.coalesce().values()
+    if x.is_complex():
+        return x.abs()
+    return x if x.is_floating_point() else x.to(F32)
+
+
+def norm32(t: torch.Tensor) -> torch.Tensor:
+    """The L2 norm of ``t`` as float32, in one kernel (float64 reduced in float64; sparse, complex, int ok)."""
+    x = _real(t)
+    if x.dtype == torch.float64:
+        return torch.linalg.vector_norm(x, 2).to(F32)
+    return torch.linalg.vector_norm(x, 2, dtype=F32)
+
+
+def sum32(t: torch.Tensor) -> torch.Tensor:
+    """The sum of ``t`` as float32, in one kernel. Non-finite when any entry is NaN/Inf (or it overflows)."""
+    x = _real(t)
+    return x.sum().to(F32) if x.dtype == torch.float64 else x.sum(dtype=F32)
+
+
 def output_sums(t: torch.Tensor) -> torch.Tensor:
     """``[sum, sum of squares, any non-finite (0 or 1)]`` of ``t`` in float32, with two full passes.
 
