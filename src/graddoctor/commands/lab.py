@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -49,8 +50,10 @@ def run_cmd(name: str, quick: bool, seeds: int | None, out: Path | None) -> None
     for n in names:
         torch.manual_seed(0)
         with console.status(f"running {n}...") as status:
-            result = run_experiment(n, quick=quick, seeds=seeds, out=out,
-                                    progress=lambda msg, n=n: status.update(f"{n}: {msg}"))
+            def progress(msg: str, n: str = n, status: Any = status) -> None:
+                status.update(f"{n}: {msg}")
+
+            result = run_experiment(n, quick=quick, seeds=seeds, out=out, progress=progress)
         render(result, console)
         console.print(f"[dim]results:[/dim] {out / (n + '.json')}\n")
         if not result.passed:

@@ -53,6 +53,9 @@ def render(result: LabResult, console: Console) -> None:
         table.add_row(escape(c.quantity), escape(_fmt(c.published)), escape(_fmt(c.measured)), escape(c.tolerance),
                       verdict)
     console.print(table)
+    for c in result.checks:
+        if c.note:
+            console.print(f"[dim]note[/dim] {escape(c.quantity)}: {escape(c.note)}")
     console.print(f"[dim]source:[/dim] {escape(result.source)}")
     if result.diagnosed:
         if result.diagnosed.endswith("[diagnosis engine not available]"):

@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -91,14 +92,15 @@ def identities() -> dict[str, float]:
 def preact_grad_variances(init: str, x: torch.Tensor, y: torch.Tensor, seed: int, act: str = "tanh") -> list[float]:
     """Var[dCost/ds^i] of every hidden pre-activation s^i at init (cross-entropy on a batch)."""
     net = mlp(act, init, [x.shape[1]] + [LIN_WIDTH] * LIN_DEPTH + [N_CLASSES], seed)
-    pre, h = [], x
+    pre: list[torch.Tensor] = []
+    h = x
     for m in net:
         h = m(h)
         if isinstance(m, nn.Linear) and len(pre) < LIN_DEPTH:
             h.retain_grad()
             pre.append(h)
     F.cross_entropy(h, y).backward()
-    return [float(p.grad.var()) for p in pre]
+    return [float(p.grad.var()) for p in pre if p.grad is not None]
 
 
 def mean_jacobian_singular_value(init: str, x: torch.Tensor, seed: int = 0) -> float:
@@ -119,7 +121,7 @@ def layer_means(net: nn.Sequential, x: torch.Tensor) -> list[float]:
     """Mean activation of each hidden layer on ``x``."""
     out, h = [], x
     with torch.no_grad():
-        for m in net[:-1]:
+        for m in list(net)[:-1]:
             h = m(h)
             if not isinstance(m, nn.Linear):
                 out.append(float(h.mean()))
@@ -182,7 +184,8 @@ def identity_checks(v: dict[str, float]) -> list[Check]:
 
 def linear_regime(data: Split) -> tuple[list[Check], dict]:
     x, y = data.x_train[:200] * LIN_SCALE, data.y_train[:200]
-    checks, series = [], {}
+    checks: list[Check] = []
+    series: dict[str, Any] = {}
     for init, expected in (("standard", 1.0 / 3.0), ("normalized", 1.0)):
         var = np.mean([preact_grad_variances(init, x, y, seed) for seed in range(LIN_SEEDS)], axis=0)
         ratios = var[:-1] / var[1:]
@@ -210,7 +213,7 @@ def saturation_checks(means: np.ndarray) -> list[Check]:
 def ordering_checks(errors: dict[str, dict[str, float]]) -> list[Check]:
     checks = []
     for ds, err in errors.items():
-        worst = max(err, key=err.get)
+        worst = max(err, key=lambda k: err[k])
         checks.append(Check(f"{ds}: worst test error (Table 1: Sigmoid)", "sigmoid/standard", f"{worst} ({err[worst]:.3f})",
                             "ordering", worst == "sigmoid/standard"))
         if ds != "MNIST-1D":

@@ -72,7 +72,7 @@ def signal_log2_ratio(depth: int, init: str, x: torch.Tensor, seed: int) -> floa
     """log2 of mean-square(last hidden activation) / mean-square(first hidden activation) at init."""
     net = mlp(depth, SIGNAL_WIDTH, x.shape[1], init, seed)
     ms, h = [], x
-    for m in net[:-1]:
+    for m in list(net)[:-1]:
         h = m(h)
         if isinstance(m, nn.ReLU):
             ms.append(float(h.pow(2).mean()))

@@ -36,6 +36,7 @@ SIGMA_B2 = 0.05
 TABLE: dict[float, tuple[float, float, float, float, float]] = {
     1.00: (0.1936, 0.7590, 1.0, 1.75, 3.6), 1.25: (0.2921, 0.8632, 1.0, 1.80, 6.8),
     1.50: (0.4180, 0.9386, 1.0, 1.68, 15.8), 1.70: (0.5331, 0.9867, 1.0, 1.56, 74.9),
+    1.76: (0.5695, 0.9998, 1.0, 1.52, 4900.0),  # xi_c is printed as "~4900" (chi_1 within 2e-4 of 1)
     1.80: (0.5941, 1.0082, 0.9504, 1.50, 125.8), 2.00: (0.7218, 1.0477, 0.7441, 1.39, 25.2),
     2.50: (1.0640, 1.1335, 0.4468, 1.18, 11.8), 3.00: (1.4280, 1.2089, 0.2993, 1.04, 9.1),
     4.00: (2.1955, 1.3424, 0.1651, 0.87, 7.0),
@@ -155,11 +156,11 @@ def run(quick: bool = True, seeds: int | None = None, out: Path | None = None,
     result.checks += checks
 
     say("doctor")
-    found = []
+    found: list[dict] | None = []
     for sw2, tag in ((min(TABLE), "ordered"), (max(TABLE), "chaotic")):
         f = nets.check_deep_net(sw2, SIGMA_B2, max(GRID_DEPTHS[quick]))
-        found.append(None if f is None else [dict(x, config=f"{tag} sigma_w^2={sw2}") for x in f])
-    doctor.attach(result, None if None in found else found[0] + found[1],
+        found = None if f is None or found is None else found + [dict(x, config=f"{tag} sigma_w^2={sw2}") for x in f]
+    doctor.attach(result, found,
                   f"depth-{max(GRID_DEPTHS[quick])} tanh nets at sigma_w^2={min(TABLE)} and {max(TABLE)} (gd.check)")
     crit = critical_sigma_w2(SIGMA_B2)
     result.remedy = {f"xi_c at sigma_w^2 = {min(TABLE)} -> near critical {crit:.3f} (x1.0005)":

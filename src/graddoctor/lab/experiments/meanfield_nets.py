@@ -40,7 +40,7 @@ def measured_chi1(sw2: float, sb2: float, width: int, depth: int, batch: int, sk
     """
     g = torch.Generator().manual_seed(seed)
     h = torch.randn(batch, width, generator=g, dtype=torch.float64)
-    pre = []
+    pre: list[torch.Tensor] = []
     for _ in range(depth):
         w = torch.randn(width, width, generator=g, dtype=torch.float64) * math.sqrt(sw2 / width)
         b = torch.randn(width, generator=g, dtype=torch.float64) * math.sqrt(sb2)
@@ -49,7 +49,7 @@ def measured_chi1(sw2: float, sb2: float, width: int, depth: int, batch: int, sk
         pre.append(h)
     v = torch.randn(batch, width, generator=g, dtype=torch.float64)
     (pre[-1] * v).sum().backward()
-    ms = [float(p.grad.pow(2).mean()) for p in pre]
+    ms = [float(p.grad.pow(2).mean()) for p in pre if p.grad is not None]
     return (ms[skip] / ms[-1]) ** (1.0 / (depth - 1 - skip))
 
 
