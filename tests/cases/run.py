@@ -11,9 +11,9 @@ import graddoctor as gd
 from . import CorpusCase
 
 
-def run_check(case: CorpusCase) -> tuple[Any, float]:
-    """``gd.check`` on the case's batch; returns (diagnosis, seconds)."""
-    torch.manual_seed(0)
+def run_check(case: CorpusCase, seed: int = 0) -> tuple[Any, float]:
+    """``gd.check`` on the case's batch (model built under ``seed``); returns (diagnosis, seconds)."""
+    torch.manual_seed(seed)
     model = case.build()
     x, y = case.data()
     t0 = time.perf_counter()
@@ -21,9 +21,9 @@ def run_check(case: CorpusCase) -> tuple[Any, float]:
     return diag, time.perf_counter() - t0
 
 
-def run_train(case: CorpusCase) -> tuple[Any, float]:
+def run_train(case: CorpusCase, seed: int = 0) -> tuple[Any, float]:
     """A short training of the case on its one batch under ``gd.watch``; returns (diagnosis, seconds)."""
-    torch.manual_seed(0)
+    torch.manual_seed(seed)
     model = (case.build_train or case.build)()
     x, y = case.data()
     tr = case.train

@@ -1,0 +1,18 @@
+"""docs/codes.md lists every code, and every code a detector can emit is in the tables."""
+from pathlib import Path
+
+from graddoctor.diagnosis.causes import CAUSE_REMEDIES
+from graddoctor.diagnosis.codes import CAUSES, KINDS, REMEDIES
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "codes.md"
+
+
+def test_codes_doc_lists_every_code():
+    text = DOC.read_text()
+    for code in [*KINDS, *CAUSES, *REMEDIES]:
+        assert f"`{code}`" in text, code
+
+
+def test_cause_remedy_table_uses_known_codes():
+    assert set(CAUSE_REMEDIES) <= set(CAUSES)
+    assert all(r in REMEDIES for rs in CAUSE_REMEDIES.values() for r in rs)
