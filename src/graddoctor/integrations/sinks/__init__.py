@@ -97,11 +97,13 @@ class TeeStore:
         sinks: the sinks.
         stats: per-layer statistics to log.
         diagnose: at close, diagnose the run and send the findings to the sinks.
+        finish_on_close: call the sinks' ``finish`` when the store closes (an adapter that diagnoses the run
+            itself passes False and calls ``finish`` later).
         overwrite: for a path, replace an existing store.
     """
 
     def __init__(self, store: Any, sinks: list[Sink], *, stats: tuple[str, ...] = KEY_STATS,
-                 diagnose: bool = True, overwrite: bool = False) -> None:
+                 diagnose: bool = True, finish_on_close: bool = True, overwrite: bool = False) -> None:
         from ...store.memory import MemoryStore
         from ...store.sqlite import SQLiteStore
 
@@ -113,6 +115,7 @@ class TeeStore:
         self.sinks = list(sinks) if _is_main_process() else []
         self.stats = tuple(stats)
         self.diagnose = diagnose
+        self.finish_on_close = finish_on_close
         self.layers: list[str] = []
         self.findings: list[dict[str, Any]] = []
 
@@ -152,6 +155,9 @@ class TeeStore:
         return self.inner.run_data()
 
     def close(self, status: str) -> None:
+        if not self.finish_on_close:
+            self.inner.close(status)
+            return
         if self.sinks and self.diagnose:
             self.findings = self._findings()
         try:

@@ -1,0 +1,157 @@
+"""Lightning: ``GradDoctorCallback`` (``pip install graddoctor[lightning]``).
+
+    trainer = lightning.Trainer(callbacks=[GradDoctorCallback(store="runs/exp.sqlite")],
+                                accumulate_grad_batches=4, gradient_clip_val=1.0)
+    trainer.fit(model, loader)
+
+Where it measures: gradients in ``on_before_optimizer_step``, which Lightning calls after the last
+accumulated backward and after AMP unscaling, and *before* gradient clipping; weights and update ratios
+when the (unwrapped) torch optimizer's ``step()`` returns, like a plain loop. Statistics are per optimizer
+step, never per micro-batch. Under DDP/FSDP strategies the process group exists by ``on_fit_start``, so the
+statistics are global (see :mod:`graddoctor.integrations.distributed`) and only rank 0 writes the store.
+At the end of fit the run is diagnosed and the findings are logged through ``trainer.logger`` together
+with the key per-layer statistics of every recorded step.
+"""
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+from ..errors import GradDoctorWarning
+from .core import monitor_class
+from .sinks import KEY_STATS, PREFIX, TeeStore, findings_markdown
+
+try:
+    from lightning.pytorch.callbacks import Callback
+except ImportError:  # pragma: no cover - exercised only without lightning
+    try:
+        from pytorch_lightning.callbacks import Callback  # type: ignore[no-redef]
+    except ImportError as e:
+        raise ImportError("graddoctor.integrations.lightning needs Lightning: "
+                          "pip install 'graddoctor[lightning]'") from e
+
+#: Severity as a number, for loggers that only take scalars.
+SEVERITY_LEVEL = {"info": 0, "warning": 1, "critical": 2}
+
+
+class LoggerSink:
+    """A :class:`~graddoctor.integrations.sinks.Sink` over a Lightning logger (``log_metrics``)."""
+
+    def __init__(self, logger: Any) -> None:
+        self.logger = logger
+
+    def start(self, meta: dict[str, Any], layers: list[str]) -> None:
+        pass
+
+    def log(self, step: int, scalars: dict[str, float]) -> None:
+        self.logger.log_metrics(scalars, step=step)
+
+    def finish(self, findings: list[dict[str, Any]], status: str) -> None:
+        levels: dict[str, float] = {}
+        for f in findings:
+            key = f"{PREFIX}/finding/{f.get('kind')}"
+            levels[key] = max(levels.get(key, 0), SEVERITY_LEVEL.get(str(f.get("severity")), 0))
+        levels[f"{PREFIX}/n_findings"] = float(len(findings))
+        self.logger.log_metrics(levels)
+        experiment = getattr(self.logger, "experiment", None)
+        if hasattr(experiment, "add_text"):  # TensorBoardLogger
+            experiment.add_text(f"{PREFIX}/findings", findings_markdown(findings))
+        elif hasattr(self.logger, "log_text"):  # WandbLogger
+            cols = ["kind", "severity", "layers", "step"]
+            self.logger.log_text(key=f"{PREFIX}/findings", columns=cols,
+                                 data=[[f.get("kind"), f.get("severity"), ", ".join(f.get("layers") or []),
+                                        f.get("step")] for f in findings])
+        self.logger.save()
+
+
+class GradDoctorCallback(Callback):
+    """Watch a Lightning training run with graddoctor.
+
+    Args:
+        store: SQLite run store path (written by rank 0), or ``None`` to keep the run in memory.
+        every: which optimizer steps to record (as :func:`graddoctor.watch`).
+        log: send key statistics per step and the findings at the end to ``trainer.logger``.
+        stats: per-layer statistics sent to the logger.
+        diagnose: diagnose the run at the end of fit (``self.diagnosis``).
+        **watch_kwargs: other :func:`graddoctor.watch` arguments (``flush_every``, ``activations``, ...).
+
+    Attributes:
+        run: the Monitor (from ``on_fit_start``); ``run.data`` holds the records.
+        diagnosis: the :class:`graddoctor.Diagnosis` after fit (None before, or with ``diagnose=False``).
+    """
+
+    def __init__(self, store: str | None = None, every: Any = 1, *, log: bool = True,
+                 stats: tuple[str, ...] = KEY_STATS, diagnose: bool = True, **watch_kwargs: Any) -> None:
+        super().__init__()
+        self.store, self.every, self.log = store, every, log
+        self.stats, self.do_diagnose, self.watch_kwargs = tuple(stats), diagnose, watch_kwargs
+        self.run: Any = None
+        self.diagnosis: Any = None
+        self.amp: Any = None
+
+    def on_fit_start(self, trainer: Any, pl_module: Any) -> None:
+        optimizers = list(trainer.optimizers)
+        if not optimizers:
+            raise RuntimeError("GradDoctorCallback found no optimizer; return one from configure_optimizers()")
+        if len(optimizers) > 1:
+            warnings.warn(f"graddoctor: {len(optimizers)} optimizers; steps are marked by the first one only",
+                          GradDoctorWarning, stacklevel=2)
+        optimizer = getattr(optimizers[0], "optimizer", optimizers[0])  # unwrap LightningOptimizer
+        store: Any = self.store
+        if self.log and trainer.logger is not None and trainer.is_global_zero:
+            store = TeeStore(store, [LoggerSink(trainer.logger)], stats=self.stats, diagnose=False,
+                             finish_on_close=False, overwrite=self.watch_kwargs.pop("overwrite", False))
+        self.run = monitor_class(pre_clip=True)(pl_module, optimizer, store=store, every=self.every,
+                                                meta={"trainer": "lightning"}, **self.watch_kwargs)
+        self.run.start()
+        scaler = getattr(trainer.precision_plugin, "scaler", None)
+        if scaler is not None:
+            from .amp import track_scaler
+
+            self.amp = track_scaler(self.run, scaler)
+
+    def on_before_optimizer_step(self, trainer: Any, pl_module: Any, optimizer: Any) -> None:
+        if self.run is not None:
+            self.run.capture_grads()
+            self._stepped = True
+
+    def on_train_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int) -> None:
+        stepped, self._stepped = getattr(self, "_stepped", False), False
+        if self.run is None or not stepped or not isinstance(outputs, dict) or outputs.get("loss") is None:
+            return
+        # The loss of the batch whose optimizer step just ran (the last micro-batch under accumulation).
+        # Lightning hands over the loss divided by accumulate_grad_batches (what backward saw): undo that.
+        self.run.step(loss=outputs["loss"].detach() * trainer.accumulate_grad_batches)
+
+    def on_fit_end(self, trainer: Any, pl_module: Any) -> None:
+        self._finish(trainer, "finished")
+
+    def on_exception(self, trainer: Any, pl_module: Any, exception: BaseException) -> None:
+        self._finish(trainer, "failed")
+
+    def _finish(self, trainer: Any, status: str) -> None:
+        run, self.run = self.run, None
+        if run is None:
+            return
+        if self.amp is not None:
+            self.amp.detach()
+        store = run.store
+        run.stop(status=status)
+        self.run_monitor = run
+        if self.do_diagnose and status == "finished":
+            try:
+                self.diagnosis = run.diagnose()
+            except ImportError:
+                self.diagnosis = None
+        if isinstance(store, TeeStore) and store.sinks:
+            findings = [f.to_dict() for f in self.diagnosis.findings] if self.diagnosis is not None else []
+            store._each("finish", lambda s: s.finish(findings, status))
+
+    @property
+    def data(self) -> Any:
+        """The run's records (:class:`graddoctor.RunData`), during or after fit."""
+        run = self.run if self.run is not None else getattr(self, "run_monitor", None)
+        return None if run is None else run.data
+
+
+__all__ = ["GradDoctorCallback", "LoggerSink"]
