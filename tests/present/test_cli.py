@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 from click.testing import CliRunner
-from conftest import REPAIR, VANISHING
+from present_fixtures import REPAIR, VANISHING
 
 from graddoctor.cli import main
 

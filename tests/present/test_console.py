@@ -3,12 +3,18 @@ from __future__ import annotations
 
 import io
 
-from conftest import REPAIR, VANISHING
+from present_fixtures import REPAIR, VANISHING
 from rich.console import Console
 
 from graddoctor.diagnosis.findings import Diagnosis, Finding
-from graddoctor.present.console import (fitted_table, make_console, print_diagnosis, print_findings,
-                                        print_layer_table, print_repair)
+from graddoctor.present.console import (
+    fitted_table,
+    make_console,
+    print_diagnosis,
+    print_findings,
+    print_layer_table,
+    print_repair,
+)
 from graddoctor.present.progress import progress, track
 from graddoctor.store.sqlite import load_run
 

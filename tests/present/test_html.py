@@ -6,10 +6,10 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import REPAIR, VANISHING, XSS_META, XSS_NAMES, write_store
+from present_fixtures import REPAIR, VANISHING, XSS_META, XSS_NAMES, write_store
 
 from graddoctor.diagnosis.findings import Diagnosis, Finding
-from graddoctor.present.html import render_check_report, render_run_report
+from graddoctor.present.html import render_run_report
 from graddoctor.store.sqlite import load_run
 
 RUN_SECTIONS = ("summary", "gradient-flow", "learning-speed", "activations", "loss", "layer-stats", "model",

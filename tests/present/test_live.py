@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from conftest import write_store
+from present_fixtures import write_store
 
 from graddoctor.present.live import LiveState, render, sparkline
 from graddoctor.present.sampling import load_for_display
@@ -68,19 +68,23 @@ def _read_until(proc: subprocess.Popen, master: int, done, deadline: float) -> s
 def test_live_view_shows_new_steps_of_a_running_writer(tmp_path):
     store = tmp_path / "live.sqlite"
     reader, master = _spawn_reader([store.name, "--interval", "0.3", "--wait", "120"], tmp_path)
-    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(store), "80"], cwd=tmp_path)
+    writer = None
     try:
-        text = _read_until(reader, master, lambda t: False, time.monotonic() + DEADLINE_S)
+        # start the writer only once the reader is up and waiting for the file
+        text = _read_until(reader, master, lambda t: "waiting for" in t, time.monotonic() + DEADLINE_S)
+        assert "waiting for" in text, text[-2000:]
+        writer = subprocess.Popen([sys.executable, "-c", WRITER, str(store), "120"], cwd=tmp_path)
+        text += _read_until(reader, master, lambda t: False, time.monotonic() + DEADLINE_S)
         assert writer.wait(timeout=DEADLINE_S) == 0
         assert reader.wait(timeout=30) == 0, text[-2000:]  # exits by itself when the run ends
     finally:
         for p in (reader, writer):
-            if p.poll() is None:
+            if p is not None and p.poll() is None:
                 p.kill()
         os.close(master)
     seen = sorted({int(s) for s in re.findall(r"step (\d+)  ·", text)})
-    assert len(seen) >= 3, f"expected several refreshes with new steps, saw {seen}"
-    assert seen[-1] == 79 and "status finished" in text
+    assert len(seen) >= 3, f"expected several refreshes with new steps, saw {seen}: {text[-2000:]}"
+    assert seen[-1] == 119 and "status finished" in text
     assert "‖∂L/∂out‖" in text and "steps/s" in text and any(c in text for c in "▁▂▃▄▅▆▇█")
 
 
