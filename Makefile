@@ -6,7 +6,7 @@ SYSPY ?= python3
 # Tests run in parallel on the two cores CI has.
 PYTEST_WORKERS ?= 2
 
-.PHONY: venv demo test test-slow test-browser lint bench bench-repair bench-peers lab-quick lab-full clean
+.PHONY: venv demo test test-slow test-faults test-browser lint bench bench-repair bench-peers lab-quick lab-full clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(SYSPY) -m venv $(VENV)
@@ -27,6 +27,10 @@ test: $(STAMP)
 test-slow: $(STAMP)
 	$(PY) -m pytest -m "slow" tests
 
+# kill -9 at random points of a watched run, GD_FAULT_KILLS times (default 50); GD_FAULT_SEED reproduces one.
+test-faults: $(STAMP)
+	$(PY) -m pytest -m slow -s tests/hardening/test_faults.py
+
 test-browser: $(STAMP)
 	$(PY) -m pytest -m "browser" tests
 
@@ -36,6 +40,15 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/overhead.py
+
+# Overhead and detection against peer tools. The peers (wandb, tensorboard, lightning, cockpit) go into a
+# separate venv, .venv-peers, never into the project's dependencies.
+PEERS_VENV ?= .venv-peers
+$(PEERS_VENV)/.installed: pyproject.toml benchmarks/peers/setup_venv.sh
+	PEERS_VENV=$(PEERS_VENV) SYSPY=$(SYSPY) bash benchmarks/peers/setup_venv.sh
+
+bench-peers: $(PEERS_VENV)/.installed
+	$(PEERS_VENV)/bin/python benchmarks/peers.py
 
 # The lab: every experiment next to its published numbers (docs/lab.md). Non-zero exit when a check fails.
 lab-quick: $(STAMP)
