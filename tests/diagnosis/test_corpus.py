@@ -1,6 +1,7 @@
 """The corpus (tests/cases): every known condition is found, localised and explained by gd.check and by
 watch + diagnose over a short training; healthy controls get no warning or critical finding."""
 import pytest
+
 from cases import CASES
 from cases.run import run_check, run_train, score
 

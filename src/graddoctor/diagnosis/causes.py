@@ -181,7 +181,9 @@ def inputs_unnormalized(inp: dict[str, Any]) -> bool:
 def depth_causes(ctx: Context, layers: list[int], shrink: bool, col: int) -> tuple[list[str], dict[str, Any]]:
     """Causes of a depth-axis shrink (``shrink=True``) or growth over the chain ``layers``, most likely first,
     with the evidence behind them (factorisation, init audit, structure)."""
-    rows = factorise(ctx, col, layers)
+    names_set = {ctx.layers[i].name for i in layers}
+    full = ctx.chain()  # factorise over the whole chain so the last span layer gets its gain to the next one
+    rows = [r for r in factorise(ctx, col, full if set(layers) <= set(full) else layers) if r["layer"] in names_set]
     dom, logs = dominant_factor(rows, shrink)
     audit = {a["layer"]: a for a in init_audit(ctx, 0)}
     names = [ctx.layers[i].name for i in layers]

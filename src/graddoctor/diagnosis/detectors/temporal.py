@@ -21,7 +21,7 @@ def time_profile_summary(v: np.ndarray, horizon_factor: float) -> dict[str, Any]
         return None
     dist = np.arange(v.size - 1, -1, -1, dtype=float)  # distance from the loss
     slope = robust_slope(dist, safe_log10(v))
-    return {"length": int(v.size), "horizon": memory_horizon(v, horizon_factor),
+    return {"length": int(v.size), "horizon": memory_horizon(v.tolist(), horizon_factor),
             "per_step_factor": float(10 ** slope) if np.isfinite(slope) else float("nan"),
             "first_last_ratio": float(v[0] / v[-1])}
 
@@ -62,8 +62,9 @@ class Temporal(Detector):
             layer = next((layer for layer in ctx.layers if layer.name == lname), None)
             ltype = layer.type if layer else ""
             rows = [0] if values.shape[0] == 1 else [0, values.shape[0] - 1]
-            summ = [time_profile_summary(values[r], self.horizon_factor) for r in rows]
-            if any(s is None for s in summ) or summ[0]["length"] < self.min_length:
+            maybe = [time_profile_summary(values[r], self.horizon_factor) for r in rows]
+            summ = [s for s in maybe if s is not None]
+            if len(summ) < len(maybe) or summ[0]["length"] < self.min_length:
                 continue
             last = summ[-1]
             step = None if ctx.source == "check" else int(steps[rows[0]])
@@ -83,6 +84,7 @@ class Temporal(Detector):
                  step: int | None) -> Finding | None:
         ratio = s["first_last_ratio"]
         gated = ltype in GATED_TYPES
+        causes: list[str]
         if ratio > self.explode_ratio:
             causes = ["init_scale_too_large"] + (["plain_rnn_long_sequence"] if not gated else [])
             sev = "critical" if ratio > self.critical_ratio else "warning"
@@ -93,7 +95,7 @@ class Temporal(Detector):
                                    f"({ratio:.3g} over {s['length']} steps)", detector=self.name)
         if s["horizon"] is None:
             return None
-        causes: list[str] = []
+        causes = []
         if gated:
             fg = ctx.extra.get("forget_gate_bias", {}).get(lname)
             ev["forget_gate_bias"] = fnum(fg)
