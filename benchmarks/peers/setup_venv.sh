@@ -14,4 +14,9 @@ PY="$VENV/bin/python"
 for pkg in wandb tensorboard lightning backpack-for-pytorch cockpit-for-pytorch; do
   "$PY" -m pip install -q "$pkg" torch==2.13.0 || echo "peers: $pkg did not install (recorded as missing)"
 done
+# Cockpit imports pkg_resources (gone from setuptools >= 81).
+"$PY" -m pip install -q "setuptools<81" || true
+# backpack pulls torchvision from PyPI, whose compiled ops do not match the local CPU torch wheel
+# ("operator torchvision::nms does not exist") and then break `import lightning`; no peer needs it here.
+"$PY" -c "import torchvision" 2>/dev/null || "$PY" -m pip uninstall -y -q torchvision || true
 touch "$VENV/.installed"
