@@ -43,6 +43,31 @@ class PreClipMixin:
         except Exception as e:
             mon._fail("gradient capture", e)
 
+    def capture_sq(self, sq: list[torch.Tensor | None]) -> None:
+        """Take gradient statistics from per-parameter squared norms measured elsewhere (e.g. in
+        post-accumulate-grad hooks), in the order of the watched parameters; ``None`` = no gradient."""
+        mon: Any = self
+        if mon._disabled or not mon._active or not mon._started or mon._stopped:
+            return
+        try:
+            present = [i for i, t in enumerate(sq) if t is not None]
+            if not present:
+                return
+            if self._pre is None:
+                self._pre = torch.zeros((mon.n_layers, mon._buf.shape[2]), dtype=torch.float32,
+                                        device=mon.device)
+                self._gcols = torch.tensor([COL[c] for c in GRAD_COLUMNS], dtype=torch.long, device=mon.device)
+            P = mon._params
+            idx = torch.tensor(present, dtype=torch.long, device=mon.device)
+            g2 = torch.stack([sq[i].to(mon.device, torch.float32).reshape(()) for i in present])  # type: ignore[union-attr]
+            is_bias = P.is_bias[idx]
+            src = torch.stack([g2 * (1 - is_bias), g2 * is_bias, (~torch.isfinite(g2)).to(torch.float32)], dim=1)
+            self._pre.zero_()
+            self._pre[:, self._gcols] = self._pre[:, self._gcols].index_add(0, P.seg[idx], src)
+            self._captured = True
+        except Exception as e:
+            mon._fail("gradient capture", e)
+
     def _param_stats(self, row: torch.Tensor) -> None:
         super()._param_stats(row)  # type: ignore[misc]
         if self._captured and self._pre is not None:
