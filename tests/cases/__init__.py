@@ -32,6 +32,7 @@ class CorpusCase:
     allow_train: set[str] = field(default_factory=set)
     train: dict[str, Any] = field(default_factory=dict)  # optimizer ("sgd"/"adam"), lr, steps, weight_decay
     build_train: Callable[[], nn.Module] | None = None  # a different starting point for training
+    train_batch: Callable[[int], tuple[Any, Any]] | None = None  # step -> mini-batch (default: data() each step)
     source: str = ""
 
     @property
@@ -93,6 +94,26 @@ def _nan_input():
     return x, y
 
 
+_DIGITS: list[torch.Tensor] = []
+
+
+def digits() -> tuple[torch.Tensor, torch.Tensor]:
+    """sklearn's bundled 8x8 digits (1797 images, offline), pixels scaled to [0, 1]."""
+    if not _DIGITS:
+        from sklearn.datasets import load_digits
+
+        X, y = load_digits(return_X_y=True)
+        _DIGITS.extend([torch.tensor(X / 16.0, dtype=torch.float32), torch.tensor(y)])
+    return _DIGITS[0][:64], _DIGITS[1][:64]
+
+
+def digits_minibatch(step: int, batch: int = 10) -> tuple[torch.Tensor, torch.Tensor]:
+    """Glorot & Bengio's mini-batches of 10, drawn with a fixed seed per step."""
+    digits()
+    idx = torch.randint(0, _DIGITS[0].shape[0], (batch,), generator=torch.Generator().manual_seed(step))
+    return _DIGITS[0][idx], _DIGITS[1][idx]
+
+
 def _pascanu_data() -> tuple[torch.Tensor, torch.Tensor]:
     return torch.full((1,), 0.5), torch.full((1,), 0.7)
 
@@ -140,6 +161,11 @@ CASES: list[CorpusCase] = [
                F.cross_entropy, expect={V: {"axis": "depth", "cause": "saturating_activation"}},
                expect_train={V: {"axis": "depth"}}, allow_train={"saturation", "stalled_learning"}, train=SGD,
                source="Glorot & Bengio 2010: sigmoid, standard init, 5 hidden layers"),
+    CorpusCase("glorot_sigmoid_4hl_trained", "mlp", lambda: M.mlp([64] + [128] * 4 + [10], nn.Sigmoid, "std"),
+               digits, F.cross_entropy, expect={V: {"axis": "depth"}},
+               expect_train={"saturation": {"layers": ["6"]}}, allow_train={V},
+               train={"optimizer": "sgd", "lr": 0.5, "steps": 300}, train_batch=digits_minibatch,
+               source="Glorot & Bengio 2010 Fig. 2: the top sigmoid layer saturates at 0 early in training"),
     CorpusCase("glorot_tanh_std", "mlp", lambda: M.mlp([64] * 6 + [10], nn.Tanh, "std"), _cls(64), F.cross_entropy,
                expect_train={}, train=SGD,
                source="Glorot & Bengio 2010 Fig. 8: back-prop gradients shrink, weight gradients do not"),

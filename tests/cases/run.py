@@ -31,7 +31,9 @@ def run_train(case: CorpusCase, seed: int = 0) -> tuple[Any, float]:
     opt = opt_cls(model.parameters(), lr=tr.get("lr", 0.01), weight_decay=tr.get("weight_decay", 0.0))
     t0 = time.perf_counter()
     with gd.watch(model, opt) as run:
-        for _ in range(tr.get("steps", 20)):
+        for step in range(tr.get("steps", 20)):
+            if case.train_batch is not None:
+                x, y = case.train_batch(step)
             opt.zero_grad()
             loss = case.loss_fn(model(x), y)
             loss.backward()
