@@ -40,6 +40,8 @@ SOURCE = ("Hochreiter & Schmidhuber 1997, Long Short-Term Memory, Neural Computa
           "arXiv:1211.5063, §2.3 and Algorithm 1")
 
 CELLS = ("RNN", "LSTM", "GRU")
+#: Tags of the two configurations the doctor examines (the ``config`` key of each finding dict).
+RNN_CONFIG, CLIFF_CONFIG = "plain RNN, adding problem", "single-unit cliff, unclipped SGD"
 #: Sizes per mode (quick, full): task lengths T, training updates, test sequences (the papers test 2560).
 SIZES = {
     True: {"adding_T": (30,), "order_T": (30,), "adding_steps": 600, "order_steps": 200, "test_n": 1000,
@@ -180,11 +182,11 @@ def descend(start: tuple[float, float], lr: float, updates: int, threshold: floa
         with torch.no_grad():
             model.w -= lr * scale * gw
             model.b -= lr * scale * gb
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
         norms.append(norm)
         moves.append(lr * scale * norm)
         path.append((float(model.w), float(model.b)))
-    return {"final_loss": float(model()), "losses": losses, "norms": norms, "max_move": max(moves), "path": path}
+    return {"final_loss": float(model().detach()), "losses": losses, "norms": norms, "max_move": max(moves), "path": path}
 
 
 def watched_cliff(start: tuple[float, float], lr: float, updates: int) -> list[dict[str, Any]] | None:
@@ -283,13 +285,16 @@ def run(quick: bool = True, seeds: int | None = None, out: Path | None = None,
             gains["RNN"] < min(gains["LSTM"], gains["GRU"]),
             note=f"RNN memory horizon ({HORIZON_FACTOR:g} of the last step): {horizon} steps (lag {lag})"))
     rnn_run = next(r for r in runs if "findings" in r)
-    doctor.attach(result, rnn_run.pop("findings"), f"the plain RNN on the adding problem, T={rnn_run['T']} (gd.watch)")
+    rnn_findings = rnn_run.pop("findings")
+    doctor.attach(result, rnn_findings, f"the plain RNN on the adding problem, T={rnn_run['T']} (gd.watch)")
+    result.findings = [{**f, "config": RNN_CONFIG} for f in result.findings]
 
     # 3. Pascanu's cliff and clipping.
     cliff = cliff_part(result, size["grid"], say)
     cliff_findings = cliff.pop("findings")
     if cliff_findings is not None:
-        result.findings += [{**f, "config": "single-unit cliff, unclipped SGD"} for f in cliff_findings]
+        result.findings += [{**f, "config": CLIFF_CONFIG} for f in cliff_findings]
+        result.diagnosed += " and Pascanu's single-unit RNN, unclipped SGD (gd.watch)"
     result.remedy = {
         f"use_lstm_or_gru: fraction wrong RNN -> LSTM, GRU ({task}, T={T})":
             [table[(task, T, "RNN")], table[(task, T, "LSTM")], table[(task, T, "GRU")]]

@@ -1,0 +1,55 @@
+"""Each part-B experiment's quick mode, once: its qualitative claims hold and the doctor says what it should."""
+import pytest
+
+from graddoctor.lab.experiments import batchnorm, resnet, rnn_memory, transformer_ln
+
+from .conftest import check, problem_kinds, run_quick
+
+
+@pytest.fixture(scope="module")
+def out(tmp_path_factory):
+    return tmp_path_factory.mktemp("lab_b")
+
+
+def test_rnn_memory_quick(out):
+    r = run_quick(rnn_memory, out)
+    wrong = r.series["wrong"]
+    for task in ("adding", "order"):
+        T = max(rnn_memory.SIZES[True][f"{task}_T"])
+        assert wrong[f"{task} T={T} RNN"] >= rnn_memory.RNN_MIN_WRONG
+        assert min(wrong[f"{task} T={T} LSTM"], wrong[f"{task} T={T} GRU"]) <= rnn_memory.GATED_MAX_WRONG
+        gains = check(r, f"{task} T={T}: gradient reaching").measured
+        assert gains["RNN"] < 1e-2 < min(gains["LSTM"], gains["GRU"])      # orders of magnitude apart
+    assert all(check(r, "cliff: norm clipping").measured[k] < rnn_memory.CLIFF_CONVERGED
+               for k in ("0.5x", "1x", "2x", "5x", "10x"))
+    vanishing = [f for f in r.findings if f.get("config") == rnn_memory.RNN_CONFIG
+                 and f["kind"] == "vanishing_gradient" and f["severity"] in ("warning", "critical")]
+    if not r.diagnosed.endswith("[diagnosis engine not available]"):
+        assert vanishing and vanishing[0]["axis"] == "time", r.findings
+    assert "exploding_gradient" in problem_kinds(r, rnn_memory.CLIFF_CONFIG)
+
+
+def test_batchnorm_quick(out):
+    r = run_quick(batchnorm, out)
+    bn, plain = check(r, "final test accuracy").measured
+    assert bn > 0.8 and bn >= plain
+    stable_bn, stable_plain = check(r, "movement of the last").measured
+    assert stable_bn < 0.5 * stable_plain
+    kinds = problem_kinds(r)                                                 # report: what does the doctor say?
+    assert kinds, "the stalled sigmoid net without BN should raise a problem finding"
+
+
+def test_resnet_quick(out):
+    r = run_quick(resnet, out)
+    e = r.series["train_err"]
+    assert e["plain-20"] > e["plain-8"] and e["res-20"] < e["plain-20"]
+    assert "vanishing_gradient" not in problem_kinds(r)                     # the degradation is not vanishing
+
+
+def test_transformer_ln_quick(out):
+    r = run_quick(transformer_ln, out)
+    post, pre = check(r, f"L={transformer_ln.PROFILE_DEPTH}: last/first").measured
+    assert post > pre
+    ratio = r.series["last_layer_post_over_pre"]
+    assert ratio[-1] > ratio[0]                                              # Post/Pre grows with depth
+    assert isinstance(r.remedy["problem kinds Post-LN -> Pre-LN"][0], str)   # reported, whatever it is
