@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+from torch.optim.optimizer import register_optimizer_step_post_hook
 
 from ..probe.monitor import watch
 from .case import Case, CaseError
@@ -100,7 +101,7 @@ def run_seed(case: Case, seed: int, *, train_fn: Callable[[nn.Module, Case], Any
             diverged = _builtin_loop(model, case, seed, run, opt, tick)
     else:
         with watch(model, None, every=watch_every) as run:
-            handle = torch.optim.optimizer.register_optimizer_step_post_hook(
+            handle = register_optimizer_step_post_hook(
                 lambda o, a, k: run.step() if _covers(o, model) else None)
             try:
                 out = train_fn(model, case)
