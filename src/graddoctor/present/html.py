@@ -40,6 +40,8 @@ TABLE_COLUMNS = (("signal_norm", "‖∂L/∂out‖"), ("in_signal_norm", "‖�
                  ("act_dead", "dead"))
 #: Most layers listed in the visible part of a table; the rest sit in a collapsed block.
 TABLE_VISIBLE_ROWS = 60
+#: Factorisation rows shown per finding before the rest collapse into a "more layers" block.
+FACTOR_ROWS_SHOWN = 10
 
 _ENV: Environment | None = None
 
@@ -69,7 +71,7 @@ def finding_context(f: Any) -> dict[str, Any]:
         "step": d.get("step"), "message": d.get("message") or "", "detector": d.get("detector") or "",
         "causes": [(c, describe_cause(c)) for c in d.get("causes") or []],
         "remedies": [(r, describe_remedy(r)) for r in d.get("remedies") or []],
-        "factors": factors, "dominant": ev.get("dominant") or ev.get("dominant_factor"),
+        "factors": factors[:FACTOR_ROWS_SHOWN], "factors_rest": factors[FACTOR_ROWS_SHOWN:], "dominant": ev.get("dominant") or ev.get("dominant_factor"),
         "evidence": evidence_items(ev, skip), "explanation": explanation, "reference": reference,
         "source": d.get("source", ""),
     }
