@@ -21,7 +21,11 @@ from typing import Any
 
 import torch
 
+from ..probe import layout
 from ..probe.monitor import Monitor
+
+#: Pending groups whose hooks push a norm (squared when folded) rather than a sum of squares.
+_NORM_GROUPS: frozenset[str] = getattr(layout, "SQUARED", frozenset())
 
 #: Consecutive skipped iterations after which an overflow is taken as real. GradScaler halves the scale at
 #: each skip (default init 2**16): 8 skips in a row lower it 256-fold, beyond the usual transient at the
@@ -90,6 +94,7 @@ def track_scaler(run: Monitor, scaler: Any, *, persistent_skips: int = PERSISTEN
         orig_grad_hook(group, layer, grad)
         k = inv2()
         if k is not None and len(vals) == n + 1:
+            k = k.sqrt() if group in _NORM_GROUPS else k  # a norm scales by 1/S, a sum of squares by 1/S**2
             vals[-1] = vals[-1] * k.to(vals[-1].device)
 
     def time_hook(layer: int, tdim: int, grad: torch.Tensor) -> None:
