@@ -6,7 +6,7 @@ SYSPY ?= python3
 # Tests run in parallel on the two cores CI has.
 PYTEST_WORKERS ?= 2
 
-.PHONY: venv demo test test-slow test-faults test-browser lint bench bench-repair bench-peers lab-quick lab-full clean
+.PHONY: venv demo test test-integrations test-slow test-faults test-browser lint bench bench-repair bench-peers lab-quick lab-full clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(SYSPY) -m venv $(VENV)
@@ -23,6 +23,11 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -n $(PYTEST_WORKERS) -m "not slow and not browser" tests
+
+# Framework adapters and sinks against the real libraries (offline; torch stays pinned).
+test-integrations: $(STAMP)
+	$(PY) -m pip install -q torch==2.13.0 -e '.[dev,lightning,transformers,tensorboard,mlflow,wandb]'
+	HF_HUB_OFFLINE=1 WANDB_MODE=offline WANDB_SILENT=true $(PY) -m pytest -n $(PYTEST_WORKERS) tests/integrations
 
 test-slow: $(STAMP)
 	$(PY) -m pytest -m "slow" tests
