@@ -18,25 +18,23 @@ def main() -> None:
     fp: collections.Counter = collections.Counter()
     fn: collections.Counter = collections.Counter()
     rows = []
-    for case in CASES:
-      for seed in seeds:  # noqa: E111
-        for mode, runner, expect, allow in (("check", run_check, case.expect, case.allow),
-                                            ("train", run_train, case.expect_train, case.allow_train)):
-            if expect is None:
-                continue
-            diag, secs = runner(case, seed)
-            found = problems(diag)
-            for k in set(expect) | found:
-                if k in expect and k in found:
-                    tp[k] += 1
-                elif k in expect:
-                    fn[k] += 1
-                    print(f"FN {k}: {case.name} {mode} seed {seed}", file=sys.stderr)
-                elif k not in allow:
-                    fp[k] += 1
-                    print(f"FP {k}: {case.name} {mode} seed {seed}", file=sys.stderr)
-            if seed != seeds[0]:
-                continue
+    jobs = [(case, seed, mode, runner, expect, allow) for case in CASES for seed in seeds
+            for mode, runner, expect, allow in (("check", run_check, case.expect, case.allow),
+                                                ("train", run_train, case.expect_train, case.allow_train))
+            if expect is not None]
+    for case, seed, mode, runner, expect, allow in jobs:
+        diag, secs = runner(case, seed)
+        found = problems(diag)
+        for k in set(expect) | found:
+            if k in expect and k in found:
+                tp[k] += 1
+            elif k in expect:
+                fn[k] += 1
+                print(f"FN {k}: {case.name} {mode} seed {seed}", file=sys.stderr)
+            elif k not in allow:
+                fp[k] += 1
+                print(f"FP {k}: {case.name} {mode} seed {seed}", file=sys.stderr)
+        if seed == seeds[0]:
             rows.append((case.name, case.family, mode, ", ".join(sorted(expect)) or "(healthy)",
                          ", ".join(sorted(found)) or "-", secs))
     print("| kind | TP | FP | FN | precision | recall |")

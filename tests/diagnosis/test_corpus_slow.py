@@ -2,11 +2,11 @@
 import pytest
 import torch
 import torch.nn.functional as F
-from cases import adding, digits_minibatch
-from cases import models as M
 from torch import nn
 
 import graddoctor as gd
+from cases import adding, digits_minibatch
+from cases import models as M
 
 pytestmark = pytest.mark.slow
 
