@@ -185,7 +185,7 @@ def descend(start: tuple[float, float], lr: float, updates: int, threshold: floa
         losses.append(float(loss.detach()))
         norms.append(norm)
         moves.append(lr * scale * norm)
-        path.append((float(model.w), float(model.b)))
+        path.append((float(model.w.detach()), float(model.b.detach())))
     return {"final_loss": float(model().detach()), "losses": losses, "norms": norms, "max_move": max(moves), "path": path}
 
 
