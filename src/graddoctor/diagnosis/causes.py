@@ -65,6 +65,7 @@ def factorise(ctx: Context, col: int, chain: list[int] | None = None) -> list[di
     it). The last chain layer has gain NaN.
     """
     chain = ctx.chain() if chain is None else chain
+    col = ctx.detail_col(col)  # dL/d(input) exists on detail steps only
     sig = ctx.stat("signal_norm")[:, col]
     ins = ctx.stat("in_signal_norm")[:, col]
     der = ctx.stat("act_deriv")[:, col]

@@ -93,6 +93,32 @@ class Context:
             return None
         return int(self.steps[col])
 
+    def detail_col(self, col: int, stat: str = "in_signal_norm") -> int:
+        """``col`` if ``stat`` was measured there, else the nearest earlier (then later) column where it was.
+
+        watch() takes dL/d(input) and activation details only on *detail steps* (every ``detail_every``-th)."""
+        arr = self.stat(stat)
+        if arr.shape[1] == 0:
+            return col
+        have = np.isfinite(arr).any(axis=0)
+        if have[col]:
+            return col
+        before = np.where(have[:col])[0]
+        if before.size:
+            return int(before[-1])
+        after = np.where(have)[0]
+        return int(after[0]) if after.size else col
+
+    def last_finite(self, stat: str, window: int) -> np.ndarray:
+        """Per layer, the last finite value of ``stat`` among the last ``window`` columns (NaN if none)."""
+        arr = self.stat(stat)[:, -window:] if self.n_steps else self.stat(stat)
+        out = np.full(arr.shape[0], np.nan)
+        for i in range(arr.shape[0]):
+            fin = np.where(np.isfinite(arr[i]))[0]
+            if fin.size:
+                out[i] = arr[i, fin[-1]]
+        return out
+
     def activation_kind(self, i: int) -> str | None:
         """Kind of the activation after layer ``i``: the module one, else a functional one the check saw."""
         layer = self.layers[i]

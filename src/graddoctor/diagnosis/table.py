@@ -16,16 +16,17 @@ TABLE_STATS = {"signal": "signal_norm", "in_signal": "in_signal_norm", "grad_rat
 
 
 def layer_table(ctx: Context) -> list[dict[str, Any]]:
-    """One row per layer in forward order. A check reports the median over its batches; a run, its last step."""
+    """One row per layer in forward order. A check reports the median over its batches; a run, its last step
+    (statistics taken on detail steps only: the last detail step)."""
     n = len(ctx.layers)
     if ctx.n_steps == 0:
         return [{"layer": layer.name, "type": layer.type} for layer in ctx.layers]
     if ctx.source == "check":
         vals = {k: nanmedian(ctx.stat(s), axis=1) for k, s in TABLE_STATS.items()}
         col = 0
-    else:
+    else:  # the last step; detail statistics from the last detail step within the last 50
         col = ctx.n_steps - 1
-        vals = {k: ctx.stat(s)[:, col] for k, s in TABLE_STATS.items()}
+        vals = {k: ctx.last_finite(s, 50) for k, s in TABLE_STATS.items()}
     fac = {r["layer"]: r for r in factorise(ctx, col)}
     audit = {a["layer"]: a for a in init_audit(ctx, 0)}
     rows = []

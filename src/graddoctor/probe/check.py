@@ -177,7 +177,10 @@ def check(model: nn.Module, inputs: Any, targets: Any, loss_fn: Callable[[Any, A
         model.train()
         losses: list[torch.Tensor] = []
         grad_bad: list[torch.Tensor] = []
-        run = Monitor(model, None, store=None, flush_every=max(batches, 1), update_sample=64)
+        # Everything exact and on every batch: a check is one pass, so the sampling that keeps watch() cheap
+        # (detail steps, activation and weight subsamples) is switched off.
+        run = Monitor(model, None, store=None, flush_every=max(batches, 1), update_sample=None, detail_every=1,
+                      act_sample=None)
         run.start()
         try:
             with CheckObserver(model, mmap) as obs, torch.enable_grad():
