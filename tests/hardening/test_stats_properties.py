@@ -351,3 +351,94 @@ def test_derived_parameter_statistics(n_steps, n_layers, data):
             assert tot["total_grad_norm"][s] == pytest.approx(ref, rel=1e-9)
         else:
             assert math.isnan(tot["total_grad_norm"][s])
+
+
+# ---------------------------------------------------------------------------------------------- hot-path helpers
+# The monitor's one-kernel statistics (watch() calls these from its hooks); same references as above.
+hot = pytest.importorskip("graddoctor.stats.tensor_stats")
+
+
+@PROFILE
+@given(tensors())
+def test_norm32_and_sum32(t):
+    if not hasattr(hot, "norm32"):
+        pytest.skip("norm32/sum32 not in this version")
+    x = as64(t)
+    with np.errstate(over="ignore", invalid="ignore"):
+        ref_n = float(np.sqrt(np.sum(x * x)))
+        ref_s = float(np.sum(x))
+        mag = float(np.sum(np.abs(x[np.isfinite(x)])))
+    n, s = hot.norm32(t), hot.sum32(t)
+    assert n.dtype == s.dtype == torch.float32
+    assert close(n.item(), f32(ref_n), rtol=1e-4, atol=1e-30), (n.item(), ref_n)
+    if math.isfinite(ref_s) and f32(mag) < F32_MAX:
+        assert close(s.item(), ref_s, rtol=0, atol=1e-5 * mag + 1e-37)
+    elif not math.isfinite(ref_s):
+        assert not math.isfinite(s.item())  # NaN/Inf anywhere is visible in the sum
+
+
+@PROFILE
+@given(tensors(max_dims=3), st.integers(1, 300))
+def test_strided_sample(t, n):
+    if not hasattr(hot, "strided_sample"):
+        pytest.skip("strided_sample not in this version")
+    got = hot.strided_sample(t, n)
+    flat = as64(t).reshape(-1)
+    assert got.numel() <= max(n, 0) or flat.size <= n
+    assert got.numel() == min(flat.size, got.numel())
+    if flat.size <= n:
+        np.testing.assert_array_equal(as64(got), flat)  # small outputs: exact, every element
+    else:
+        stride = -(-flat.size // n)
+        np.testing.assert_array_equal(as64(got), flat[::stride])
+
+
+@PROFILE
+@given(relu_outputs(), st.sampled_from([-1, 1]))
+def test_dead_units_fast(a, unit_dim):
+    if not hasattr(hot, "dead_units_fast"):
+        pytest.skip("dead_units_fast not in this version")
+    dead, units = hot.dead_units_fast(a, unit_dim)
+    assert (int(dead.item()), units) == ref_dead(as64(a), unit_dim)
+
+
+@PROFILE
+@given(tensors(min_dims=1, max_dims=4, min_side=1, dtypes=[torch.float32, torch.float16], max_exp=2),
+       st.sampled_from(sorted(KINDS) + [None]), st.sampled_from([4096, 50, 7]))
+def test_activation_sample_stats(z, kind, sample):
+    if not hasattr(hot, "activation_sample_stats"):
+        pytest.skip("activation_sample_stats not in this version")
+    module = KINDS[kind][0] if kind else None
+    a = module(z) if module is not None else z
+    vals, n, units = hot.activation_sample_stats(kind, a, module, -1, sample)
+    flat = as64(a).reshape(-1).astype(np.float32).astype(np.float64)
+    stride = max(1, -(-flat.size // sample))
+    xs = flat[::stride]
+    assert n == xs.size
+    fin = np.isfinite(xs)
+    xz = np.where(fin, xs, 0.0)
+    got = vals.tolist()
+    assert abs(got[0] - xz.sum()) <= 1e-5 * np.abs(xz).sum() + 1e-30
+    assert got[1] == pytest.approx(float((xz * xz).sum()), rel=1e-4, abs=1e-30)
+    assert got[2] == int((~fin).sum())
+    sat = ref_saturated(kind, xz) if kind else None
+    if sat is None:
+        assert math.isnan(got[3])
+    elif kind in ("sigmoid", "tanh", "softsign"):
+        _, d, peak = KINDS[kind]
+        border = int(np.sum(np.abs(d(xz) - 0.01 * peak) < 1e-3 * peak))
+        assert abs(got[3] - int(sat.sum())) <= border
+    else:
+        assert got[3] == int(sat.sum())
+    deriv = KINDS[kind][1] if kind else None
+    if deriv is None:
+        assert math.isnan(got[4])
+    else:
+        assert abs(got[4] - float(deriv(xz).sum())) <= 2e-3 * xz.size
+    if kind in A.DEAD_CAPABLE:
+        assert (int(got[5]), units) == ref_dead(as64(a), -1)
+    else:
+        assert math.isnan(got[5]) and units == 0
+    p = np.sort(xz[:: max(1, -(-xz.size // hot.PCT_SAMPLE))])
+    for q, g in zip(PERCENTILES, got[6:8]):
+        assert g == pytest.approx(p[min(p.size - 1, int(q * (p.size - 1) + 0.5))], rel=1e-6, abs=1e-30)
