@@ -132,3 +132,55 @@ def seq_case(T: int = 30, lag: int = 29, steps: int = 300, lr: float = 3e-3, opt
     cls = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}[opt]
     return gd.Case(model_fn=lambda: SeqNet(**net), train=(X, y), val=(Xv, yv), loss_fn=F.cross_entropy,
                    optimizer_fn=lambda p: cls(p, lr=lr), steps=steps, batch_size=32)
+
+
+class NormNet(nn.Module):
+    """L2-normalises a narrow ReLU feature by hand, h / sqrt(sum h^2): a sample whose features are all zero
+    gives 0/0 = NaN in the forward and an infinite sqrt derivative in the backward (an unsafe op)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.a = nn.Linear(64, 8)
+        nn.init.constant_(self.a.bias, -0.2)
+        self.b = nn.Linear(8, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = torch.relu(self.a(x))
+        return self.b(4 * h / torch.sqrt((h * h).sum(1, keepdim=True)))
+
+
+def unsafe_sqrt(steps: int = 150) -> gd.Case:
+    return digits_case(NormNet, lr=0.1, steps=steps)
+
+
+def relu_lr(lr: float = 0.5, steps: int = 200) -> gd.Case:
+    """Dying ReLU from a high learning rate: 4 ReLU layers under SGD lr 0.5."""
+    return digits_case(lambda: mlp(4, 64, nn.ReLU), lr=lr, steps=steps)
+
+
+def slow_sgd(steps: int = 200) -> gd.Case:
+    """Slow convergence: SGD with lr 1e-3 (AutoTrainer's most common problem; the optimizer swap fixes it)."""
+    return digits_case(lambda: mlp(2, 64, nn.ReLU), lr=1e-3, steps=steps)
+
+
+def big_output(steps: int = 200) -> gd.Case:
+    """A huge first step: the output layer starts 30x too large, so the first SGD update (lr 0.2) kills the
+    ReLU units; warming the learning rate up avoids it."""
+    def build() -> nn.Sequential:
+        m = mlp(3, 64, nn.ReLU)
+        with torch.no_grad():
+            m[-1].weight.mul_(30)
+        return m
+    return digits_case(build, lr=0.2, steps=steps)
+
+
+def sigmoid_adam(steps: int = 200) -> gd.Case:
+    """Vanishing by depth under Adam (6 sigmoid layers): normalization layers fix it."""
+    return digits_case(lambda: mlp(6, 32, nn.Sigmoid), steps=steps, opt=lambda p: torch.optim.Adam(p, lr=1e-3))
+
+
+def overfit(steps: int = 400) -> gd.Case:
+    """60 training images, a 3x256 ReLU MLP under Adam: it overfits (validation loss grows)."""
+    X, y, Xv, yv = digits()
+    return gd.Case(model_fn=lambda: mlp(3, 256, nn.ReLU), train=(X[:60], y[:60]), val=(Xv, yv),
+                   optimizer_fn=lambda p: torch.optim.Adam(p, lr=1e-3), steps=steps, batch_size=30)

@@ -1,15 +1,22 @@
 """``guard_unsafe_op``: run the model with its numerically unsafe functional calls guarded.
 
-A wrapper module intercepts, while the model runs, ``log``/``log2``/``log10`` (input clamped to >= EPS),
-``sqrt``/``rsqrt`` (input clamped to >= EPS) and ``exp`` (input clamped to <= MAX_EXP), which are the
-usual first sources of NaN/Inf (Cockpit and DeepDiagnosis list the same operations). It applies only when
-one forward pass on a training batch actually calls one of them.
+A wrapper module intercepts, while the model runs, the usual first sources of NaN/Inf:
+
+- ``log(softmax(z))`` and ``log(sigmoid(z))`` become ``log_softmax(z)`` and ``logsigmoid(z)``: the
+  probabilities underflow to exactly 0 for confident predictions, and ``log(0) = -inf`` (the exact,
+  stable rewrite keeps the gradient, which clamping would cut);
+- any other ``log``/``log2``/``log10``, ``sqrt``/``rsqrt``: input clamped to >= EPS;
+- ``exp``: input clamped to <= MAX_EXP.
+
+It applies only when one forward pass on a training batch actually calls one of them.
 """
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
@@ -23,22 +30,42 @@ MAX_EXP = 80.0
 _LOWER = {torch.log, torch.Tensor.log, torch.log2, torch.Tensor.log2, torch.log10, torch.Tensor.log10,
           torch.sqrt, torch.Tensor.sqrt, torch.rsqrt, torch.Tensor.rsqrt}
 _UPPER = {torch.exp, torch.Tensor.exp}
+_LOG = {torch.log, torch.Tensor.log}
+_SOFTMAX = {torch.softmax, torch.Tensor.softmax, F.softmax}
+_SIGMOID = {torch.sigmoid, torch.Tensor.sigmoid, F.sigmoid}
 
 
 class _Guard(TorchFunctionMode):
     def __init__(self) -> None:
         super().__init__()
         self.hits = 0
+        # output of softmax/sigmoid -> the exact log of it
+        self._probs: dict[int, tuple[Any, Any]] = {}  # id -> (weak reference, exact log); one forward only
 
     def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
         kwargs = kwargs or {}
-        if args and isinstance(args[0], torch.Tensor) and args[0].is_floating_point():
-            if func in _LOWER:
-                self.hits += 1
-                return func(args[0].clamp_min(EPS), *args[1:], **kwargs)
-            if func in _UPPER:
-                self.hits += 1
-                return func(args[0].clamp_max(MAX_EXP), *args[1:], **kwargs)
+        x = args[0] if args else None
+        if not (isinstance(x, torch.Tensor) and x.is_floating_point()):
+            return func(*args, **kwargs)
+        if func in _SOFTMAX or func in _SIGMOID:
+            out = func(*args, **kwargs)
+            if func in _SOFTMAX:
+                dim = args[1] if len(args) > 1 else kwargs.get("dim")
+                exact: Any = lambda z=x, d=dim: F.log_softmax(z, dim=d)  # noqa: E731
+            else:
+                exact = lambda z=x: F.logsigmoid(z)  # noqa: E731
+            self._probs[id(out)] = (weakref.ref(out), exact)
+            return out
+        entry = self._probs.get(id(x)) if func in _LOG else None
+        if entry is not None and entry[0]() is x:
+            self.hits += 1
+            return entry[1]()
+        if func in _LOWER:
+            self.hits += 1
+            return func(x.clamp_min(EPS), *args[1:], **kwargs)
+        if func in _UPPER:
+            self.hits += 1
+            return func(x.clamp_max(MAX_EXP), *args[1:], **kwargs)
         return func(*args, **kwargs)
 
 
@@ -60,7 +87,8 @@ class GuardUnsafeOps(ModelRemedy):
     code = "guard_unsafe_op"
 
     def describe(self, ctx: RepairContext | None = None) -> str:
-        return f"guarded log/sqrt (inputs >= {EPS:g}) and exp (inputs <= {MAX_EXP:g}) in the model's forward"
+        return f"guarded the model's unsafe ops: log(softmax/sigmoid) -> log_softmax/logsigmoid, log/sqrt inputs " \
+               f">= {EPS:g}, exp inputs <= {MAX_EXP:g}"
 
     def transform(self, model: nn.Module, ctx: RepairContext) -> nn.Module:
         if ctx.sample is None:
