@@ -213,9 +213,12 @@ def saturation_checks(means: np.ndarray) -> list[Check]:
 def ordering_checks(errors: dict[str, dict[str, float]]) -> list[Check]:
     checks = []
     for ds, err in errors.items():
-        worst = max(err, key=lambda k: err[k])
-        checks.append(Check(f"{ds}: worst test error (Table 1: Sigmoid)", "sigmoid/standard", f"{worst} ({err[worst]:.3f})",
-                            "ordering", worst == "sigmoid/standard"))
+        others = {k: v for k, v in err.items() if not k.startswith("sigmoid")}
+        best_other = max(others, key=lambda k: others[k])
+        checks.append(Check(f"{ds}: sigmoid test error vs the worst tanh/softsign (Table 1: Sigmoid worst)",
+                            "sigmoid worst", [err["sigmoid/standard"], others[best_other]],
+                            "ordering", err["sigmoid/standard"] > others[best_other],
+                            note=f"worst tanh/softsign configuration: {best_other}"))
         if ds != "MNIST-1D":
             continue
         for act in ("tanh", "softsign"):

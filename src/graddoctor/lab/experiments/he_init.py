@@ -37,14 +37,16 @@ LOG2_TOL = 3.0
 #: The training run of §3.3: depth, width, batch, epochs, learning rates.
 DEPTH, WIDTH, BATCH, EPOCHS = 30, 100, 64, 5
 SGD_LR, ADAM_LR = 0.01, 1e-3
-#: Xavier + SGD must stay at most here (chance is 10 %), He + SGD at least here (train accuracy, §3.4).
-STALLED_MAX_ACC, LEARNS_MIN_ACC = 0.15, 0.60
+#: Xavier + SGD must stay at most here (chance is 10 %), He + SGD at least here (median train accuracy over
+#: the seeds, §3.4). Single seeds of He + SGD vary a lot after 5 epochs (49-74 % over seeds 0-4 in our runs),
+#: so the threshold applies to the median, and every seed must beat Xavier + SGD by SEED_MARGIN.
+STALLED_MAX_ACC, LEARNS_MIN_ACC, SEED_MARGIN = 0.15, 0.60, 0.30
 #: "Adam partly rescues Xavier": at least this train accuracy (2.5x chance; reference [C] 52 %), and still
 #: below He + Adam (§3.3).
 ADAM_RESCUE_MIN_ACC = 0.25
 #: Seeds for the at-init measurement and for training, in (quick, full) mode.
 SIGNAL_SEEDS = {True: 3, False: 5}
-TRAIN_SEEDS = {True: 1, False: 3}
+TRAIN_SEEDS = {True: 1, False: 5}
 
 
 def mlp(depth: int, width: int, n_in: int, init: str, seed: int) -> nn.Sequential:
@@ -157,13 +159,18 @@ def run(quick: bool = True, seeds: int | None = None, out: Path | None = None,
         say(f"training {key}")
         runs[key] = [train(data, init, optim, seed, watch=(key == "xavier+sgd" and seed == 0))
                      for seed in range(n_train_seeds)]
-    acc = {k: float(np.mean([r["train_acc"] for r in v])) for k, v in runs.items()}
-    test = {k: float(np.mean([r["test_acc"] for r in v])) for k, v in runs.items()}
+    per_seed = {k: [r["train_acc"] for r in v] for k, v in runs.items()}
+    acc = {k: float(np.median(v)) for k, v in per_seed.items()}
+    test = {k: float(np.median([r["test_acc"] for r in v])) for k, v in runs.items()}
+    gap = min(h - x for h, x in zip(per_seed["he+sgd"], per_seed["xavier+sgd"]))
     result.checks += [
-        Check("Xavier + SGD train accuracy (5 epochs)", "chance (ref. [C] 10.4 %)", acc["xavier+sgd"],
+        Check("Xavier + SGD train accuracy (5 epochs, median over seeds)", "chance (ref. [C] 10.4 %)", acc["xavier+sgd"],
               f"<= {STALLED_MAX_ACC:.0%}", acc["xavier+sgd"] <= STALLED_MAX_ACC),
-        Check("He + SGD train accuracy (5 epochs)", "> 60 % (ref. [C] 71.1 %)", acc["he+sgd"],
-              f">= {LEARNS_MIN_ACC:.0%}", acc["he+sgd"] >= LEARNS_MIN_ACC),
+        Check("He + SGD train accuracy (5 epochs, median over seeds)", "> 60 % (ref. [C] 71.1 %)", acc["he+sgd"],
+              f">= {LEARNS_MIN_ACC:.0%}", acc["he+sgd"] >= LEARNS_MIN_ACC,
+              note=f"per seed: {', '.join(f'{a:.3f}' for a in per_seed['he+sgd'])}"),
+        Check("He + SGD minus Xavier + SGD train accuracy, worst seed", "He converges, Xavier stalls", gap,
+              f">= {SEED_MARGIN:.0%}", gap >= SEED_MARGIN),
         Check("Xavier + Adam train accuracy (partial rescue)", "ref. [C] 52.2 %", acc["xavier+adam"],
               f">= {ADAM_RESCUE_MIN_ACC:.0%} and < He + Adam ({acc['he+adam']:.3f})",
               ADAM_RESCUE_MIN_ACC <= acc["xavier+adam"] < acc["he+adam"]),
@@ -172,6 +179,7 @@ def run(quick: bool = True, seeds: int | None = None, out: Path | None = None,
     result.remedy = {"he_init: train accuracy Xavier+SGD -> He+SGD": [acc["xavier+sgd"], acc["he+sgd"]],
                      "test accuracy Xavier+SGD -> He+SGD": [test["xavier+sgd"], test["he+sgd"]]}
     result.series = {"signal_log2_ratio": signal, "depths": SIGNAL_DEPTHS, "train_acc": acc, "test_acc": test,
+                     "train_acc_per_seed": per_seed,
                      "loss": {k: v[0]["loss"] for k, v in runs.items()}}
     plot(signal, runs, out, result.figures)
     return result

@@ -115,9 +115,11 @@ def grid_checks(quick: bool, say: Callable[[str], None]) -> tuple[list[Check], d
                 claims += 1
                 if trained != expect:
                     wrong.append(f"{sw2}/{depth}")
+    sharp = sum(c["trained"] == (float(k.split("/")[1]) <= c["6xi_c"]) for k, c in cells.items())
     checks = [Check("trainability grid: cells on the predicted side of 6 xi_c (factor 2 margin)", claims,
                     claims - len(wrong), f"all {claims}" + (f" (wrong: {', '.join(wrong)})" if wrong else ""),
-                    not wrong and claims > 0)]
+                    not wrong and claims > 0,
+                    note=f"with a sharp boundary (trained iff depth <= 6 xi_c): {sharp}/{len(cells)} cells agree")]
     return checks, cells
 
 
