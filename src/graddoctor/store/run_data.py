@@ -28,14 +28,14 @@ LAYER_STATS: dict[str, str] = {
     "act_deriv": "mean derivative of the activation over the batch (computed from its output)",
     "act_p02": "2nd percentile of the activation output (strided subsample)",
     "act_p98": "98th percentile of the activation output (strided subsample)",
-    "grad_nonfinite": "number of non-finite gradient entries in the layer's parameters",
+    "grad_nonfinite": "number of the layer's parameter tensors whose gradient holds a NaN/Inf (from their norms)",
 }
 
 #: Per-step statistics (arrays of length steps).
 STEP_STATS: dict[str, str] = {
     "loss": "the loss passed to run.step(loss=...) or run.log_loss(...) (NaN when not given)",
     "total_grad_norm": "||dL/dtheta|| over every watched parameter",
-    "nonfinite_grads": "number of non-finite gradient entries over every watched parameter",
+    "nonfinite_grads": "number of watched parameter tensors whose gradient holds a NaN/Inf",
     "wall_time": "seconds since the run started, at the end of the step",
 }
 
