@@ -83,3 +83,22 @@ def test_diagnose_store(tmp_path):
     assert r.exit_code == 1
     assert json.loads(r.output)["findings"][0]["kind"] == diag.findings[0].kind
     assert _run("diagnose", str(tmp_path / "nope.sqlite")).exit_code == 2
+
+
+def test_check_case_with_dataloader_and_cuda_absent(tmp_path):
+    f = tmp_path / "loaderfile.py"
+    f.write_text(
+        "import torch, torch.nn as nn, torch.nn.functional as F\n"
+        "from torch.utils.data import DataLoader, TensorDataset\n"
+        "class C:\n"
+        "    model_fn = staticmethod(lambda: nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2)))\n"
+        "    train = DataLoader(TensorDataset(torch.randn(40, 4), torch.randint(0, 2, (40,))), batch_size=10)\n"
+        "    loss_fn = staticmethod(F.cross_entropy)\n"
+        "    batch_size = 10\n"
+        "def case():\n    return C()\n")
+    r = _run("check", f"{f}:case", "--json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["meta"]["inputs"]["shape"] == [10, 4]
+    if not torch.cuda.is_available():
+        r = _run("check", f"{f}:case", "--device", "cuda")
+        assert r.exit_code == 2 and "no CUDA device" in r.output
