@@ -121,3 +121,14 @@ def test_robust_slope_ignores_an_outlier():
     y[7] = 100.0
     assert robust_slope(x, y) == pytest.approx(2.0)
     assert np.isnan(robust_slope(np.array([1.0]), np.array([1.0])))
+
+
+@pytest.mark.parametrize("first_over_last,flagged", [(20.0, False), (1e3, True)])
+def test_backward_growth_threshold(first_over_last, flagged):
+    """A residual+BatchNorm net's first-layer gradient 10-20x the last is healthy; 1000x is exploding."""
+    n = 8
+    sig = np.geomspace(first_over_last, 1.0, n)[:, None]
+    data = _run(n, 1, signal_norm=sig, grad_ratio=np.full((n, 1), 0.01), act_rms=np.ones((n, 1)),
+                weight_norm=np.full((n, 1), 1.0))
+    found = [f for f in diagnose_run(data).problems if f.kind == "exploding_gradient"]
+    assert bool(found) == flagged
