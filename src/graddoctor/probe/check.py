@@ -192,8 +192,11 @@ def check(model: nn.Module, inputs: Any, targets: Any, loss_fn: Callable[[Any, A
                         raise ModelError("loss_fn(model(inputs), targets) must return a scalar tensor, got "
                                          + (f"shape {tuple(loss.shape)}" if isinstance(loss, torch.Tensor)
                                             else type(loss).__name__) + "; reduce it (e.g. .mean())")
-                    if loss.requires_grad:
-                        loss.backward()
+                    if not loss.requires_grad:  # nothing to measure: never report a healthy model instead
+                        raise ModelError(
+                            "the loss does not require grad, so there are no gradients to check: loss_fn detached "
+                            "it, it ran under torch.no_grad(), or every parameter is frozen (requires_grad=False)")
+                    loss.backward()
                     losses.append(loss.detach().reshape(()))
                     gs = [p.grad for p in model.parameters() if p.grad is not None]
                     grad_bad.append(torch.stack([(~torch.isfinite(g)).any() for g in gs]).any() if gs
