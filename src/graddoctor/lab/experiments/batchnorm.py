@@ -234,8 +234,8 @@ def plot(runs: dict[bool, list[dict[str, Any]]], out: Path | None, written: list
         return
     fig, axes = figures.figure(3, width=4.4)
     for bn, label in ((False, "without BN"), (True, "with BN")):
-        steps, acc = zip(*runs[bn][0]["curve"])
-        axes[0].plot(steps, acc, label=label)
+        at, acc = zip(*runs[bn][0]["curve"])
+        axes[0].plot(at, acc, label=label)
     axes[0].set(title="(a) test accuracy", xlabel="step", ylabel="accuracy")
     axes[0].legend()
     for ax, bn, title in ((axes[1], False, "(b) without BN"), (axes[2], True, "(c) with BN")):

@@ -37,7 +37,7 @@ TITLE = "Plain vs residual nets at depth: degradation of training error"
 SOURCE = "He, Zhang, Ren & Sun 2016, Deep Residual Learning for Image Recognition (CVPR), arXiv:1512.03385, §4.1-4.2"
 
 #: Sizes per mode (quick, full): n of the 6n+2-layer nets, width, Adam updates (batch 128).
-SIZES = {True: {"ns": (1, 3), "width": 32, "steps": 400},
+SIZES: dict[bool, dict[str, Any]] = {True: {"ns": (1, 3), "width": 32, "steps": 400},
          False: {"ns": (1, 3, 9), "width": 64, "steps": 3000}}
 #: Seeds per mode (quick, full).
 SEEDS = {True: 1, False: 2}

@@ -43,7 +43,7 @@ CELLS = ("RNN", "LSTM", "GRU")
 #: Tags of the two configurations the doctor examines (the ``config`` key of each finding dict).
 RNN_CONFIG, CLIFF_CONFIG = "plain RNN, adding problem", "single-unit cliff, unclipped SGD"
 #: Sizes per mode (quick, full): task lengths T, training updates, test sequences (the papers test 2560).
-SIZES = {
+SIZES: dict[bool, dict[str, Any]] = {
     True: {"adding_T": (30,), "order_T": (30,), "adding_steps": 600, "order_steps": 200, "test_n": 1000,
            "grid": (701, 601)},
     False: {"adding_T": (20, 50, 100), "order_T": (20, 50, 100), "adding_steps": 5000, "order_steps": 2000,
@@ -181,8 +181,8 @@ def descend(start: tuple[float, float], lr: float, updates: int, threshold: floa
         norm = math.hypot(float(gw), float(gb))
         scale = threshold / norm if threshold is not None and norm >= threshold else 1.0
         with torch.no_grad():
-            model.w -= lr * scale * gw
-            model.b -= lr * scale * gb
+            model.w.sub_(lr * scale * gw)
+            model.b.sub_(lr * scale * gb)
         losses.append(float(loss.detach()))
         norms.append(norm)
         moves.append(lr * scale * norm)

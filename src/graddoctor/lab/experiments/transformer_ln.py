@@ -16,7 +16,6 @@ Set-up and tolerances: published_results.md §5.5.
 """
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -83,6 +82,8 @@ class Block(nn.Module):
 class TinyTransformer(nn.Module):
     """Token embedding + sinusoidal positions, ``depth`` blocks, a final LayerNorm for Pre-LN, a linear head."""
 
+    pe: torch.Tensor
+
     def __init__(self, depth: int, pre: bool, d: int = D, ffn: int = FFN) -> None:
         super().__init__()
         self.embed = nn.Embedding(VOCAB, d)
@@ -91,6 +92,7 @@ class TinyTransformer(nn.Module):
         pe[:, 0::2], pe[:, 1::2] = torch.sin(pos), torch.cos(pos)
         self.register_buffer("pe", pe)
         self.blocks = nn.ModuleList(Block(pre, d, ffn) for _ in range(depth))
+        self.block_list: list[Block] = list(self.blocks)  # type: ignore[arg-type]
         self.final = nn.LayerNorm(d) if pre else nn.Identity()
         self.head = nn.Linear(d, VOCAB)
 
@@ -128,7 +130,7 @@ def w2_grad_norms(depth: int, pre: bool, n_inits: int, n_batches: int) -> np.nda
             tokens = torch.randint(0, VOCAB, (BATCH, SEQ), generator=gen)
             model.zero_grad()
             copy_loss(model(tokens), tokens).backward()
-            out += [float(b.fc2.weight.grad.norm()) for b in model.blocks]
+            out += [float(b.fc2.weight.grad.norm()) for b in model.block_list]  # type: ignore[union-attr]
     return out / (n_inits * n_batches)
 
 
@@ -145,7 +147,7 @@ def lemmas(seed: int = 0) -> dict[str, Any]:
     x = sigma * torch.randn(LEMMA_SAMPLES, D, generator=g)
     lemma1 = float((F.relu(x) ** 2).sum(1).mean()) / (sigma ** 2 * D / 2)
     with torch.no_grad():
-        post = build(1, pre=False, seed=seed, ffn=D).blocks[0]
+        post = build(1, pre=False, seed=seed, ffn=D).block_list[0]
         x = torch.randn(LEMMA_SAMPLES // SEQ, SEQ, D, generator=g)
         h = post.ln1(x + post.attn(x, x, x, need_weights=False)[0])
         post5 = float(((h + post.ffn(h)) ** 2).sum(-1).mean()) / (1.5 * D)
