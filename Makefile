@@ -46,6 +46,10 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/overhead.py
 
+# Repair benchmark: 30 broken + 5 healthy tiny setups; a few minutes on 2 cores.
+bench-repair: $(STAMP)
+	$(PY) benchmarks/repair/run.py
+
 # Overhead and detection against peer tools. The peers (wandb, tensorboard, lightning, cockpit) go into a
 # separate venv, .venv-peers, never into the project's dependencies.
 PEERS_VENV ?= .venv-peers
