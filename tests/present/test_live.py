@@ -117,3 +117,28 @@ def test_render_uses_the_window(tmp_path):
     console.print(render(data, LiveState(path="r.sqlite"), sampling.total_steps, 100))
     text = console.export_text()
     assert "step 49" in text and "50 steps recorded" in text and "40 of 45 layers shown" in text
+
+
+def test_a_store_that_is_not_ready_yet_is_retried(tmp_path):
+    """Regression: the reader used to crash when it opened the file before the writer had created the schema."""
+    import io
+    import threading
+
+    from rich.console import Console
+
+    from graddoctor.present.live import run_live
+
+    path = tmp_path / "run.sqlite"
+    path.write_bytes(b"")  # exists, but no store in it yet
+
+    def create() -> None:
+        time.sleep(0.6)
+        write_store(tmp_path / "tmp.sqlite", n_steps=5)
+        os.replace(tmp_path / "tmp.sqlite", path)
+
+    t = threading.Thread(target=create)
+    t.start()
+    buf = io.StringIO()
+    why = run_live(str(path), once=True, wait=60, console=Console(file=buf, width=100))
+    t.join()
+    assert why == "once" and "step 4" in buf.getvalue()

@@ -30,7 +30,7 @@ from .explain import (
     names_inline,
     where,
 )
-from .repair_view import repair_context
+from .repair_view import repair_context, run_pair
 from .sampling import MAX_DISPLAY_STEPS, Sampling, load_for_display
 
 #: Per-layer columns of the report's statistics table: (statistic, heading).
@@ -133,8 +133,9 @@ def _figures(specs: list[tuple[str, str, str, Any]], png_dir: str | os.PathLike[
 
 
 def run_figures(data: RunData, sampling: Sampling, png_dir: Any = None,
-                repair: dict[str, Any] | None = None, draw_figures: bool = True) -> dict[str, Any]:
-    """Every figure of a run report."""
+                repair: dict[str, Any] | None = None, draw_figures: bool = True,
+                pair: tuple[RunData, RunData] | None = None) -> dict[str, Any]:
+    """Every figure of a run report (``pair``: the baseline's and the winner's runs of a repair, when kept)."""
     from .repair_view import repair_curves
 
     specs = [
@@ -160,6 +161,9 @@ def run_figures(data: RunData, sampling: Sampling, png_dir: Any = None,
          "loss or gradient.", lambda: plots.loss_curves(data, sampling)),
         ("repair_curves", "Baseline and repaired run", "Curves of the baseline and of the winning remedy, "
          "overlaid.", lambda: repair_curves(repair) if repair else None),
+        ("repair_flow", "Gradient flow before and after the repair", "Per-layer backward signal and relative "
+         "update at the end of training, baseline (red) and winning remedy (green), first seed of each.",
+         lambda: plots.compare_flow(*pair, labels=("baseline", "repaired")) if pair else None),
     ]
     return _figures(specs, png_dir, draw_figures)
 
@@ -194,7 +198,8 @@ def render_run_report(data: RunData | str | os.PathLike[str], path: str | os.Pat
         path: the HTML file to write.
         diagnosis: a :class:`~graddoctor.Diagnosis` (or its dict); ``None`` shows the findings stored with the
             run.
-        repair: a repair result (``RepairResult`` or its ``to_dict()``) for the before/after section.
+        repair: a repair result (``RepairResult`` or its ``to_dict()``) for the before/after section; a
+            ``RepairResult`` whose trials kept their runs also gets the per-layer before/after figure.
         max_steps: most steps of per-layer statistics drawn (the page says when it downsampled).
         png_dir: also write every figure as ``<png_dir>/<figure>.png``.
         title: page title (default: the model class and store name).
@@ -212,10 +217,11 @@ def render_run_report(data: RunData | str | os.PathLike[str], path: str | os.Pat
         view, sampling = load_for_display(data, max_steps)
     findings, findings_source = _diag_findings(diagnosis, view.findings)
     repair_dict = repair.to_dict() if repair is not None and hasattr(repair, "to_dict") else repair
+    pair = run_pair(repair) if repair is not None else None
     meta = view.meta
     name = title or " · ".join(str(x) for x in (meta.get("model_class"), Path(view.path).name if view.path
                                                  else None) if x) or "run"
-    drawn = run_figures(view, sampling, png_dir, repair_dict, draw_figures=figures)
+    drawn = run_figures(view, sampling, png_dir, repair_dict, draw_figures=figures, pair=pair)
     headers, rows = _stat_rows(view)
     ctx = {
         "title": f"graddoctor report: {name}", "name": name, "version": __version__, "kind": "run",

@@ -157,6 +157,27 @@ def _read(path: str, window: int) -> tuple[RunData, int]:
     return data, sampling.total_steps
 
 
+class _Reader:
+    """Reads the window, retrying while the writer is still creating the store: a file that exists but has no
+    schema yet, or a read that fails while the writer holds a lock, is retried until ``patience`` seconds have
+    passed without one good read."""
+
+    def __init__(self, path: str, window: int, patience: float) -> None:
+        self.path, self.window, self.patience = path, window, patience
+        self.last_good = time.monotonic()
+
+    def read(self) -> tuple[RunData, int]:
+        while True:
+            try:
+                out = _read(self.path, self.window)
+                self.last_good = time.monotonic()
+                return out
+            except StoreError:
+                if time.monotonic() - self.last_good > self.patience:
+                    raise
+                time.sleep(0.2)
+
+
 def _wait_for(path: str, console: Console, timeout: float) -> None:
     t0 = time.monotonic()
     if not Path(path).exists():
@@ -179,7 +200,7 @@ def run_live(path: str, *, interval: float = REFRESH_S, window: int = WINDOW, on
         window: recorded steps per sparkline.
         once: draw one frame and return.
         console: where to draw.
-        wait: seconds to wait for the file to appear.
+        wait: seconds to wait for the file to appear (and for a readable store in it).
         max_frames: stop after this many frames (for tests).
 
     Raises:
@@ -189,12 +210,13 @@ def run_live(path: str, *, interval: float = REFRESH_S, window: int = WINDOW, on
     path = str(path)
     _wait_for(path, console, wait)
     state = LiveState(path=path)
+    reader = _Reader(path, window, max(wait, 2 * interval))
     if once or not console.is_terminal:
-        return _plain_loop(path, state, console, interval, window, once, max_frames)
+        return _plain_loop(reader, state, console, interval, once, max_frames)
     try:
         with Live(console=console, auto_refresh=False, transient=False) as live:
             while True:
-                data, total = _read(path, window)
+                data, total = reader.read()
                 _refresh_findings(data, state, time.monotonic())
                 live.update(render(data, state, total, console.width), refresh=True)
                 state.frames += 1
@@ -209,11 +231,11 @@ def run_live(path: str, *, interval: float = REFRESH_S, window: int = WINDOW, on
         return "interrupted"
 
 
-def _plain_loop(path: str, state: LiveState, console: Console, interval: float, window: int, once: bool,
+def _plain_loop(reader: _Reader, state: LiveState, console: Console, interval: float, once: bool,
                 max_frames: int | None) -> str:
     """Without a terminal (piped, CI): the full view once, then one status line per refresh with new steps."""
     try:
-        data, total = _read(path, window)
+        data, total = reader.read()
         _refresh_findings(data, state, time.monotonic())
         console.print(render(data, state, total, console.width))
         state.frames = 1
@@ -224,7 +246,7 @@ def _plain_loop(path: str, state: LiveState, console: Console, interval: float, 
             if max_frames is not None and state.frames >= max_frames:
                 return "frames"
             time.sleep(interval)
-            data, total = _read(path, window)
+            data, total = reader.read()
             state.frames += 1
             last = int(data.steps[-1]) if data.n_steps else None
             if last != state.last_step:

@@ -300,6 +300,28 @@ def check_layers(rows: list[dict[str, Any]]) -> Figure | None:
     return fig
 
 
+def compare_flow(before: RunData, after: RunData, labels: tuple[str, str] = ("baseline", "repaired")) -> Figure | None:
+    """Backward signal and update ratio per layer at the last recorded step of two runs, overlaid (log scale):
+    the vanishing gradient of the baseline beside the repaired run. Each run is drawn against its own layer
+    positions (a remedy may add layers)."""
+    panels = [(k, t) for k, t in (("signal_norm", "backward signal ‖∂L/∂(layer output)‖"),
+                                  ("update_ratio", "relative update ‖ΔW‖/‖W‖"))
+              if all(k in d.layer_stats and d.n_steps and has_values(d.layer_stats[k]) for d in (before, after))]
+    if not panels:
+        return None
+    fig, axes = _new(3.8, ncols=len(panels))
+    for ax, (key, title) in zip(axes[0], panels):
+        for d, lab, color in ((before, labels[0], "tab:red"), (after, labels[1], "tab:green")):
+            ax.plot(np.arange(len(d.layers)), positive(d.at_step(key)), "o-", color=color, lw=1.2, ms=3,
+                    label=f"{lab} (step {int(d.steps[-1])})")
+        ax.set_yscale("log")
+        ax.set_xlabel("layer position (input side left)")
+        ax.set_title(title, fontsize=10)
+        ax.legend(fontsize=8)
+        ax.grid(axis="y", alpha=0.3)
+    return fig
+
+
 @dataclass
 class FigureSpec:
     """One figure of a report: its file stem, caption and the function that draws it."""

@@ -15,10 +15,9 @@ from .explain import describe_remedy, fmt_num
 #: Keys under which a trial may carry curves (a list of numbers, a list of per-seed lists, or a dict of
 #: name -> list). The first one found is drawn.
 CURVE_KEYS = ("curves", "history", "curve", "loss_curve", "losses", "train_loss", "val_loss")
-#: Entry keys never shown as table columns (shown otherwise, or not scalar).
-_HIDDEN = {"remedy", "metric", "loss", "findings", "seeds", "evidence", "model", "name", "label"} | set(CURVE_KEYS)
-#: Most extra numeric columns in the before/after table.
-MAX_EXTRA_COLUMNS = 6
+#: Optional per-entry numbers shown as columns when present: (key, heading).
+EXTRA_COLUMNS = (("first_layer_speed", "1st-layer ‖ΔW‖/‖W‖"), ("spread", "spread"), ("gain", "gain"),
+                 ("margin", "margin"), ("fixes", "fixes finding"), ("seconds", "seconds"))
 
 
 def _entries(result: dict[str, Any]) -> list[dict[str, Any]]:
@@ -28,12 +27,14 @@ def _entries(result: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def label(entry: dict[str, Any] | None) -> str:
-    """``baseline`` for the baseline, the remedy code (or codes) otherwise."""
+    """The entry's name (``baseline``, ``code`` or ``code:variant``), else its remedy code(s)."""
     if not entry:
         return "-"
+    if entry.get("name"):
+        return str(entry["name"])
     r = entry.get("remedy")
     if r is None:
-        return str(entry.get("name") or entry.get("label") or "baseline")
+        return "baseline"
     return " + ".join(r) if isinstance(r, (list, tuple)) else str(r)
 
 
@@ -42,11 +43,26 @@ def n_problems(entry: dict[str, Any]) -> str:
     f = entry.get("findings")
     if isinstance(f, list):
         return str(sum(1 for x in f if not isinstance(x, dict) or x.get("severity") in ("warning", "critical")))
-    return fmt_num(f)
+    return "n/a" if f is None else fmt_num(f)
+
+
+def _cell(v: Any) -> str:
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    return fmt_num(v)
 
 
 def _same(a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool:
     return a is not None and b is not None and label(a) == label(b) and a.get("metric") == b.get("metric")
+
+
+def run_pair(result: Any) -> tuple[Any, Any] | None:
+    """(baseline RunData, winner RunData) of a RepairResult object whose trials kept their runs; else None."""
+    base = getattr(getattr(result, "baseline", None), "data", None)
+    best = getattr(getattr(result, "best", None), "data", None)
+    if base is None or best is None or not hasattr(base, "layer_stats") or not hasattr(best, "layer_stats"):
+        return None
+    return base, best
 
 
 def repair_context(result: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -55,24 +71,22 @@ def repair_context(result: dict[str, Any] | None) -> dict[str, Any] | None:
         return None
     entries = _entries(result)
     best = result.get("best") if isinstance(result.get("best"), dict) else None
-    extra: list[str] = []
-    for e in entries:
-        for k, v in e.items():
-            if k not in _HIDDEN and k not in extra and (isinstance(v, (int, float)) or v is None):
-                extra.append(k)
-    extra = extra[:MAX_EXTRA_COLUMNS]
-    headers = ["run", "metric", "loss", "problems"] + extra + ["seeds"]
+    extra = [(k, h) for k, h in EXTRA_COLUMNS if any(e.get(k) is not None for e in entries)]
+    headers = ["run", str(result.get("metric_name") or "metric"), "loss", "problems", *[h for _, h in extra],
+               "seeds"]
     rows = []
     for e in entries:
         seeds = e.get("seeds")
-        rows.append({"winner": _same(e, best), "baseline": e.get("remedy") is None, "cells": [
-            label(e), fmt_num(e.get("metric")), fmt_num(e.get("loss")), n_problems(e),
-            *[fmt_num(e.get(k)) for k in extra],
-            ", ".join(str(s) for s in seeds) if isinstance(seeds, list) else fmt_num(seeds)]})
+        skipped = e.get("skipped")
+        rows.append({"winner": _same(e, best), "baseline": e.get("remedy") is None, "skipped": skipped or "",
+                     "cells": [label(e) + (f" (skipped: {skipped})" if skipped else ""), fmt_num(e.get("metric")),
+                               fmt_num(e.get("loss")), n_problems(e), *[_cell(e.get(k)) for k, _ in extra],
+                               ", ".join(str(s) for s in seeds) if isinstance(seeds, list) else fmt_num(seeds)]})
     remedy = best.get("remedy") if best else None
     codes = remedy if isinstance(remedy, (list, tuple)) else ([remedy] if remedy else [])
+    changes = result.get("changes") or (best.get("changes") if best else None) or []
     return {"headers": headers, "rows": rows, "best": label(best) if best else None,
-            "best_descriptions": [(c, describe_remedy(c)) for c in codes],
+            "best_descriptions": [(c, describe_remedy(c)) for c in codes], "changes": [str(c) for c in changes],
             "verdict": (f"{label(best)} beat the baseline." if best else
                         "No remedy beat the baseline by more than the seed-to-seed spread; the model was left "
                         "as it was.")}

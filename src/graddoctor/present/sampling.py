@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import StoreError
 from ..store.base import Batch
-from ..store.run_data import RunData
+from ..store.run_data import LAYER_STATS, RunData
 from ..store.sqlite import _connect, _unblob, _validate
 from ..store.tables import assemble
 
@@ -171,6 +171,9 @@ def load_for_display(source: RunData | str | os.PathLike[str], max_steps: int = 
     except sqlite3.DatabaseError as e:
         raise StoreError(f"run store {path!r} is damaged or unreadable ({e}); "
                          "the file may be truncated: restore it from a copy") from None
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError) as e:  # damaged JSON or blobs
+        raise StoreError(f"run store {path!r} holds damaged records ({type(e).__name__}: {e}); "
+                         "restore it from a copy") from None
     finally:
         con.close()
 
@@ -198,7 +201,9 @@ def _read_sampled(con: sqlite3.Connection, path: str, max_steps: int, include: l
     con.executemany("INSERT INTO gd_show VALUES (?)", [(int(s),) for s in steps])
     n_layers = len(layers)
     layer_stats: dict[str, np.ndarray] = {}
-    stats = [s for (s,) in con.execute("SELECT DISTINCT stat FROM layer_stats")]
+    # one index seek per known statistic (SELECT DISTINCT would scan every blob of a multi-GB table)
+    stats = [k for k in LAYER_STATS
+             if con.execute("SELECT 1 FROM layer_stats WHERE stat = ? LIMIT 1", (k,)).fetchone() is not None]
     for stat in stats:
         arr = np.full((steps.size, n_layers), np.nan, dtype=np.float32)
         q = ("SELECT l.step, l.data FROM gd_show s JOIN layer_stats l ON l.stat = ? AND l.step = s.step")
