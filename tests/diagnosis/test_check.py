@@ -116,3 +116,20 @@ def test_threshold_override_reaches_detector():
     assert not strict.by_kind("vanishing_gradient")
     with pytest.raises(ValueError, match="no detector has a threshold"):
         gd.check(model, x, y, F.cross_entropy, not_a_threshold=1)
+
+
+def test_sequence_model_without_rnn_gets_an_input_memory_horizon():
+    class CNN1d(nn.Module):  # receptive field of the last output: 5 steps
+        def __init__(self):
+            super().__init__()
+            self.c = nn.Conv1d(2, 8, 5, padding=2)
+            self.h = nn.Linear(8, 1)
+
+        def forward(self, x):
+            return self.h(torch.relu(self.c(x.transpose(1, 2)))[:, :, -1]).squeeze(-1)
+
+    x = torch.randn(8, 40, 2)
+    diag = gd.check(CNN1d(), x, torch.randn(8), F.mse_loss)
+    f = [f for f in diag.findings if f.axis == "time"]
+    assert f and f[0].severity == "info" and f[0].evidence["sequence_length"] == 40
+    assert f[0].evidence["memory_horizon"] == 3  # the last output sees steps T-3..T-1 (padding 2)

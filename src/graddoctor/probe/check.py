@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from ..errors import ModelError
+from ..stats.tensor_stats import time_profile
 from .function_watch import CheckObserver
 from .model_map import map_model
 from .monitor import Monitor
@@ -114,6 +115,58 @@ def input_stats(inputs: Any) -> dict[str, Any]:
             "std": float(v.std()) if v.numel() > 1 else 0.0, "rms": float(v.pow(2).mean().sqrt())}
 
 
+class _SequenceProbe:
+    """||dL/dx_t|| per time step of a sequence model's input when no recurrent layer records one: a float input
+    of shape (batch, time, features), or the output of the first Embedding for token inputs (batch, time).
+    Batch-first layouts are assumed."""
+
+    def __init__(self, model: nn.Module, mmap: Any, inputs: Any) -> None:
+        self.model = model
+        self.rows: list[torch.Tensor] = []
+        self.handle: Any = None
+        self.mode: str | None = None
+        if any(spec.recurrent for spec in mmap.layers) or not isinstance(inputs, torch.Tensor):
+            return
+        if inputs.is_floating_point() and inputs.dim() == 3:
+            self.mode = "input"
+        elif not inputs.is_floating_point() and inputs.dim() == 2:
+            emb = next((m for m in model.modules() if isinstance(m, nn.Embedding)), None)
+            if emb is not None:
+                self.mode = "embedding"
+                self.emb = emb
+
+    def __enter__(self) -> _SequenceProbe:
+        if self.mode == "embedding":
+            self.handle = self.emb.register_forward_hook(self._emb_hook)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.handle is not None:
+            self.handle.remove()
+            self.handle = None
+
+    def _record(self, grad: torch.Tensor) -> None:
+        self.rows.append(time_profile(grad, 1))
+
+    def _emb_hook(self, module: nn.Module, args: Any, out: Any) -> None:
+        if isinstance(out, torch.Tensor) and out.dim() == 3 and out.requires_grad and not self.rows:
+            out.register_hook(self._record)
+
+    def prepare(self, x: Any) -> Any:
+        """The batch to feed: a float sequence input gets requires_grad (a detached copy) and a hook."""
+        if self.mode != "input" or not isinstance(x, torch.Tensor):
+            return x
+        x = x.detach().requires_grad_(True)
+        x.register_hook(self._record)
+        return x
+
+    def profile(self) -> np.ndarray | None:
+        """The norm per time step, summed in quadrature over the batches; None when nothing was recorded."""
+        if not self.rows or len({r.numel() for r in self.rows}) != 1:
+            return None
+        return torch.stack(self.rows).sum(0).sqrt().cpu().numpy().astype(np.float32)
+
+
 def _model_facts(model: nn.Module) -> dict[str, Any]:
     """LSTM forget-gate biases and Post-LN transformer layers."""
     fg: dict[str, float] = {}
@@ -182,11 +235,13 @@ def check(model: nn.Module, inputs: Any, targets: Any, loss_fn: Callable[[Any, A
         run = Monitor(model, None, store=None, flush_every=max(batches, 1), update_sample=None, detail_every=1,
                       act_sample=None)
         run.start()
+        seq = _SequenceProbe(model, mmap, inputs)
         try:
-            with CheckObserver(model, mmap) as obs, torch.enable_grad():
+            with CheckObserver(model, mmap) as obs, seq, torch.enable_grad():
                 for x, y in zip(xs, ys):
                     for p in model.parameters():
                         p.grad = None
+                    x = seq.prepare(x)
                     loss = loss_fn(_call(model, x), y)
                     if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
                         raise ModelError("loss_fn(model(inputs), targets) must return a scalar tensor, got "
@@ -216,6 +271,10 @@ def check(model: nn.Module, inputs: Any, targets: Any, loss_fn: Callable[[Any, A
     extra = _extra(inp, seen, loss_host, grads_nonfinite, facts)
     ctx = Context.from_run(data, source="check", extra=extra)
     _apply_functional(ctx, seen["functional"])
+    profile = seq.profile()
+    if profile is not None:  # the model's input, for sequence models without a recurrent layer
+        ctx.series = {**ctx.series, "time_signal": {**ctx.series.get("time_signal", {}),
+                                                    "<input>": (np.zeros(1, dtype=np.int64), profile[None, :])}}
     if "update_ratio" in ctx.stats:
         ctx.stats["update_ratio"][:] = np.nan  # no optimizer step in a check
     diag = diagnose_context(ctx, **thresholds)

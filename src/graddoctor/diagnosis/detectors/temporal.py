@@ -96,6 +96,12 @@ class Temporal(Detector):
         if s["horizon"] is None:
             return None
         causes = []
+        if lname == "<input>":  # a non-recurrent sequence model (check): a measurement, not an alarm
+            ev["note"] = "the model's input; no recurrent layer"
+            return Finding(kind="vanishing_gradient", severity="info", layers=[], axis="time", step=step,
+                           evidence=ev, causes=["unknown"], remedies=[], origin=None,
+                           message=f"memory horizon of the model's input: {s['horizon']} steps for a sequence of "
+                                   f"{s['length']}", detector=self.name)
         if gated:
             fg = ctx.extra.get("forget_gate_bias", {}).get(lname)
             ev["forget_gate_bias"] = fnum(fg)
