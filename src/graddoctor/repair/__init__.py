@@ -102,7 +102,7 @@ def repair(case: Case, budget_s: float = 120.0, seeds: int | Sequence[int] = 2,
            train_fn: Callable[[nn.Module, Case], Any] | None = None,
            remedies: Sequence[str | Remedy] | None = None, *, min_gain: float = MIN_GAIN,
            progress: bool = True, console: Any = None, watch_every: int | None = None,
-           on_trial: Callable[[Trial], None] | None = None) -> RepairResult:
+           max_trials: int | None = None, on_trial: Callable[[Trial], None] | None = None) -> RepairResult:
     """Find the remedy that measurably repairs a training recipe, by controlled trials.
 
     Trains the baseline, diagnoses it, then applies the remedies the diagnosis ranks (best first, the next
@@ -128,6 +128,7 @@ def repair(case: Case, budget_s: float = 120.0, seeds: int | Sequence[int] = 2,
         console: a rich Console for the bars.
         watch_every: record every n-th step in the trials' watched runs (default: about
             :data:`RECORDED_STEPS` recorded steps per run).
+        max_trials: stop after this many remedies have trained (``None``: only the budget limits them).
         on_trial: called with each finished trial (for live tables).
 
     Returns:
@@ -147,7 +148,8 @@ def repair(case: Case, budget_s: float = 120.0, seeds: int | Sequence[int] = 2,
     with _Progress(progress, console) as prog:
         try:
             _train(result.baseline, case, seed_list, prog, keep=False, **kw)
-            _run_candidates(result, case, seed_list, prog, explicit, budget_s, min_gain, t0, on_trial, kw)
+            limits = (budget_s, max_trials if max_trials is not None else 10**9)
+            _run_candidates(result, case, seed_list, prog, explicit, limits, min_gain, t0, on_trial, kw)
         except KeyboardInterrupt:
             result.stopped = "interrupted"
     result.seconds = time.time() - t0
@@ -176,17 +178,26 @@ def _targeted(result: RepairResult, code: str) -> set[tuple[str, str | None]]:
 
 
 def _run_candidates(result: RepairResult, case: Case, seeds: list[int], prog: _Progress,
-                    explicit: list[Remedy] | None, budget_s: float, min_gain: float, t0: float,
+                    explicit: list[Remedy] | None, limits: tuple[float, int], min_gain: float, t0: float,
                     on_trial: Callable[[Trial], None] | None, kw: dict[str, Any]) -> None:
     base = result.baseline
+    from .audit import audit
+
+    extra = audit(case)
+    if extra:
+        base.findings = [*extra, *(base.findings or [])]
     ctx = RepairContext(baseline=base.data, findings=list(base.findings or []),
                         sample=case.sample_batch())
     per_trial = base.seconds
+    budget_s, max_trials = limits
     for spec in _candidates(result, explicit):
         code = spec.code if isinstance(spec, Remedy) else str(spec).partition(":")[0]
         trial = Trial(remedy=code, variant=spec.variant if isinstance(spec, Remedy) else None)
         if result.tried and time.time() - t0 + per_trial > budget_s:
             result.stopped = "budget"
+            break
+        if len(result.tried) >= max_trials:
+            result.stopped = "max_trials"
             break
         result.trials.append(trial)
         try:

@@ -1,0 +1,58 @@
+"""What repair can see that a recorded run cannot: the data and one forward pass at initialisation.
+
+A run store records layer outputs, not the raw inputs or the functional operations inside ``forward``, so
+NaN that comes with the data shows up there as "the first layer's output" and NaN from ``log(0)`` as the
+layer after it. :func:`audit` checks the recipe itself before the trials:
+
+- non-finite values in the training inputs -> ``non_finite`` with origin ``"<input>"``, cause
+  ``non_finite_inputs``, remedy ``sanitize_inputs``;
+- finite inputs but a non-finite output of the freshly built model on one batch -> ``non_finite``, cause
+  ``unsafe_op``, remedies ``guard_unsafe_op`` then ``sanitize_inputs``.
+
+The findings (detector ``"repair.audit"``) join the diagnosis' findings when ranking the remedies.
+"""
+from __future__ import annotations
+
+import torch
+
+from ..diagnosis.findings import Finding
+from .case import Case, _is_pair
+from .remedies.base import probe_run
+
+#: Training samples scanned for NaN/Inf (all of them for tensors up to this size).
+MAX_SCAN = 100_000
+
+
+def _nonfinite_share(case: Case) -> float:
+    if _is_pair(case.train):
+        x = case.train[0][:MAX_SCAN]
+    else:
+        x = case.sample_batch()[0]
+    if not isinstance(x, torch.Tensor) or not x.is_floating_point() or x.numel() == 0:
+        return 0.0
+    return float((~torch.isfinite(x)).float().mean())
+
+
+def audit(case: Case) -> list[Finding]:
+    """Findings about the recipe's data and its model's first forward pass (possibly none)."""
+    share = _nonfinite_share(case)
+    if share > 0:
+        return [Finding(kind="non_finite", severity="critical", origin="<input>", step=0,
+                        evidence={"nonfinite_input_share": share}, causes=["non_finite_inputs"],
+                        remedies=["sanitize_inputs"], detector="repair.audit",
+                        message=f"{share:.2%} of the training input values are NaN/Inf")]
+    x, _ = case.sample_batch()
+    with torch.random.fork_rng(devices=[]):
+        model = case.build_model()
+        try:
+            out = probe_run(model, x)
+        except Exception:  # a model that cannot run is the trials' problem to report, not the audit's
+            return []
+    if isinstance(out, torch.Tensor) and out.is_floating_point() and not bool(torch.isfinite(out).all()):
+        return [Finding(kind="non_finite", severity="critical", step=0,
+                        evidence={"nonfinite_output_share": float((~torch.isfinite(out)).float().mean())},
+                        causes=["unsafe_op"], remedies=["guard_unsafe_op", "sanitize_inputs"],
+                        detector="repair.audit",
+                        message="the freshly built model already outputs NaN/Inf on finite inputs: an operation "
+                        "in its forward is numerically unsafe")]
+    return []
