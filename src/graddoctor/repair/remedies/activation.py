@@ -34,7 +34,7 @@ NEW_FUNCTIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
 LEAKY_SLOPE = 0.1
 
 
-def init_for(layer: nn.Module, to: str) -> None:
+def init_for(layer: Any, to: str) -> None:
     """Initialise ``layer``'s weight for the activation ``to`` that follows it, biases to zero.
 
     He et al. 2015 for the ReLU family (with the leaky slope), LeCun normal (std 1/sqrt(fan_in)) for SELU

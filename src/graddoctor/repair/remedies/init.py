@@ -38,7 +38,7 @@ def gain_for(kind: str | None, scheme: str) -> tuple[str, float]:
     if kind in RELU_LIKE:
         kind = "relu"
     name = GAIN_NAMES.get(kind or "", "relu" if scheme == "he" else "linear")
-    return name, nn.init.calculate_gain(name, 0.01 if name == "leaky_relu" else None)
+    return name, nn.init.calculate_gain(name, 0.01 if name == "leaky_relu" else None)  # type: ignore[arg-type]
 
 
 def reinit_recurrent(m: nn.RNNBase) -> None:

@@ -5,6 +5,8 @@ output has unit variance on the batch.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -46,7 +48,7 @@ class LSUVInit(ModelRemedy):
         return model
 
     @staticmethod
-    def _rescale(model: nn.Module, layer: nn.Module, x: torch.Tensor) -> None:
+    def _rescale(model: nn.Module, layer: Any, x: torch.Tensor) -> None:
         seen: list[torch.Tensor] = []
         handle = layer.register_forward_hook(lambda mod, i, o: seen.append(o.detach()))
         try:

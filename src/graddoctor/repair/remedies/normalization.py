@@ -7,6 +7,8 @@ over the features after Linear, ``GroupNorm(1, C)`` (LayerNorm over channels and
 """
 from __future__ import annotations
 
+from typing import Any
+
 from torch import nn
 
 from .base import LINEAR_LIKE, ModelRemedy, NotApplicable, RepairContext, leaf_order
@@ -14,11 +16,11 @@ from .base import LINEAR_LIKE, ModelRemedy, NotApplicable, RepairContext, leaf_o
 _NORMS = (nn.modules.batchnorm._BatchNorm, nn.LayerNorm, nn.GroupNorm, nn.InstanceNorm1d, nn.InstanceNorm2d)
 
 
-def _width(layer: nn.Module) -> int:
+def _width(layer: Any) -> int:
     return int(layer.out_features if isinstance(layer, nn.Linear) else layer.out_channels)
 
 
-def make_norm(layer: nn.Module, kind: str) -> nn.Module:
+def make_norm(layer: Any, kind: str) -> nn.Module:
     """The normalization module that fits after ``layer``."""
     n = _width(layer)
     if kind == "batch":

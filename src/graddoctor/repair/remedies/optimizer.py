@@ -41,7 +41,7 @@ class SwitchOptimizer(RecipeRemedy):
         wd = float(probe_optimizer(case).param_groups[0].get("weight_decay", 0.0) or 0.0)
 
         def fn(params: Iterable[nn.Parameter]) -> torch.optim.Optimizer:
-            return cls(params, lr=lr, weight_decay=wd)
+            return cls(params, lr=lr, weight_decay=wd)  # type: ignore[call-arg]
 
         return fn
 

@@ -70,8 +70,8 @@ class UseGated(ModelRemedy):
         if not targets:
             raise NotApplicable(f"{self.name}: the model has no plain nn.RNN or nn.RNNCell")
         for name, m in targets:
-            device, dtype = m.weight_ih_l0.device if isinstance(m, nn.RNN) else m.weight_ih.device, \
-                (m.weight_ih_l0 if isinstance(m, nn.RNN) else m.weight_ih).dtype
+            w: Any = m.weight_ih_l0 if isinstance(m, nn.RNN) else m.weight_ih
+            device, dtype = w.device, w.dtype
             if isinstance(m, nn.RNN):
                 kw = dict(input_size=m.input_size, hidden_size=m.hidden_size, num_layers=m.num_layers,
                           bias=m.bias, batch_first=m.batch_first, dropout=m.dropout, bidirectional=m.bidirectional)

@@ -33,8 +33,8 @@ def _keeps_shape(layer: nn.Module) -> bool:
         return layer.in_features == layer.out_features
     if isinstance(layer, nn.modules.conv._ConvNd):
         k = layer.kernel_size
-        same = layer.padding == "same" or all(p * 2 == (kk - 1) * d for p, kk, d in
-                                              zip(layer.padding, k, layer.dilation))
+        pad: Any = layer.padding
+        same = pad == "same" or all(int(p) * 2 == (kk - 1) * d for p, kk, d in zip(pad, k, layer.dilation))
         return (layer.in_channels == layer.out_channels and all(s == 1 for s in layer.stride) and same
                 and layer.groups in (1, layer.in_channels) and not isinstance(layer, nn.modules.conv._ConvTransposeNd))
     return False
