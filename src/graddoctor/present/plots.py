@@ -18,6 +18,7 @@ matplotlib.use("Agg", force=False)
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from ..store.run_data import RunData  # noqa: E402
 from .sampling import Sampling  # noqa: E402
@@ -315,6 +316,7 @@ def compare_flow(before: RunData, after: RunData, labels: tuple[str, str] = ("ba
             ax.plot(np.arange(len(d.layers)), positive(d.at_step(key)), "o-", color=color, lw=1.2, ms=3,
                     label=f"{lab} (step {int(d.steps[-1])})")
         ax.set_yscale("log")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("layer position (input side left)")
         ax.set_title(title, fontsize=10)
         ax.legend(fontsize=8)
