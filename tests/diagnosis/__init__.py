@@ -1,0 +1,1 @@
+"""Diagnosis tests: detectors, gd.check, the CLI and the corpus (tests/cases)."""
