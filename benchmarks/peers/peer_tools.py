@@ -195,7 +195,8 @@ class Cockpit(Plain):
     """Cockpit's "economy" configuration on BackPACK (its loss must be a BackPACK-extended module)."""
 
     name = "Cockpit economy"
-    max_rounds = 2  # tens of times slower than plain training on CPU: two rounds say enough
+    max_rounds = 2  # hundreds of times slower than plain training on CPU: two rounds of two steps say enough
+    max_steps = 2
 
     def attach(self) -> None:
         with warnings.catch_warnings():
