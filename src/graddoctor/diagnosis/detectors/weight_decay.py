@@ -21,17 +21,23 @@ class WeightDecayOnly(Detector):
     Args:
         fraction: 0.1: the data gradient is less than a tenth of the decay term.
         window: recorded steps examined at the end of the run (10).
+        optimizers: optimizer classes whose step is lr x (gradient + decay), where the comparison holds. Adam,
+            AdamW, RMSprop... divide the data gradient by its running scale, so even a tiny data gradient makes a
+            full-sized step and the decay term does not dominate the update.
     """
 
     name = "weight_decay"
 
-    def __init__(self, fraction: float = 0.1, window: int = 10) -> None:
+    def __init__(self, fraction: float = 0.1, window: int = 10,
+                 optimizers: tuple[str, ...] = ("SGD", "ASGD")) -> None:
         self.fraction = fraction
         self.window = window
+        self.optimizers = tuple(optimizers)
 
     def detect(self, ctx: Context) -> list[Finding]:
         wd = ctx.optimizer_hp("weight_decay")
-        if ctx.source != "run" or not wd or wd <= 0 or ctx.n_steps == 0:
+        opt = (ctx.meta.get("optimizer") or {}).get("class")
+        if ctx.source != "run" or not wd or wd <= 0 or ctx.n_steps == 0 or opt not in self.optimizers:
             return []
         w = min(self.window, ctx.n_steps)
         gr = nanmedian(ctx.stat("grad_ratio")[:, -w:], axis=1)
