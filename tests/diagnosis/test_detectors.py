@@ -132,3 +132,14 @@ def test_backward_growth_threshold(first_over_last, flagged):
                 weight_norm=np.full((n, 1), 1.0))
     found = [f for f in diagnose_run(data).problems if f.kind == "exploding_gradient"]
     assert bool(found) == flagged
+
+
+@pytest.mark.parametrize("opt,flagged", [("SGD", True), ("Adam", False)])
+def test_weight_decay_only(opt, flagged):
+    """He et al. 2015 footnote 2: data gradient far below the decay term (SGD only; Adam rescales it)."""
+    data = _run(3, 12, grad_ratio=np.full((3, 12), 1e-7))
+    data.meta["optimizer"] = {"class": opt, "param_groups": [{"lr": 0.01, "weight_decay": 5e-4}]}
+    f = [f for f in diagnose_run(data).findings if "weight_decay_only" in f.causes]
+    assert bool(f) == flagged
+    if flagged:
+        assert f[0].kind == "vanishing_gradient" and f[0].layers == ["l0", "l1", "l2"]
