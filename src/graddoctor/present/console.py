@@ -219,7 +219,7 @@ def diagnosis_layer_table(rows: list[dict[str, Any]], title: str = "per-layer ta
                           width: int | None = None) -> Table:
     """A diagnosis's per-layer rows as a table (the columns of :data:`DIAG_COLUMNS` that are present), fitted
     to ``width``."""
-    cols = [(k, h) for k, h in DIAG_COLUMNS if any(k in r for r in rows)]
+    cols = [(k, h) for k, h in DIAG_COLUMNS if any(fmt_num(r.get(k)) != "-" for r in rows)]
     headers = ["#", "layer", "act", *[h for _, h in cols]]
     cells = [[str(i), str(r.get("layer", r.get("name", i))), str(r.get("activation") or "-"),
               *[fmt_num(r.get(k)) for k, _ in cols]] for i, r in enumerate(rows)]

@@ -27,7 +27,6 @@ from .explain import (
     factorisation,
     findings_summary,
     fmt_num,
-    names_inline,
     where,
 )
 from .repair_view import repair_context, run_pair
@@ -239,13 +238,19 @@ def render_run_report(data: RunData | str | os.PathLike[str], path: str | os.Pat
     return _write(environment().get_template("run_report.html").render(**ctx), path)
 
 
-def _check_table(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
+def _check_table(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]], int]:
+    """Headers, cells and the first numeric column of a diagnosis's per-layer rows: text columns first,
+    columns without a single value left out."""
     keys: list[str] = []
     for r in rows:
         for k, v in r.items():
             if k not in keys and not isinstance(v, (dict, list)):
                 keys.append(k)
-    return keys, [[fmt_num(r.get(k)) if not isinstance(r.get(k), str) else r[k] for k in keys] for r in rows]
+    keys = [k for k in keys if any(fmt_num(r.get(k)) != "-" for r in rows)]
+    text = [k for k in keys if all(isinstance(r.get(k), str) or r.get(k) is None for r in rows)]
+    keys = text + [k for k in keys if k not in text]
+    cells = [[r[k] if isinstance(r.get(k), str) else fmt_num(r.get(k)) for k in keys] for r in rows]
+    return keys, cells, len(text)
 
 
 def render_check_report(diag: Any, path: str | os.PathLike[str], *, png_dir: str | os.PathLike[str] | None = None,
@@ -268,7 +273,7 @@ def render_check_report(diag: Any, path: str | os.PathLike[str], *, png_dir: str
     name = title or str(meta.get("model_class") or meta.get("model") or d.get("source", "check"))
     figures = _figures([("check_layers", "Gradient flow by depth", "Per-layer quantities measured on one "
                          "batch (log scale), input side left.", lambda: plots.check_layers(rows))], png_dir)
-    headers, table = _check_table(rows)
+    headers, table, numeric_from = _check_table(rows)
     ctx = {
         "title": f"graddoctor {d.get('source', 'check')}: {name}", "name": name, "version": __version__,
         "kind": d.get("source", "check"),
@@ -276,6 +281,7 @@ def render_check_report(diag: Any, path: str | os.PathLike[str], *, png_dir: str
         "findings": [finding_context(f) for f in findings], "summary": findings_summary(findings),
         "findings_source": d.get("source", "check"), "figures": figures, "stat_headers": headers,
         "stat_rows": table, "visible_rows": TABLE_VISIBLE_ROWS, "meta_rows": _meta_rows(meta),
-        "n_layers": len(rows), "layers_inline": names_inline([r[0] for r in table]) if table else "-",
+        "n_layers": len(rows),
+        "numeric_from": numeric_from,
     }
     return _write(environment().get_template("check_report.html").render(**ctx), path)

@@ -108,9 +108,9 @@ def layer_panel(data: RunData, max_layers: int = MAX_LAYERS, width: int | None =
     sig = data.layer_stats.get("signal_norm")
     upd = data.layer_stats.get("update_ratio")
     table = compact_table()
-    for head, just in (("#", "right"), ("layer", "left"), ("act", "left"), ("‖∂L/∂out‖ (log scale)", "left"),
-                       ("latest", "right"), ("‖ΔW‖/‖W‖", "right")):
-        table.add_column(head, justify=just, no_wrap=head != "layer", overflow="fold")
+    for head in ("#", "layer", "act", "‖∂L/∂out‖ (log scale)", "latest", "‖ΔW‖/‖W‖"):
+        table.add_column(head, justify="right" if head in ("#", "latest", "‖ΔW‖/‖W‖") else "left",
+                         no_wrap=head != "layer", overflow="fold")
     if sig is None or not data.n_steps:
         return table
     pos = sig[np.isfinite(sig) & (sig > 0)]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import io
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -242,7 +243,7 @@ def time_signal(data: RunData) -> Figure | None:
             ax.plot(dist, positive(profile), color=c, lw=1.2, label=f"step {int(steps[p])}")
         last = np.asarray(mat[pos[-1]], dtype=np.float64)
         last = last[np.isfinite(last)]
-        horizon = memory_horizon(last, HORIZON_FACTOR)
+        horizon = memory_horizon(last.tolist(), HORIZON_FACTOR)
         if horizon is not None:
             ax.axvline(horizon, color="tab:red", ls="--", lw=1, label=f"memory horizon {horizon}")
         else:
@@ -347,7 +348,7 @@ def png_data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
-def write_pngs(pngs: dict[str, bytes], out_dir: str | Path) -> list[Path]:
+def write_pngs(pngs: dict[str, bytes], out_dir: str | os.PathLike[str]) -> list[Path]:
     """Write each PNG to ``out_dir/<key>.png`` (the folder is created) and return the paths."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
