@@ -40,7 +40,7 @@ def main() -> None:
         if run is not None:
             orig = run._drain
 
-            def timed(orig=orig):
+            def timed(orig=orig, flush_t=flush_t):
                 t = time.perf_counter()
                 r = orig()
                 flush_t.append(time.perf_counter() - t)

@@ -61,13 +61,11 @@ def _plain_loop():
     return run.data, np.array(pre_total), np.array(pre_layer).T
 
 
-@pytest.fixture(scope="module")
-def fitted(tmp_path_factory):
+def _fit(tmp):
     from lightning.pytorch.loggers import CSVLogger
 
     from graddoctor.integrations.lightning import GradDoctorCallback
 
-    tmp = tmp_path_factory.mktemp("pl")
     xs, ys = zip(*_data())
     loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.cat(xs), torch.cat(ys)),
                                          batch_size=len(xs[0]), shuffle=False)
@@ -80,8 +78,8 @@ def fitted(tmp_path_factory):
     return cb, trainer, tmp
 
 
-def test_statistics_match_plain_loop(fitted) -> None:
-    cb, _, tmp = fitted
+def test_statistics_and_logger_match_plain_loop(tmp_path) -> None:
+    cb, trainer, tmp = _fit(tmp_path)
     got = gd.load_run(tmp / "run.sqlite")
     want, pre_total, pre_layer = _plain_loop()
     assert [n.removeprefix("net.") for n in got.layer_names] == want.layer_names
@@ -95,10 +93,7 @@ def test_statistics_match_plain_loop(fitted) -> None:
         np.testing.assert_allclose(got.layer_stats[name], want.layer_stats[name], rtol=RTOL, equal_nan=True,
                                    err_msg=name)
     np.testing.assert_allclose(got.step_stats["loss"], want.step_stats["loss"], rtol=RTOL)
-
-
-def test_findings_and_logger(fitted) -> None:
-    cb, trainer, _ = fitted
+    # findings and key statistics went through trainer.logger
     assert cb.diagnosis is not None
     kinds = {f.kind for f in cb.diagnosis.findings}
     rows = list(csv.DictReader(open(Path(trainer.logger.log_dir) / "metrics.csv")))

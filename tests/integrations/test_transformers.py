@@ -54,19 +54,22 @@ def _train(tmp, callbacks, seen=None):
     return trainer, model
 
 
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory):
+def test_trainer_run_matches_trainer_norms_and_plain_loop(tmp_path) -> None:
     from graddoctor.integrations.transformers import GradDoctorCallback
 
-    tmp = tmp_path_factory.mktemp("hf")
+    tmp = tmp_path
     cb = GradDoctorCallback(store=str(tmp / "run.sqlite"))
     seen: list[dict] = []
     trainer, model = _train(tmp, [cb], seen)
-    return cb, trainer, model, seen, tmp
+    _check_pre_clip_norms(cb, trainer, model, tmp)
+    _check_plain_loop(trainer, seen, tmp)
+    assert cb.diagnosis is not None and cb.run is None  # stopped, hooks removed
+    _, plain = _train(tmp / "plain", [])  # training unchanged by the callback
+    for a, b in zip(model.parameters(), plain.parameters()):
+        assert torch.equal(a, b)
 
 
-def test_pre_clip_norms_match_trainer(trained) -> None:
-    cb, trainer, model, _, tmp = trained
+def _check_pre_clip_norms(cb, trainer, model, tmp) -> None:
     data = gd.load_run(tmp / "run.sqlite")
     np.testing.assert_array_equal(data.steps, np.arange(STEPS))  # per optimizer step, not per micro-batch
     hf_norms = [h["grad_norm"] for h in trainer.state.log_history if "grad_norm" in h]
@@ -83,9 +86,8 @@ def test_pre_clip_norms_match_trainer(trained) -> None:
             assert data.layer_stats["weight_norm"][i, -1] == pytest.approx(want, rel=1e-5), name
 
 
-def test_matches_plain_loop(trained) -> None:
+def _check_plain_loop(trainer, seen, tmp) -> None:
     """Replay the Trainer's micro-batches by hand (same loss scaling as the Trainer) under gd.watch."""
-    cb, trainer, _, seen, tmp = trained
     model = _model()
     opt = torch.optim.SGD(model.parameters(), lr=LR)
     pre = []
@@ -106,11 +108,3 @@ def test_matches_plain_loop(trained) -> None:
         np.testing.assert_allclose(got.layer_stats[name], want.layer_stats[name], rtol=1e-4, equal_nan=True,
                                    err_msg=name)
     np.testing.assert_allclose(got.step_stats["loss"], want.step_stats["loss"], rtol=RTOL)
-
-
-def test_diagnosis_and_training_unchanged(trained, tmp_path) -> None:
-    cb, _, model, _, _ = trained
-    assert cb.diagnosis is not None and cb.run is None  # stopped, hooks removed
-    _, plain = _train(tmp_path, [])
-    for a, b in zip(model.parameters(), plain.parameters()):
-        assert torch.equal(a, b)

@@ -184,7 +184,7 @@ class DistributedMonitor(Monitor):
         return meta
 
     def _param_stats(self, row: torch.Tensor) -> None:
-        P = self._params
+        P: Any = self._params
         present = tuple(i for i, p in enumerate(P.params) if p.grad is not None)
         if not present:
             return

@@ -25,7 +25,7 @@ try:
     from lightning.pytorch.callbacks import Callback
 except ImportError:  # pragma: no cover - exercised only without lightning
     try:
-        from pytorch_lightning.callbacks import Callback  # type: ignore[no-redef]
+        from pytorch_lightning.callbacks import Callback  # type: ignore[no-redef,assignment]
     except ImportError as e:
         raise ImportError("graddoctor.integrations.lightning needs Lightning: "
                           "pip install 'graddoctor[lightning]'") from e
@@ -53,7 +53,7 @@ class LoggerSink:
             levels[key] = max(levels.get(key, 0), SEVERITY_LEVEL.get(str(f.get("severity")), 0))
         levels[f"{PREFIX}/n_findings"] = float(len(findings))
         self.logger.log_metrics(levels)
-        experiment = getattr(self.logger, "experiment", None)
+        experiment: Any = getattr(self.logger, "experiment", None)
         if hasattr(experiment, "add_text"):  # TensorBoardLogger
             experiment.add_text(f"{PREFIX}/findings", findings_markdown(findings))
         elif hasattr(self.logger, "log_text"):  # WandbLogger

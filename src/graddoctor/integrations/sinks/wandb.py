@@ -43,7 +43,7 @@ class WandbSink:
     def finish(self, findings: list[dict[str, Any]], status: str) -> None:
         import wandb
 
-        cols = ["kind", "severity", "layers", "step", "causes", "remedies"]
+        cols: list[Any] = ["kind", "severity", "layers", "step", "causes", "remedies"]
         rows = [[f.get("kind"), f.get("severity"), ", ".join(f.get("layers") or []), f.get("step"),
                  ", ".join(f.get("causes") or []), ", ".join(f.get("remedies") or [])] for f in findings]
         self.run.log({f"{PREFIX}/findings": wandb.Table(columns=cols, data=rows)})
