@@ -98,7 +98,7 @@ def print_table(rows: list[dict], s: dict) -> None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=2)
-    ap.add_argument("--max-trials", type=int, default=3)
+    ap.add_argument("--max-trials", type=int, default=5)
     ap.add_argument("--budget", type=float, default=120.0, help="seconds per repair")
     ap.add_argument("--only", nargs="*", help="run only these setups")
     ap.add_argument("--out", default="out/bench_repair.json")

@@ -183,7 +183,7 @@ def _run_candidates(result: RepairResult, case: Case, seeds: list[int], prog: _P
     base = result.baseline
     from .audit import audit
 
-    extra = audit(case)
+    extra = audit(case, base.findings)
     if extra:
         base.findings = [*extra, *(base.findings or [])]
     ctx = RepairContext(baseline=base.data, findings=list(base.findings or []),

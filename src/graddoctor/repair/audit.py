@@ -7,7 +7,10 @@ layer after it. :func:`audit` checks the recipe itself before the trials:
 - non-finite values in the training inputs -> ``non_finite`` with origin ``"<input>"``, cause
   ``non_finite_inputs``, remedy ``sanitize_inputs``;
 - finite inputs but a non-finite output of the freshly built model on one batch -> ``non_finite``, cause
-  ``unsafe_op``, remedies ``guard_unsafe_op`` then ``sanitize_inputs``.
+  ``unsafe_op``, remedies ``guard_unsafe_op`` then ``sanitize_inputs``;
+- a run that went non-finite (a ``non_finite`` problem among ``findings``) whose model calls log, sqrt,
+  rsqrt or exp in its forward -> ``non_finite``, cause ``unsafe_op``, remedy ``guard_unsafe_op`` (the
+  operation is a suspect; the trial decides).
 
 The findings (detector ``"repair.audit"``) join the diagnosis' findings when ranking the remedies.
 """
@@ -33,8 +36,9 @@ def _nonfinite_share(case: Case) -> float:
     return float((~torch.isfinite(x)).float().mean())
 
 
-def audit(case: Case) -> list[Finding]:
-    """Findings about the recipe's data and its model's first forward pass (possibly none)."""
+def audit(case: Case, findings: list[Finding] | None = None) -> list[Finding]:
+    """Findings about the recipe's data and its model's first forward pass (possibly none), given the
+    baseline's ``findings``."""
     share = _nonfinite_share(case)
     if share > 0:
         return [Finding(kind="non_finite", severity="critical", origin="<input>", step=0,
@@ -55,4 +59,22 @@ def audit(case: Case) -> list[Finding]:
                         detector="repair.audit",
                         message="the freshly built model already outputs NaN/Inf on finite inputs: an operation "
                         "in its forward is numerically unsafe")]
+    went_nan = any(f.kind == "non_finite" and f.is_problem for f in findings or [])
+    if went_nan and _unsafe_calls(model, x):
+        return [Finding(kind="non_finite", severity="warning", step=None, causes=["unsafe_op"],
+                        remedies=["guard_unsafe_op"], detector="repair.audit",
+                        message="the run went NaN/Inf and the model's forward calls log/sqrt/exp, whose inputs can "
+                        "leave their safe range")]
     return []
+
+
+def _unsafe_calls(model: torch.nn.Module, x: object) -> int:
+    from .remedies.guard import _Guard
+
+    guard = _Guard()
+    try:
+        with guard:
+            probe_run(model, x)
+    except Exception:
+        return 0
+    return guard.hits

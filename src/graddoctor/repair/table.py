@@ -43,7 +43,7 @@ def _verdict(result: Any, t: Any) -> str:
 
 
 def repair_table(result: Any, title: str | None = None) -> Table:
-    """Baseline, then each trial: metric (mean over seeds, +- spread), loss, first-layer update speed,
+    """Baseline, then each trial: metric (mean over seeds +- its standard deviation), loss, first-layer update speed,
     problems after training, and the verdict."""
     table = Table(title=title or f"repair: {len(result.baseline.seeds)} seed(s) per run, same data order and steps",
                   title_justify="left")
@@ -54,7 +54,7 @@ def repair_table(result: Any, title: str | None = None) -> Table:
     table.add_column("problems after", overflow="fold")
     table.add_column("verdict", overflow="fold")
     for t in [result.baseline, *result.trials]:
-        metric = "-" if not t.metrics else f"{_num(t.metric)} ±{_num(t.spread / 2, 2)}"
+        metric = "-" if not t.metrics else f"{_num(t.metric)} ±{_num(t.spread, 2)}"
         style = "bold green" if t is result.best else ("dim" if t.skipped else None)
         table.add_row(t.name, metric, _num(t.loss) if t.losses else "-",
                       _num(t.first_layer_speed) if t.speeds else "-", _problems(t) if t.metrics else "-",

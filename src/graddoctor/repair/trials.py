@@ -169,9 +169,10 @@ class Trial:
 
     @property
     def spread(self) -> float:
-        """Seed-to-seed spread of the metric (max - min; 0 for one seed)."""
+        """Seed-to-seed spread of the metric: its standard deviation over the seeds (the +- band around the
+        mean; half the range for two seeds; 0 for one seed)."""
         finite = [m for m in self.metrics if math.isfinite(m)]
-        return float(max(finite) - min(finite)) if len(finite) > 1 else 0.0
+        return float(np.std(finite)) if len(finite) > 1 else 0.0
 
     @property
     def first_layer_speed(self) -> float:
