@@ -112,3 +112,23 @@ def test_demo_runs_the_full_story(tmp_path: Path) -> None:
     assert any(f.kind == "vanishing_gradient" for f in r.diagnosis.problems)
     assert r.repair.best is not None and r.repair.best.metric > r.repair.baseline.metric + 0.3
     assert (tmp_path / "demo.sqlite").exists()
+
+
+class ExpHead(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.a = nn.Linear(64, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.exp(self.a(x))
+
+
+def test_audit_suspects_unsafe_op_only_after_a_nan_run() -> None:
+    from graddoctor import Finding
+
+    case = C.digits_case(ExpHead)
+    assert audit(case) == [] and audit(case, []) == []
+    nan = Finding(kind="non_finite", severity="critical", origin="a")
+    (f,) = audit(case, [nan])
+    assert f.causes == ["unsafe_op"] and f.remedies == ["guard_unsafe_op"]
+    assert audit(C.digits_case(lambda: C.mlp(1, 8, nn.ReLU)), [nan]) == []  # no log/sqrt/exp to suspect
