@@ -64,7 +64,8 @@ WORKLOADS: dict[str, Workload] = {
 CONFIGS = {"plain": None, "watch (default)": {}, "watch (activations=False)": {"activations": False}}
 
 
-def measure(name: str, rounds: int, steps: int, device: torch.device, sync_check: bool) -> dict[str, list[float]]:
+def measure(name: str, rounds: int, steps: int, device: torch.device, sync_check: bool,
+            clock: Callable[[], float] = time.perf_counter) -> dict[str, list[float]]:
     build, batch = WORKLOADS[name]
     torch.manual_seed(0)
     base = build().to(device)
@@ -81,7 +82,7 @@ def measure(name: str, rounds: int, steps: int, device: torch.device, sync_check
         m, opt, run = setups[cfg]
         if device.type == "cuda":
             torch.cuda.synchronize()
-        t = time.perf_counter()
+        t = clock()
         for _ in range(steps):
             loss = nn.functional.cross_entropy(m(x), y)
             opt.zero_grad(set_to_none=True)
@@ -91,7 +92,7 @@ def measure(name: str, rounds: int, steps: int, device: torch.device, sync_check
                 run.log_loss(loss)
         if device.type == "cuda":
             torch.cuda.synchronize()
-        return (time.perf_counter() - t) / steps
+        return (clock() - t) / steps
 
     for cfg in CONFIGS:  # warm-up (and the first flush, which happens at step 0)
         block(cfg)
@@ -135,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
     ap.add_argument("--write", type=Path, default=None, help="write the table into this markdown file")
     ap.add_argument("--only", default=None, help="run only workloads whose name contains this text")
+    ap.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                    help="wall: perf_counter; cpu: process CPU time (robust on a loaded machine; use --threads 1)")
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -144,14 +147,15 @@ def main(argv: list[str] | None = None) -> int:
     for name in WORKLOADS:
         if args.only and args.only not in name:
             continue
-        rows = summarise(measure(name, args.rounds, args.steps, device, sync_check=True))
+        clock = time.perf_counter if args.clock == "wall" else time.process_time
+        rows = summarise(measure(name, args.rounds, args.steps, device, sync_check=True, clock=clock))
         for cfg, ms, med, lo, hi in rows:
             lines.append(f"| {name} | {cfg} | {ms:.2f} | {med:.3f}x | {lo:.3f}-{hi:.3f} |")
         print("\n".join(lines[-len(rows):]), flush=True)
     cpu = platform.processor() or platform.machine()
     header = (f"Measured {date.today().isoformat()} on {args.device} ({cpu}, {torch.get_num_threads()} threads, "
               f"torch {torch.__version__}, Python {platform.python_version()}), {args.rounds} interleaved rounds "
-              f"of {args.steps} steps per configuration.")
+              f"of {args.steps} steps per configuration, {args.clock} clock.")
     table = header + "\n\n" + "\n".join(lines) + "\n"
     print("\n" + table)
     if args.write:

@@ -90,27 +90,43 @@ class _LocalParams(_Params):
     """Watched parameters seen through their local shards, with a per-parameter contribution weight.
 
     ``weight`` is 1 for sharded parameters on every rank and, for replicated ones, 1 on rank 0 and 0
-    elsewhere, so that a SUM over ranks counts each entry exactly once.
+    elsewhere, so that a SUM over ranks counts each entry exactly once. Built without the base class's
+    constructor, which may view whole (sharded) parameters.
     """
 
     def __init__(self, specs: list[LayerSpec], device: torch.device, update_sample: int | None,
                  rank: int, all_sharded: bool) -> None:
-        super().__init__(specs, device, update_sample)
+        self.params = [p for spec in specs for _, p, _ in spec.params]
+        self.seg_list = [spec.index for spec in specs for _ in spec.params]
+        bias = [1.0 if is_bias else 0.0 for spec in specs for _, _, is_bias in spec.params]
+        self.device = device
+        self.seg = torch.tensor(self.seg_list, dtype=torch.long, device=device)
+        self.is_bias = torch.tensor(bias, dtype=torch.float32, device=device)
+        self._subset_cache: dict[tuple[int, ...], tuple[torch.Tensor, torch.Tensor]] = {}
+        self._upd_layer = None
         self.sharded = [all_sharded or _is_sharded(p) for p in self.params]
         self.weight = torch.tensor([1.0 if (s or rank == 0) else 0.0 for s in self.sharded],
                                    dtype=torch.float32, device=device)
-        # Rebuild the update-ratio subsample on local shards; replicated weights only on rank 0.
-        self.upd = []
-        for p, is_bias, sharded in zip(self.params, self.is_bias.tolist(), self.sharded):
+        # Update-ratio sample of each rank's local shard; replicated weights only on rank 0.
+        self.upd: list[tuple[nn.Parameter, int]] = []
+        for p, b, sharded in zip(self.params, bias, self.sharded):
             n_local = _local(p).numel()
-            if is_bias or not p.requires_grad or n_local == 0 or not (sharded or rank == 0):
+            if b or not p.requires_grad or n_local == 0 or p.is_complex() or not (sharded or rank == 0):
                 continue
             self.upd.append((p, 1 if update_sample is None else max(1, -(-n_local // update_sample))))
         self.upd_seg = None  # the Monitor maps entries to layers through upd_layer(), rebuilt from upd
 
     def weight_views(self) -> list[torch.Tensor]:
-        """Strided views of each rank's local shard (no collective, no all-gather)."""
-        return [_local(p.detach()).reshape(-1)[::s] for p, s in self.upd]
+        """The Monitor's sample (same entries as a single process for replicated weights), taken from each
+        rank's local shard: no collective, no all-gather."""
+        return [_sample(_local(p.detach()).reshape(-1), s) for p, s in self.upd]
+
+
+def _sample(flat: torch.Tensor, every: int) -> torch.Tensor:
+    from ..probe import monitor
+
+    chunk = getattr(monitor, "chunk_sample", None)
+    return chunk(flat, every) if chunk is not None else flat[::every]
 
 
 class DistributedMonitor(Monitor):
@@ -146,11 +162,18 @@ class DistributedMonitor(Monitor):
         if self.rank != 0:
             kwargs["store"] = None  # only rank 0 writes; the others keep the (identical) records in memory
         self._last_sync = True
-        super().__init__(watched, optimizer, **kwargs)
+        from ..probe import monitor
+
+        # The Monitor builds its parameter table in __init__; build the shard-aware one instead (the base
+        # table may view whole parameters, which a sharded DTensor refuses).
+        rank, fsdp1, base = self.rank, self._fsdp1, monitor._Params
+        monitor._Params = lambda specs, device, us: _LocalParams(specs, device, us, rank, fsdp1)  # type: ignore
+        try:
+            super().__init__(watched, optimizer, **kwargs)
+        finally:
+            monitor._Params = base  # type: ignore[misc]
         for spec in self.map.layers:
             spec.name = _strip(spec.name)
-        self._params = _LocalParams(self.map.layers, self.device, kwargs.get("update_sample", 4096),
-                                    self.rank, all_sharded=self._fsdp1)
         self._sig_cols = torch.tensor([COL[c] for c in SIGNAL_COLUMNS], dtype=torch.long, device=self.device)
 
     # ------------------------------------------------------------------ hooks
@@ -210,7 +233,7 @@ class DistributedMonitor(Monitor):
         return super()._drain()
 
     def _all_reduce_rows(self, n: int) -> None:
-        profs = [p for _, _, p in self._series_rows]
+        profs = self._agreed_profiles()
         parts = [self._buf[:n].reshape(-1), self._loss[:n]] + [p.reshape(-1).to(torch.float32) for p in profs]
         flat = torch.cat(parts)
         torch.distributed.all_reduce(flat, op=torch.distributed.ReduceOp.SUM, group=self.group)
@@ -223,9 +246,25 @@ class DistributedMonitor(Monitor):
         rows = []
         for (s, li, _), prof in zip(self._series_rows, profs):
             k = prof.numel()
-            rows.append((s, li, (flat[off:off + k] / w2).view_as(prof)))
+            rows.append((s, li, flat[off:off + k] / w2))
             off += k
         self._series_rows[:] = rows
+
+    def _agreed_profiles(self) -> list[torch.Tensor]:
+        """RNN time profiles padded to the longest sequence over ranks (ranks may see different lengths).
+
+        Only models with recurrent layers pay for this agreement (a MAX all-reduce of one length per
+        profile); every rank records the same number of profiles (same model, same detail steps).
+        """
+        profs = [p.reshape(-1) for _, _, p in self._series_rows]
+        if not (self.time_profile and any(s.recurrent for s in self.map.layers)):
+            return profs
+        lens = torch.tensor([p.numel() for p in profs] or [0], dtype=torch.int64, device=self.device)
+        torch.distributed.all_reduce(lens, op=torch.distributed.ReduceOp.MAX, group=self.group)
+        out = []
+        for p, m in zip(profs, lens.tolist()):
+            out.append(torch.nn.functional.pad(p, (0, int(m) - p.numel())) if p.numel() < m else p)
+        return out
 
     def _reduce(self, raw: Any) -> Any:
         return raw  # already combined on the device in _drain (buffer, losses and time profiles together)

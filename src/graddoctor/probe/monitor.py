@@ -36,6 +36,20 @@ from .schedule import Schedule, make_schedule
 MAX_PENDING = 4096
 
 
+#: The update-ratio sample takes every k-th chunk of this many consecutive entries of a weight. Chunks of 64
+#: float32 (256 bytes, four cache lines) make the sample read only its own memory; a plain strided sample
+#: with a stride under 16 would touch every cache line of the weight, costing as much as the full weight.
+UPDATE_CHUNK = 64
+
+
+def chunk_sample(flat: torch.Tensor, every: int) -> torch.Tensor:
+    """A view of every ``every``-th chunk of :data:`UPDATE_CHUNK` consecutive entries of a flat tensor."""
+    m = flat.numel() // UPDATE_CHUNK
+    if every <= 1 or m < 2:
+        return flat
+    return flat[: m * UPDATE_CHUNK].view(m, UPDATE_CHUNK)[::every]
+
+
 class _Params:
     """The watched parameters as flat lists with cached index tensors."""
 
@@ -60,7 +74,7 @@ class _Params:
             if b or not p.requires_grad or p.numel() == 0 or p.is_complex():  # complex: no real-valued ratio
                 continue
             stride = 1 if update_sample is None else max(1, math.ceil(p.numel() / update_sample))
-            n = len(range(0, p.numel(), stride))
+            n = chunk_sample(p.detach().reshape(-1), stride).numel()
             self.upd.append((p, stride))
             useg.append(torch.full((n,), s, dtype=torch.long))
         self.upd_seg = torch.cat(useg).to(device) if useg else None
@@ -75,8 +89,8 @@ class _Params:
         return self._upd_layer
 
     def weight_views(self) -> list[torch.Tensor]:
-        """Flat strided views of the sampled weight entries (they follow in-place optimizer updates)."""
-        return [p.detach().reshape(-1)[::s] for p, s in self.upd]
+        """Views of the sampled weight entries (they follow in-place optimizer updates)."""
+        return [chunk_sample(p.detach().reshape(-1), s) for p, s in self.upd]
 
     def subset(self, present: tuple[int, ...]) -> tuple[torch.Tensor, torch.Tensor]:
         hit = self._subset_cache.get(present)
@@ -483,9 +497,7 @@ class Monitor:
                 self._fold(row)
                 self._param_stats(row)
                 self._update_stats(row, s)
-                for li, prof in self._series_pending:
-                    self._series_rows.append((s, li, prof))
-                self._series_pending.clear()
+                self._fold_series(s)
                 self._rows_steps.append(s)
                 self._rows_time.append(time.time() - self._t0)
                 self._row += 1
@@ -503,6 +515,15 @@ class Monitor:
         except Exception as e:
             self._step += 1
             self._fail("step hook", e)
+
+    def _fold_series(self, s: int) -> None:
+        """One time profile per layer and step: micro-batches and repeated calls add their squares."""
+        merged: dict[int, torch.Tensor] = {}
+        for li, prof in self._series_pending:
+            prev = merged.get(li)
+            merged[li] = prof if prev is None or prev.shape != prof.shape else prev + prof
+        self._series_rows.extend((s, li, prof) for li, prof in merged.items())
+        self._series_pending.clear()
 
     def _discard_pending(self) -> None:
         self._no_act.clear()
@@ -549,15 +570,15 @@ class Monitor:
         if not present:
             return
         grads = [P.params[i].grad for i in present]
-        weights = [P.params[i].detach() for i in present]
-        gn = _norms(grads)  # type: ignore[arg-type]
-        wn = _norms(weights)
+        gn = _norms(grads)  # type: ignore[arg-type]  # the one pass over the gradients
         if len(present) == len(P.params):
             seg, is_bias = P.seg, P.is_bias
         else:
             seg, is_bias = P.subset(present)
         g2 = gn * gn
-        src = torch.stack([g2 * (1 - is_bias), g2 * is_bias, wn * wn * (1 - is_bias),
+        # w_sq stays 0 here: the weight norm comes from the update sample (_update_stats), which saves a full
+        # pass over the weights every step; subclasses that know exact norms may fill it.
+        src = torch.stack([g2 * (1 - is_bias), g2 * is_bias, torch.zeros_like(gn),
                            (~torch.isfinite(gn)).to(torch.float32), torch.ones_like(gn)], dim=1)
         a, b = SPAN["param"]
         row[:, a:b].index_add_(0, seg, src)
@@ -565,6 +586,9 @@ class Monitor:
     def _weight_views(self) -> list[torch.Tensor]:
         if self._views is None or self._detail:  # refreshed on detail steps in case a weight was replaced
             self._views = self._params.weight_views()
+            # ||W_sample||^2 x (entries / sampled entries) estimates ||W||^2 (exact when nothing is left out)
+            self._scale = torch.tensor([float(v._base.numel() if v._base is not None else v.numel()) / max(
+                1, v.numel()) for v in self._views], dtype=torch.float32, device=self.device)
         return self._views
 
     def _take_snapshot(self, step: int) -> None:
@@ -581,11 +605,15 @@ class Monitor:
         views = self._weight_views()
         if not views:
             return
+        wn = _norms(views)
+        w2 = wn * wn
+        a, _ = SPAN["upd"]
         if self._snaps is not None and self._snap_step == s - 1 and len(self._snaps) == len(views):
             dn = _norms(torch._foreach_sub(views, self._snaps))
-            wn = _norms(views)
-            a, _ = SPAN["upd"]
-            row[:, a:a + 2].index_add_(0, P.upd_layer(), torch.stack([dn * dn, wn * wn], dim=1))
+            src = torch.stack([dn * dn, w2, w2 * self._scale], dim=1)
+            row[:, a:a + 3].index_add_(0, P.upd_layer(), src)
+        else:
+            row[:, a + 2].index_add_(0, P.upd_layer(), w2 * self._scale)
         self._take_snapshot(s)
 
     # ------------------------------------------------------------------ flushing
