@@ -8,8 +8,27 @@ from torch import nn
 STEPS, ACCUM, GLOBAL_BATCH = 4, 2, 8
 
 
-def make_model() -> nn.Sequential:
+#: Detail step every recorded step, so that every statistic (and the RNN time profile) is compared.
+DETAIL_EVERY = 1
+
+
+class GRUNet(nn.Module):
+    """A GRU over the 6 input features read as 3 time steps of 2, then a linear head on the last step."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gru = nn.GRU(2, 8, batch_first=True)
+        self.head = nn.Linear(8, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out, _ = self.gru(x.view(x.shape[0], 3, 2))
+        return self.head(out[:, -1])
+
+
+def make_model(rnn: bool = False) -> nn.Module:
     torch.manual_seed(0)
+    if rnn:
+        return GRUNet()
     return nn.Sequential(nn.Linear(6, 16), nn.Tanh(), nn.Linear(16, 16), nn.Sigmoid(), nn.Linear(16, 3))
 
 

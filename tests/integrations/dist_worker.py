@@ -2,7 +2,7 @@
 what every rank recorded. Used by test_distributed.py; the reference single-process run lives there.
 
 Usage: python -m torch.distributed.run --nproc_per_node=2 dist_worker.py OUT_DIR MODE [MODE ...]
-MODE: ddp | ddp_nosync_step | fsdp2 | fsdp1 (each writes OUT_DIR/MODE/; one launch runs them all)
+MODE: ddp | ddp_nosync_step | ddp_rnn | fsdp2 | fsdp1 (each writes OUT_DIR/MODE/; one launch runs them all)
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import torch
 import torch.distributed as dist
 
 sys.path.insert(0, os.path.dirname(__file__))
-from dist_common import ACCUM, STEPS, data, make_model, micro_batches  # noqa: E402
+from dist_common import ACCUM, DETAIL_EVERY, STEPS, data, make_model, micro_batches  # noqa: E402
 
 import graddoctor as gd  # noqa: E402
 
@@ -34,7 +34,7 @@ def main() -> None:
 
 def run_mode(mode: str, out: str) -> None:
     rank, world = dist.get_rank(), dist.get_world_size()
-    model = make_model()
+    model = make_model(rnn=mode == "ddp_rnn")
     if mode.startswith("ddp"):
         from torch.nn.parallel import DistributedDataParallel as DDP
         net = DDP(model)
@@ -63,7 +63,8 @@ def run_mode(mode: str, out: str) -> None:
     X, Y = data()
     store = os.path.join(out, "run.sqlite")
     with_opt = mode != "ddp_nosync_step"
-    run = gd.watch(net, opt if with_opt else None, store=store, flush_every=2, overwrite=True)
+    run = gd.watch(net, opt if with_opt else None, store=store, flush_every=2, overwrite=True,
+                   detail_every=DETAIL_EVERY)
     drains = {"n": 0}
     orig_drain = run._drain
 
@@ -93,7 +94,8 @@ def run_mode(mode: str, out: str) -> None:
     data_ = run.data
     np.savez(os.path.join(out, f"rank{rank}.npz"), steps=data_.steps,
              **{f"L_{k}": v for k, v in data_.layer_stats.items()},
-             **{f"S_{k}": v for k, v in data_.step_stats.items()})
+             **{f"S_{k}": v for k, v in data_.step_stats.items()},
+             **{f"T_{layer}": v for layer, (_, v) in data_.series.get("time_signal", {}).items()})
     params = torch.cat([p.detach().full_tensor().reshape(-1) if hasattr(p, "full_tensor") else
                         p.detach().reshape(-1) for p in model.parameters()]) if mode != "fsdp1" else None
     info = {"rank": rank, "world": world, "all_reduce_calls": calls["all_reduce"], "drains": drains["n"],

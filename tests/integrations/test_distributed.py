@@ -16,20 +16,20 @@ import graddoctor as gd
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
-from dist_common import ACCUM, STEPS, data, make_model, micro_batches  # noqa: E402
+from dist_common import ACCUM, DETAIL_EVERY, STEPS, data, make_model, micro_batches  # noqa: E402
 
-MODES = ("ddp", "ddp_nosync_step", "fsdp2", "fsdp1")
+MODES = ("ddp", "ddp_nosync_step", "ddp_rnn", "fsdp2", "fsdp1")
 #: Statistics combined only approximately over ranks (per-rank estimates averaged; docs/scaling.md).
 APPROXIMATE = {"act_dead", "act_p02", "act_p98"}
 #: Relative tolerance: float32 sums in a different order (per rank, then over ranks).
 RTOL = 2e-5
 
 
-def _reference() -> gd.RunData:
-    model = make_model()
+def _reference(rnn: bool = False) -> gd.Monitor:
+    model = make_model(rnn=rnn)
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     X, Y = data()
-    with gd.watch(model, opt, flush_every=2) as run:
+    with gd.watch(model, opt, flush_every=2, detail_every=DETAIL_EVERY) as run:
         for step in range(STEPS):
             for j, (x, y) in enumerate(micro_batches(X, Y, step)):
                 loss = torch.nn.functional.mse_loss(model(x), y) / ACCUM
@@ -70,8 +70,12 @@ def _check_global_statistics(out: Path, ref: gd.RunData, mode: str) -> None:
         for name in ("loss", "total_grad_norm", "nonfinite_grads"):
             np.testing.assert_allclose(arrays[f"S_{name}"], ref.step_stats[name], rtol=RTOL,
                                        err_msg=f"{mode} rank {rank}: {name}")
-        # graddoctor's only Python-level collective: one per flush, not one per layer or per step.
-        assert info["all_reduce_calls"] == info["drains"] >= 2, (mode, info)
+        for layer, (_, values) in ref.series.get("time_signal", {}).items():  # RNN time profiles
+            np.testing.assert_allclose(arrays[f"T_{layer}"], values, rtol=RTOL, err_msg=f"{mode}: {layer}")
+        # graddoctor's only Python-level collective: one per flush, not one per layer or per step (plus,
+        # for models with recurrent layers, one tiny MAX of the time-profile lengths).
+        per_flush = 2 if mode == "ddp_rnn" else 1
+        assert info["all_reduce_calls"] == per_flush * info["drains"] and info["drains"] >= 2, (mode, info)
         assert info["meta_distributed"]["world_size"] == 2
     stored = gd.load_run(out / mode / "run.sqlite")  # written by rank 0
     assert stored.meta["distributed"]["written_by_rank"] == 0
@@ -82,10 +86,11 @@ def test_two_processes_match_single_process(tmp_path: Path) -> None:
     """One torchrun launch (2 ranks, gloo) runs DDP, DDP with run.step() after no-sync micro-batches, FSDP2
     and FSDP1; each must record what one process records on the same global batch."""
     _launch(tmp_path)
-    reference = _reference()
+    reference, rnn_reference = _reference(), _reference(rnn=True)
     ref = reference.data
+    assert rnn_reference.data.series["time_signal"]["gru"][1].shape[1] == 3  # a profile over the 3 time steps
     for mode in MODES:
-        _check_global_statistics(tmp_path, ref, mode)
+        _check_global_statistics(tmp_path, rnn_reference.data if mode == "ddp_rnn" else ref, mode)
     # training unchanged by graddoctor
     for mode in ("ddp", "fsdp2"):
         got = torch.load(tmp_path / mode / "params.pt")
@@ -94,8 +99,9 @@ def test_two_processes_match_single_process(tmp_path: Path) -> None:
     arrays, _ = _load(tmp_path, "ddp", 0)
     assert np.all(np.abs(arrays["L_signal_norm"] / ref.layer_stats["signal_norm"] - 1) < 1e-4)
     # findings identical to the single-process run's
-    want = [(f.kind, f.severity, tuple(f.layers)) for f in reference.diagnose().findings]
     for mode in MODES:
+        want = [(f.kind, f.severity, tuple(f.layers))
+                for f in (rnn_reference if mode == "ddp_rnn" else reference).diagnose().findings]
         got = gd.diagnose(str(tmp_path / mode / "run.sqlite"))
         assert [(f.kind, f.severity, tuple(f.layers)) for f in got.findings] == want, mode
 
