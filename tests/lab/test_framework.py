@@ -78,3 +78,29 @@ def test_cli_run_writes_json_and_exit_status(tmp_path, monkeypatch):
     assert bad.exit_code == 1 and "checks failed" in bad.output
     unknown = CliRunner().invoke(main, ["lab", "run", "nope"])
     assert unknown.exit_code == 2 and "unknown experiment" in unknown.output
+
+
+def test_render_prints_checks_notes_doctor_and_remedy():
+    from rich.console import Console
+
+    from graddoctor.lab.runner import render
+
+    r = LabResult("x", "title", "src", checks=[Check("Var[dC/ds^i] ratio", 1.0, 0.5, "+-1%", False, note="why")],
+                  findings=[{"kind": "vanishing_gradient", "severity": "critical", "causes": ["c"], "remedies": ["r"]}],
+                  diagnosed="the net", remedy={"he_init": [0.1, 0.7]})
+    console = Console(record=True, width=200, color_system=None)
+    render(r, console)
+    text = console.export_text()
+    assert "Var[dC/ds^i] ratio" in text and "FAIL" in text      # rich markup in quantities is escaped
+    assert "note Var[dC/ds^i] ratio: why" in text
+    assert "vanishing_gradient (critical" in text and "he_init: [0.1, 0.7]" in text
+    r.diagnosed = "the net [diagnosis engine not available]"
+    console = Console(record=True, width=200, color_system=None)
+    render(r, console)
+    assert "not available" in console.export_text()
+
+
+def test_lab_result_json_roundtrip(tmp_path):
+    r = LabResult("x", "t", "s", checks=[Check("q", float("nan"), [1, 2], "tol", True)], series={"a": torch.ones(2)})
+    data = json.loads(r.save_json(tmp_path).read_text())
+    assert data["checks"][0]["published"] is None and data["series"]["a"] == [1.0, 1.0] and data["passed"]
