@@ -18,6 +18,10 @@ DEFAULT_STATS = ("signal_norm", "in_signal_norm", "grad_ratio", "update_ratio", 
                  "act_p02", "act_p98", "act_saturated", "act_dead", "act_deriv", "weight_norm")
 
 
+#: Statistics the Monitor takes on detail steps only.
+DETAIL_STATS = ("in_signal_norm", "act_mean", "act_p02", "act_p98", "act_saturated", "act_dead", "act_deriv")
+
+
 def layer_rows(names: list[str], activation: str = "sigmoid", recurrent: tuple[int, ...] = ()) -> list[dict[str, Any]]:
     rows = []
     for i, name in enumerate(names):
@@ -50,8 +54,10 @@ def synthetic_values(stat: str, steps: np.ndarray, n_layers: int) -> np.ndarray:
 def write_store(path: Path, *, n_layers: int = 6, n_steps: int = 40, names: list[str] | None = None,
                 stats: tuple[str, ...] = DEFAULT_STATS, chunk: int = 50, recurrent: tuple[int, ...] = (),
                 seq_len: int = 30, nonfinite_steps: tuple[int, ...] = (), meta: dict[str, Any] | None = None,
-                findings: list[dict[str, Any]] | None = None, status: str = "finished") -> Path:
-    """Write a synthetic run store and return its path."""
+                findings: list[dict[str, Any]] | None = None, status: str = "finished",
+                detail_every: int = 1) -> Path:
+    """Write a synthetic run store and return its path. With ``detail_every=k``, the detail statistics
+    (activations, dL/d(input)) hold values on every k-th step only and NaN elsewhere, as the Monitor records."""
     names = names or [f"layers.{i}" for i in range(n_layers)]
     store = SQLiteStore(path, overwrite=True)
     base_meta = {"model_class": "SyntheticNet", "status": "running", "start_time": 1.7e9, "n_layers": n_layers,
@@ -68,8 +74,11 @@ def write_store(path: Path, *, n_layers: int = 6, n_steps: int = 40, names: list
                 loss[k], tgn[k], nfg[k] = np.inf, np.inf, 3
         series = [(int(s), li, "time_signal", (0.8 ** np.arange(seq_len)[::-1]).astype(np.float32))
                   for s in steps for li in recurrent]
-        store.write(Batch(steps=steps, wall_time=steps * 0.01, series=series,
-                          layer_stats={k: synthetic_values(k, steps, len(names)) for k in stats},
+        layer_stats = {k: synthetic_values(k, steps, len(names)) for k in stats}
+        for k in layer_stats:
+            if k in DETAIL_STATS:
+                layer_stats[k][steps % detail_every != 0] = np.nan
+        store.write(Batch(steps=steps, wall_time=steps * 0.01, series=series, layer_stats=layer_stats,
                           step_stats={"loss": loss, "total_grad_norm": tgn, "nonfinite_grads": nfg}))
     if findings:
         store.add_findings(findings, source="run")

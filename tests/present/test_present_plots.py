@@ -80,3 +80,16 @@ def test_repair_view_without_a_result(bad):
     assert repair_context(None) is None
     ctx = repair_context(bad)
     assert ctx is None or ctx["rows"] == []
+
+
+def test_detail_step_statistics_are_drawn_and_tabled(make_store, tmp_path):
+    """Regression: activation statistics exist on every 10th step only; lines through NaN drew nothing and
+    the last-step table showed '-' for them."""
+    data = load_run(make_store(n_steps=45, detail_every=10))
+    ax = plots.activations(data).axes[0]
+    assert len(ax.lines[0].get_xdata()) == 5  # steps 0, 10, 20, 30, 40
+    line = plots.saturation(data).axes[0].lines[0]
+    assert len(line.get_xdata()) == 5
+    html = render_run_report(data, tmp_path / "r.html", figures=False).read_text()
+    assert "from step 40 (the last step that recorded them)" in html
+    assert "act mean" in html and "0.5" in html

@@ -15,6 +15,7 @@ from rich.text import Text
 from ..store.run_data import RunData
 from .explain import as_dict, describe_cause, describe_remedy, factorisation, findings_summary, fmt_num, where
 from .repair_view import repair_context
+from .sampling import earlier_note, latest_values
 
 SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
 #: Width of plain (uncoloured, fixed-width) output such as golden files.
@@ -101,12 +102,17 @@ def layer_table(data: RunData, step: int | None = None, title: str | None = None
         width: fit this many characters by leaving out the last columns (all columns when None).
     """
     shown_step = int(data.steps[-1]) if step is None and data.n_steps else step
-    vals = {name: data.at_step(name, step) for name, _ in LAYER_COLUMNS}
+    vals, came_from = latest_values(data, [name for name, _ in LAYER_COLUMNS], step)
     rows = [[str(i), layer.name, layer.activation or "-", *[_fmt(float(vals[name][i])) for name, _ in LAYER_COLUMNS],
              layer.type] for i, layer in enumerate(data.layers)]
     headers = ["#", "layer", "act", *[h for _, h in LAYER_COLUMNS], "type"]
-    return fitted_table(title or f"per-layer statistics at step {shown_step}", headers, rows, n_fixed=3,
-                        width=width, numeric_from=3)
+    table = fitted_table(title or f"per-layer statistics at step {shown_step}", headers, rows, n_fixed=3,
+                         width=width, numeric_from=3)
+    note = earlier_note(came_from, shown_step, dict(LAYER_COLUMNS))
+    if note:
+        table.caption = note + ("\n" + str(table.caption) if table.caption else "")
+        table.caption_justify = "left"
+    return table
 
 
 def print_layer_table(data: RunData, step: int | None = None, console: Console | None = None,

@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from .. import __version__
@@ -30,7 +31,7 @@ from .explain import (
     where,
 )
 from .repair_view import repair_context, run_pair
-from .sampling import MAX_DISPLAY_STEPS, Sampling, load_for_display
+from .sampling import MAX_DISPLAY_STEPS, Sampling, earlier_note, latest_values, load_for_display
 
 #: Per-layer columns of the report's statistics table: (statistic, heading).
 TABLE_COLUMNS = (("signal_norm", "‖∂L/∂out‖"), ("in_signal_norm", "‖∂L/∂in‖"), ("weight_grad_norm", "‖∇W‖"),
@@ -98,12 +99,15 @@ def _model_rows(data: RunData) -> list[dict[str, Any]]:
     return rows
 
 
-def _stat_rows(data: RunData) -> tuple[list[str], list[list[str]]]:
+def _stat_rows(data: RunData) -> tuple[list[str], list[list[str]], str]:
     cols = [(k, h) for k, h in TABLE_COLUMNS if k in data.layer_stats]
-    vals = {k: data.at_step(k) for k, _ in cols}
+    vals, came_from = latest_values(data, [k for k, _ in cols])
+    cols = [(k, h) for k, h in cols if np.isfinite(vals[k]).any()]
     rows = [[str(i), layer.name, layer.type, layer.activation or "-"] + [fmt_num(vals[k][i]) for k, _ in cols]
             for i, layer in enumerate(data.layers)]
-    return ["#", "layer", "type", "act"] + [h for _, h in cols], rows
+    note = earlier_note({k: came_from[k] for k, _ in cols}, int(data.steps[-1]) if data.n_steps else None,
+                        dict(cols))
+    return ["#", "layer", "type", "act"] + [h for _, h in cols], rows, note
 
 
 def _figures(specs: list[tuple[str, str, str, Any]], png_dir: str | os.PathLike[str] | None,
@@ -221,7 +225,7 @@ def render_run_report(data: RunData | str | os.PathLike[str], path: str | os.Pat
     name = title or " · ".join(str(x) for x in (meta.get("model_class"), Path(view.path).name if view.path
                                                  else None) if x) or "run"
     drawn = run_figures(view, sampling, png_dir, repair_dict, draw_figures=figures, pair=pair)
-    headers, rows = _stat_rows(view)
+    headers, rows, stat_note = _stat_rows(view)
     ctx = {
         "title": f"graddoctor report: {name}", "name": name, "version": __version__, "kind": "run",
         "generated": _dt.datetime.now(tz=_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
@@ -231,7 +235,7 @@ def render_run_report(data: RunData | str | os.PathLike[str], path: str | os.Pat
         "sampling_note": sampling.note(), "findings": [finding_context(f) for f in findings],
         "summary": findings_summary(findings), "findings_source": findings_source,
         "figures": drawn, "stat_headers": headers, "stat_rows": rows,
-        "stat_step": int(view.steps[-1]) if view.n_steps else None, "visible_rows": TABLE_VISIBLE_ROWS,
+        "stat_step": int(view.steps[-1]) if view.n_steps else None, "stat_note": stat_note, "visible_rows": TABLE_VISIBLE_ROWS,
         "model_rows": _model_rows(view), "meta_rows": _meta_rows(meta), "repair": repair_context(repair_dict),
         "has_series": bool(view.series.get("time_signal")),
     }

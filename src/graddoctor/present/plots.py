@@ -47,6 +47,8 @@ HORIZON_FACTOR = 1e-3
 #: Most points of a per-step curve; longer runs are drawn from evenly spaced steps (non-finite steps are
 #: always marked).
 MAX_CURVE_POINTS = 20000
+#: Curves with fewer recorded points than this are drawn with markers, so isolated points stay visible.
+FEW_POINTS = 30
 #: A per-step curve gets a log axis when its positive values span more than this many decades.
 LOG_SCALE_DECADES = 1.0
 
@@ -68,6 +70,13 @@ def wide_range(a: Any) -> bool:
     v = positive(a)
     v = v[np.isfinite(v)]
     return bool(v.size) and float(v.max()) > float(v.min()) * 10 ** LOG_SCALE_DECADES
+
+
+def recorded_columns(arr: np.ndarray) -> np.ndarray:
+    """Step columns where a (layers x steps) statistic holds at least one finite value: statistics taken on
+    detail steps only (activations, dL/d(input)) are NaN on the other steps."""
+    a = np.asarray(arr, dtype=np.float64)
+    return np.flatnonzero(np.isfinite(a).any(axis=0)) if a.ndim == 2 else np.zeros(0, dtype=np.int64)
 
 
 def pick_layers(n: int, limit: int = MAX_LINES) -> list[int]:
@@ -104,11 +113,12 @@ def gradient_flow(data: RunData) -> Figure | None:
     if not panels or not data.n_steps:
         return None
     fig, axes = _new(4.2, ncols=len(panels))
-    pos = step_positions(data.n_steps)
-    colors = plt.get_cmap("viridis")(np.linspace(0.15, 0.85, len(pos)))
     n = len(data.layers)
     for ax, (key, title) in zip(axes[0], panels):
         arr = data.layer_stats[key]
+        cols = recorded_columns(arr)
+        pos = [int(cols[p]) for p in step_positions(cols.size)]
+        colors = plt.get_cmap("viridis")(np.linspace(0.15, 0.85, len(pos)))
         width = 0.8 / len(pos)
         for j, (p, c) in enumerate(zip(pos, colors)):
             label = f"step {int(data.steps[p])}"
@@ -133,9 +143,11 @@ def heatmap(data: RunData) -> Figure | None:
         return None
     n = len(data.layers)
     fig, axes = _new(min(2.0 + 0.12 * n, 7.0) + 0.5, ncols=len(keys))
-    extent = (float(data.steps[0]), float(data.steps[-1]), n - 0.5, -0.5)
     for ax, key in zip(axes[0], keys):
-        img = np.log10(positive(data.layer_stats[key]))
+        cols = recorded_columns(data.layer_stats[key])
+        steps = data.steps[cols]
+        extent = (float(steps[0]), float(steps[-1]) if steps.size > 1 else float(steps[0]) + 1, n - 0.5, -0.5)
+        img = np.log10(positive(data.layer_stats[key][:, cols]))
         im = ax.imshow(img, aspect="auto", interpolation="nearest", cmap="magma", extent=extent)
         fig.colorbar(im, ax=ax, label=f"log10 {key}")
         ax.set_xlabel("step")
@@ -155,7 +167,9 @@ def _lines_by_depth(ax: Any, data: RunData, key: str, log: bool) -> bool:
     cmap = plt.get_cmap("viridis")
     for k, i in enumerate(idx):
         v = positive(arr[i]) if log else np.asarray(arr[i], dtype=np.float64)
-        ax.plot(data.steps, v, color=cmap(k / max(1, len(idx) - 1)), lw=1, label=data.layers[i].name[-24:])
+        m = np.isfinite(v)  # statistics of detail steps are missing (NaN) on the other steps
+        ax.plot(data.steps[m], v[m], color=cmap(k / max(1, len(idx) - 1)), lw=1, label=data.layers[i].name[-24:],
+                marker="." if m.sum() < FEW_POINTS else None)
     if log:
         ax.set_yscale("log")
     ax.set_xlabel("step")
@@ -195,9 +209,13 @@ def activations(data: RunData) -> Figure | None:
             continue
         i = idx[k]
         layer = data.layers[i]
+        m = np.isfinite(mean[i])  # recorded on detail steps only
         if lo is not None and hi is not None and has_values(lo[i]):
-            ax.fill_between(data.steps, lo[i], hi[i], color="tab:blue", alpha=0.2, label="2nd-98th pct")
-        ax.plot(data.steps, mean[i], color="tab:blue", lw=1.2, label="mean")
+            mb = m & np.isfinite(lo[i]) & np.isfinite(hi[i])
+            ax.fill_between(data.steps[mb], lo[i][mb], hi[i][mb], color="tab:blue", alpha=0.2,
+                            label="2nd-98th pct")
+        ax.plot(data.steps[m], mean[i][m], color="tab:blue", lw=1.2, label="mean",
+                marker="." if m.sum() < FEW_POINTS else None)
         ax.set_title(f"{layer.name[-22:]} ({layer.activation or 'no act.'})", fontsize=8)
         ax.tick_params(labelsize=7)
         if k == 0:
@@ -271,11 +289,12 @@ def loss_curves(data: RunData, sampling: Sampling | None = None) -> Figure | Non
     fig, axes = _new(3.4, ncols=len(panels))
     for ax, (key, title) in zip(axes[0], panels):
         v = np.asarray(curves[key][keep], dtype=np.float64)
-        if wide_range(v):
-            ax.plot(steps[keep], positive(v), lw=1, color="tab:blue")
+        log = wide_range(v)
+        v = positive(v) if log else v
+        m = np.isfinite(v)  # a loss that was not logged at some steps leaves gaps, not broken lines
+        ax.plot(steps[keep][m], v[m], lw=1, color="tab:blue", marker="." if m.sum() < FEW_POINTS else None)
+        if log:
             ax.set_yscale("log")
-        else:
-            ax.plot(steps[keep], np.where(np.isfinite(v), v, np.nan), lw=1, color="tab:blue")
         if bad.size:
             ax.vlines(bad, 0, 1, transform=ax.get_xaxis_transform(), color="tab:red", alpha=0.5, lw=0.8,
                       label=f"non-finite ({bad.size} steps)")

@@ -237,3 +237,34 @@ def _read_series(con: sqlite3.Connection, steps: np.ndarray) -> list[tuple[int, 
     return [(int(step), int(layer), name, _unblob(blob).copy()) for k, (name, layer, step, blob) in
             enumerate(con.execute("SELECT name, layer, step, data FROM series ORDER BY step")) if k % stride == 0]
 
+
+
+def latest_values(data: RunData, names: list[str], step: int | None = None
+                  ) -> tuple[dict[str, np.ndarray], dict[str, int | None]]:
+    """Per statistic, its per-layer values at ``step`` (default: the last recorded step), and the step each
+    came from. With ``step=None``, a statistic with no value at the last step (one taken on detail steps
+    only, such as the activation statistics) is read at the last step that recorded it."""
+    values: dict[str, np.ndarray] = {}
+    came_from: dict[str, int | None] = {}
+    for name in names:
+        arr = data.layer_stats.get(name)
+        if arr is None or not data.n_steps:
+            values[name], came_from[name] = np.full(len(data.layers), np.nan), None
+            continue
+        col = int(np.searchsorted(data.steps, step)) if step is not None else data.n_steps - 1
+        col = min(col, data.n_steps - 1)
+        if step is None and not np.isfinite(arr[:, col]).any():
+            cols = np.flatnonzero(np.isfinite(arr).any(axis=0))
+            col = int(cols[-1]) if cols.size else col
+        values[name], came_from[name] = arr[:, col], int(data.steps[col])
+    return values, came_from
+
+
+def earlier_note(came_from: dict[str, int | None], shown: int | None, labels: dict[str, str]) -> str:
+    """``"act mean, act p2 from step 140 (the last step that recorded them)"`` for statistics read at an
+    earlier step than ``shown``; empty when none was."""
+    groups: dict[int, list[str]] = {}
+    for name, s in came_from.items():
+        if s is not None and shown is not None and s != shown:
+            groups.setdefault(s, []).append(labels.get(name, name))
+    return "; ".join(f"{', '.join(v)} from step {k} (the last step that recorded them)" for k, v in groups.items())
