@@ -2,7 +2,7 @@
 what every rank recorded. Used by test_distributed.py; the reference single-process run lives there.
 
 Usage: python -m torch.distributed.run --nproc_per_node=2 dist_worker.py OUT_DIR MODE [MODE ...]
-MODE: ddp | ddp_nosync_step | ddp_rnn | fsdp2 | fsdp1 (each writes OUT_DIR/MODE/; one launch runs them all)
+MODE: ddp | ddp_nosync_step | ddp_rnn | ddp_preclip | fsdp2 | fsdp1 (each writes OUT_DIR/MODE/; one launch runs them all)
 """
 from __future__ import annotations
 
@@ -63,8 +63,12 @@ def run_mode(mode: str, out: str) -> None:
     X, Y = data()
     store = os.path.join(out, "run.sqlite")
     with_opt = mode != "ddp_nosync_step"
-    run = gd.watch(net, opt if with_opt else None, store=store, flush_every=2, overwrite=True,
-                   detail_every=DETAIL_EVERY)
+    kwargs = dict(store=store, flush_every=2, overwrite=True, detail_every=DETAIL_EVERY)
+    if mode == "ddp_preclip":  # the Monitor class the Lightning and transformers adapters use
+        from graddoctor.integrations.core import watch_pre_clip
+        run = watch_pre_clip(net, opt, **kwargs)
+    else:
+        run = gd.watch(net, opt if with_opt else None, **kwargs)
     drains = {"n": 0}
     orig_drain = run._drain
 
@@ -86,6 +90,9 @@ def run_mode(mode: str, out: str) -> None:
                     run.log_loss(loss.detach() * ACCUM)
                 if not with_opt and not sync:
                     run.step()  # after a no-sync micro-batch: must not close a step
+            if mode == "ddp_preclip":
+                run.capture_grads()
+                torch.nn.utils.clip_grad_norm_(net.parameters(), 1e-3)  # CLIP in the test; after capture
             opt.step()
             if not with_opt:
                 run.step()
