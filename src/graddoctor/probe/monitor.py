@@ -243,7 +243,7 @@ class Monitor:
             raise
         self._active = bool(self.schedule(0))
         self._detail = self._active
-        if self._active:
+        if self._detail:
             self._take_snapshot(-1)
         return self
 
@@ -496,7 +496,8 @@ class Monitor:
                 row = self._buf[self._row]
                 self._fold(row)
                 self._param_stats(row)
-                self._update_stats(row, s)
+                if self._detail:
+                    self._update_stats(row, s)
                 self._fold_series(s)
                 self._rows_steps.append(s)
                 self._rows_time.append(time.time() - self._t0)
@@ -510,7 +511,7 @@ class Monitor:
             self._step += 1
             self._active = bool(self.schedule(self._step))
             self._detail = self._active and self._n_recorded % self.detail_every == 0
-            if self._active and self._snap_step != self._step - 1:
+            if self._detail and self._snap_step != self._step - 1:  # the update is measured on detail steps
                 self._take_snapshot(self._step - 1)
         except Exception as e:
             self._step += 1
@@ -614,7 +615,7 @@ class Monitor:
             row[:, a:a + 3].index_add_(0, P.upd_layer(), src)
         else:
             row[:, a + 2].index_add_(0, P.upd_layer(), w2 * self._scale)
-        self._take_snapshot(s)
+
 
     # ------------------------------------------------------------------ flushing
     def flush(self) -> None:
