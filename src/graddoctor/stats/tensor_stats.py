@@ -76,8 +76,9 @@ def percentiles(t: torch.Tensor, qs: tuple[float, ...] = PERCENTILES, sample: in
     stride = max(1, flat.numel() // sample)
     sub = flat[::stride].to(F32)
     sub = torch.nan_to_num(sub, nan=0.0)
-    q = torch.tensor(qs, dtype=F32, device=t.device)
-    return torch.quantile(sub, q)
+    # Interpolate in float64: between values near +-3.4e38 (clamped Inf) float32 interpolation overflows to Inf.
+    q = torch.tensor(qs, dtype=torch.float64, device=t.device)
+    return torch.quantile(sub.to(torch.float64), q).to(F32)
 
 
 #: Columns of :func:`activation_stats`.
