@@ -174,3 +174,17 @@ def test_kill_9_mid_run_keeps_every_flushed_step(tmp_path: Path) -> None:
     assert data.n_steps >= flushed
     assert data.steps.tolist() == list(range(data.n_steps))
     assert np.isfinite(data.stat("weight_grad_norm")).all()
+
+
+def test_append_findings_to_a_finished_store(tmp_path: Path) -> None:
+    from graddoctor.store.sqlite import append_findings
+
+    path = tmp_path / "run.sqlite"
+    _run(path, steps=2)
+    f = gd.Finding(kind="vanishing_gradient", severity="warning", layers=["0"], axis="depth",
+                   causes=["saturating_activation"], remedies=["use_relu_family"])
+    append_findings(path, [f.to_dict()], source="diagnose")
+    stored = gd.load_run(path).findings
+    assert [(d["kind"], d["source"]) for d in stored] == [("vanishing_gradient", "diagnose")]
+    with pytest.raises(gd.StoreError, match="does not exist"):
+        append_findings(tmp_path / "nope.sqlite", [])

@@ -193,6 +193,31 @@ class SQLiteStore:
         return load_run(self.path)
 
 
+def append_findings(path: str | os.PathLike[str], findings: list[dict[str, Any]], source: str = "diagnose") -> None:
+    """Add findings (dicts, e.g. ``Finding.to_dict()``) to an existing run store, in one transaction.
+
+    Safe while a writer is still recording into the store (WAL mode; SQLite serialises the writers).
+
+    Raises:
+        StoreError: the file does not exist, is not a graddoctor store, or cannot be written.
+    """
+    path = str(path)
+    if not Path(path).is_file():
+        raise StoreError(f"run store {path!r} does not exist; pass the file that gd.watch(store=...) wrote")
+    con = _connect(path, readonly=False)
+    try:
+        _validate(con, path)
+        now = time.time()
+        con.execute("BEGIN IMMEDIATE")
+        con.executemany("INSERT INTO findings(source, created, data) VALUES (?, ?, ?)",
+                        [(source, now, json.dumps(f)) for f in findings])
+        con.execute("COMMIT")
+    except sqlite3.Error as e:
+        raise StoreError(f"cannot add findings to run store {path!r}: {e}") from None
+    finally:
+        con.close()
+
+
 def load_run(path: str | os.PathLike[str]) -> RunData:
     """Read a run store (also one still being written) into :class:`RunData`.
 
