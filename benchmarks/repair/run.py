@@ -48,9 +48,16 @@ def run_setup(setup: Setup, seeds: int, max_trials: int, budget: float) -> dict:
         "baseline_ok": base >= REPAIRED_SHARE * ref, "winner": res.best.name if res.best else None,
         "first_tried": res.tried[0].name if res.tried else None, "first_won": res.first_tried_won,
         "tried": [t.name for t in res.tried], "skipped": [t.name for t in res.trials if t.skipped],
+        "first_qualified": bool(res.tried) and _qualifies(res.tried[0]),
         "problems": problems, "candidates": res.candidates, "repair_seconds": time.time() - t1,
         "seconds": time.time() - t0, "result": res.to_dict(),
     }
+
+
+def _qualifies(t: object) -> bool:
+    """The trial beat the baseline by more than the margin and did not leave the finding in place."""
+    gain, margin, fixes = getattr(t, "gain", None), getattr(t, "margin", None), getattr(t, "fixes", None)
+    return gain is not None and margin is not None and gain > margin and fixes is not False
 
 
 def summarise(rows: list[dict]) -> dict:
@@ -66,6 +73,9 @@ def summarise(rows: list[dict]) -> dict:
         "avg_gain": statistics.mean(r["gain"] for r in broken) if broken else float("nan"),
         "avg_gain_repaired": statistics.mean(r["gain"] for r in broken if r["winner"]) if won else float("nan"),
         "first_won_share": sum(r["first_won"] for r in won) / max(1, len(won)),
+        "first_qualified_share": sum(r.get("first_qualified", False) for r in won) / max(1, len(won)),
+        "by_kind": {k: [sum(r["repaired"] for r in broken if r["kind"] == k),
+                        sum(r["kind"] == k for r in broken)] for k in dict.fromkeys(r["kind"] for r in broken)},
         "winners": len(won),
         "healthy_untouched": sum(r["winner"] is None for r in healthy) / max(1, len(healthy)),
         "healthy_flagged": sum(bool(r["problems"]) for r in healthy),
@@ -89,7 +99,9 @@ def print_table(rows: list[dict], s: dict) -> None:
           f"{s['broken_at_baseline']} below {REPAIRED_SHARE:.0%} of reference before repair)")
     print(f"average accuracy gain over broken setups: {s['avg_gain']:+.1%} "
           f"(over the {s['winners']} with a winning remedy: {s['avg_gain_repaired']:+.1%})")
-    print(f"first remedy tried was the winner: {s['first_won_share']:.1%} of {s['winners']} repairs")
+    print(f"first remedy tried was the winner: {s['first_won_share']:.1%} of {s['winners']} repairs; it already "
+          f"passed the win criterion in {s['first_qualified_share']:.1%}")
+    print("repaired by problem: " + ", ".join(f"{k} {a}/{b}" for k, (a, b) in s["by_kind"].items()))
     print(f"healthy setups left untouched: {s['healthy_untouched']:.0%} of {s['healthy']} "
           f"({s['healthy_flagged']} had a warning finding)")
     print(f"time per repair: {s['seconds_per_repair']:.1f} s")
@@ -102,7 +114,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--budget", type=float, default=120.0, help="seconds per repair")
     ap.add_argument("--only", nargs="*", help="run only these setups")
     ap.add_argument("--out", default="out/bench_repair.json")
+    ap.add_argument("--summarise", metavar="JSON", help="print the tables of an earlier run's JSON and exit")
     args = ap.parse_args(argv)
+    if args.summarise:
+        rows = json.loads(Path(args.summarise).read_text())["rows"]
+        for r in rows:
+            if "first_qualified" not in r:
+                tried = [t for t in r["result"]["trials"] if not t["skipped"]]
+                r["first_qualified"] = bool(tried) and tried[0]["gain"] is not None and tried[0]["margin"] is not None \
+                    and tried[0]["gain"] > tried[0]["margin"] and tried[0]["fixes"] is not False
+        print_table(rows, summarise(rows))
+        return 0
     torch.set_num_threads(1)
     chosen = [s for s in SETUPS if not args.only or s.name in args.only]
     rows = []
