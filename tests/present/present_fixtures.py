@@ -100,13 +100,19 @@ VANISHING = {"kind": "vanishing_gradient", "severity": "critical", "layers": ["l
              "causes": ["saturating_activation"], "remedies": ["use_relu_family", "he_init"],
              "message": "the backward signal shrinks 10x per layer", "detector": "vanishing_depth"}
 
-REPAIR = {"baseline": {"remedy": None, "metric": 0.31, "loss": 2.1, "findings": [VANISHING], "seeds": [0, 1],
-                       "curves": {"val_loss": [[2.3, 2.2, 2.1], [2.3, 2.25, 2.1]]}},
-          "trials": [{"remedy": "use_relu_family", "metric": 0.91, "loss": 0.3, "findings": [], "seeds": [0, 1],
-                      "curves": {"val_loss": [[2.3, 1.0, 0.3], [2.3, 1.1, 0.3]]}},
-                     {"remedy": "he_init", "metric": 0.4, "loss": 1.9, "findings": [VANISHING], "seeds": [0, 1]}],
-          "best": {"remedy": "use_relu_family", "metric": 0.91, "loss": 0.3, "findings": [], "seeds": [0, 1],
-                   "curves": {"val_loss": [[2.3, 1.0, 0.3], [2.3, 1.1, 0.3]]}}}
+REPAIR = {"metric_name": "accuracy", "changes": ["replaced the hidden sigmoid activations with relu"],
+          "baseline": {"remedy": None, "name": "baseline", "metric": 0.31, "loss": 2.1, "findings": [VANISHING],
+                       "seeds": [0, 1], "first_layer_speed": 6.7e-05, "spread": 0.01, "fixes": None,
+                       "seconds": 1.2, "curves": {"val_loss": [[2.3, 2.2, 2.1], [2.3, 2.25, 2.1]]}},
+          "trials": [{"remedy": "use_relu_family", "name": "use_relu_family", "metric": 0.91, "loss": 0.3,
+                      "findings": [], "seeds": [0, 1], "first_layer_speed": 0.023, "spread": 0.02, "fixes": True,
+                      "seconds": 1.3, "curves": {"val_loss": [[2.3, 1.0, 0.3], [2.3, 1.1, 0.3]]}},
+                     {"remedy": "he_init", "name": "he_init", "metric": 0.4, "loss": 1.9, "findings": [VANISHING],
+                      "seeds": [0, 1], "first_layer_speed": 8e-05, "spread": 0.05, "fixes": False,
+                      "seconds": 1.1}],
+          "best": {"remedy": "use_relu_family", "name": "use_relu_family", "metric": 0.91, "loss": 0.3,
+                   "findings": [], "seeds": [0, 1], "first_layer_speed": 0.023, "spread": 0.02, "fixes": True,
+                   "seconds": 1.3, "curves": {"val_loss": [[2.3, 1.0, 0.3], [2.3, 1.1, 0.3]]}}}
 
 GOLDEN_DIR = Path(__file__).resolve().parent.parent / "golden"
 #: Set this environment variable to 1 to rewrite the golden files from the current output.

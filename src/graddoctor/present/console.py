@@ -50,7 +50,8 @@ def compact_table(title: str | None = None) -> Table:
 
 
 def fitted_table(title: str | None, headers: list[str], rows: list[list[str]], *, n_fixed: int,
-                 width: int | None = None, numeric_from: int | None = None) -> Table:
+                 width: int | None = None, numeric_from: int | None = None,
+                 row_styles: list[str | None] | None = None) -> Table:
     """A compact table that keeps its first ``n_fixed`` columns and then as many of the others, in order, as fit
     in ``width`` characters (all of them when ``width`` is None). Left-out columns are named in a caption.
 
@@ -61,6 +62,7 @@ def fitted_table(title: str | None, headers: list[str], rows: list[list[str]], *
         n_fixed: leading columns always shown (row number, name).
         width: the console width to fit.
         numeric_from: first right-aligned (numeric) column; default ``n_fixed``.
+        row_styles: a rich style per row (None for none).
     """
     numeric_from = n_fixed if numeric_from is None else numeric_from
     need = [max([len(h)] + [len(r[k]) for r in rows]) for k, h in enumerate(headers)]
@@ -76,8 +78,8 @@ def fitted_table(title: str | None, headers: list[str], rows: list[list[str]], *
     for k in keep:
         table.add_column(headers[k], justify="right" if k >= numeric_from else "left",
                          no_wrap=k >= numeric_from, overflow="fold")
-    for r in rows:
-        table.add_row(*[r[k] for k in keep])
+    for j, r in enumerate(rows):
+        table.add_row(*[r[k] for k in keep], style=row_styles[j] if row_styles else None)
     dropped = [headers[k] for k in range(len(headers)) if k not in keep]
     if dropped:
         table.caption = f"not shown for width: {', '.join(dropped)} (widen the terminal or set COLUMNS)"
@@ -240,19 +242,19 @@ def print_repair(result: Any, console: Console | None = None) -> None:
     if ctx is None:
         console.print("No repair result.")
         return
-    table = compact_table("repair: baseline and trials")
-    for i, head in enumerate(ctx["headers"]):
-        table.add_column(head, justify="left" if i == 0 else "right", overflow="fold")
-    for row in ctx["rows"]:
-        cells = list(row["cells"])
-        if row["winner"]:
-            cells[0] = cells[0] + " (winner)"
-        table.add_row(*cells, style="bold green" if row["winner"] else None)
-    console.print(table)
+    cells = [list(r["cells"]) for r in ctx["rows"]]
+    for c, r in zip(cells, ctx["rows"]):
+        if r["winner"]:
+            c[0] += " (winner)"
+    styles = ["bold green" if r["winner"] else None for r in ctx["rows"]]
+    console.print(fitted_table("repair: baseline and trials", ctx["headers"], cells, n_fixed=1,
+                               width=console.width, row_styles=styles))
     console.print(Text(ctx["verdict"], style="bold green" if ctx["best"] else "yellow"))
     grid = Table.grid(padding=(0, 1))
     grid.add_column(no_wrap=True)
     grid.add_column()
     for code, text in ctx["best_descriptions"]:
-        grid.add_row(" ", Text(f"{code}: {text}"))
+        grid.add_row("  remedy", Text(f"{code}: {text}"))
+    for change in ctx["changes"]:
+        grid.add_row("  change", Text(change))
     console.print(grid)

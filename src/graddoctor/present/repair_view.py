@@ -17,7 +17,7 @@ from .explain import describe_remedy, fmt_num
 CURVE_KEYS = ("curves", "history", "curve", "loss_curve", "losses", "train_loss", "val_loss")
 #: Optional per-entry numbers shown as columns when present: (key, heading).
 EXTRA_COLUMNS = (("first_layer_speed", "1st-layer ‖ΔW‖/‖W‖"), ("spread", "spread"), ("gain", "gain"),
-                 ("margin", "margin"), ("fixes", "fixes finding"), ("seconds", "seconds"))
+                 ("margin", "margin"), ("fixes", "fixes"), ("seconds", "seconds"))
 
 
 def _entries(result: dict[str, Any]) -> list[dict[str, Any]]:
