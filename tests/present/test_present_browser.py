@@ -39,8 +39,12 @@ def chromium() -> str:
     """The chromium binary; installed with apt-get when missing."""
     path = shutil.which("chromium")
     if path is None:
-        subprocess.run(["apt-get", "install", "-y", "-q", "chromium"], check=False, capture_output=True)
-        path = shutil.which("chromium")
+        for cmd in (["apt-get", "install", "-y", "-q", "chromium"], ["apt-get", "update", "-q"],
+                    ["apt-get", "install", "-y", "-q", "chromium"]):
+            subprocess.run(cmd, check=False, capture_output=True)
+            path = shutil.which("chromium")
+            if path is not None:
+                break
     if path is None:
         pytest.fail("headless chromium is needed for the browser tests and could not be installed; "
                     "run 'apt-get update && apt-get install -y chromium'")
