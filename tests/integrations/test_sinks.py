@@ -45,10 +45,10 @@ def test_tensorboard(tmp_path: Path) -> None:
     ea.Reload()
     want = _expected(run)
     assert set(want) <= set(ea.Tags()["scalars"])
-    for name, values in want.items():
-        got = [e.value for e in ea.Scalars(name)]
-        assert [e.step for e in ea.Scalars(name)] == list(range(STEPS))
-        np.testing.assert_allclose(got, values, rtol=1e-6, err_msg=name)
+    for name, values in want.items():  # statistics of detail steps only are NaN elsewhere: not logged
+        finite = np.isfinite(values)
+        assert [e.step for e in ea.Scalars(name)] == list(np.flatnonzero(finite)), name
+        np.testing.assert_allclose([e.value for e in ea.Scalars(name)], values[finite], rtol=1e-6, err_msg=name)
     text = ea.Tensors("graddoctor/findings/text_summary")[0].tensor_proto.string_val[0].decode()
     kinds = _findings_kinds(run)
     assert kinds and all(k in text for k in kinds)
@@ -68,8 +68,9 @@ def test_mlflow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert client.get_run(sink.run_id).info.status == "FINISHED"
     for name, values in _expected(run).items():
         hist = sorted(client.get_metric_history(sink.run_id, name), key=lambda m: m.step)
-        assert [m.step for m in hist] == list(range(STEPS)), name
-        np.testing.assert_allclose([m.value for m in hist], values, rtol=1e-6, err_msg=name)
+        finite = np.isfinite(values)
+        assert [m.step for m in hist] == list(np.flatnonzero(finite)), name
+        np.testing.assert_allclose([m.value for m in hist], values[finite], rtol=1e-6, err_msg=name)
     path = client.download_artifacts(sink.run_id, "graddoctor/findings.json", str(tmp_path / "dl"))
     stored = json.loads(Path(path).read_text())
     assert sorted(f["kind"] for f in stored["findings"]) == _findings_kinds(run)

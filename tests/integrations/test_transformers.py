@@ -58,7 +58,7 @@ def test_trainer_run_matches_trainer_norms_and_plain_loop(tmp_path) -> None:
     from graddoctor.integrations.transformers import GradDoctorCallback
 
     tmp = tmp_path
-    cb = GradDoctorCallback(store=str(tmp / "run.sqlite"))
+    cb = GradDoctorCallback(store=str(tmp / "run.sqlite"), detail_every=1)  # every statistic every step
     seen: list[dict] = []
     trainer, model = _train(tmp, [cb], seen)
     _check_pre_clip_norms(cb, trainer, model, tmp)
@@ -91,7 +91,7 @@ def _check_plain_loop(trainer, seen, tmp) -> None:
     model = _model()
     opt = torch.optim.SGD(model.parameters(), lr=LR)
     pre = []
-    with gd.watch(model, opt) as run:
+    with gd.watch(model, opt, detail_every=1) as run:
         for s in range(STEPS):
             window = seen[s * ACCUM:(s + 1) * ACCUM]
             for b in window:  # as recorded: with num_items_in_batch when the Trainer passed it
