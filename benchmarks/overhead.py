@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
-    lines = [f"| workload | configuration | ms/step (median) | ratio to plain (median) | ratio p10-p90 |",
+    lines = ["| workload | configuration | ms/step (median) | ratio to plain (median) | ratio p10-p90 |",
              "|---|---|---|---|---|"]
     for name in WORKLOADS:
         if args.only and args.only not in name:

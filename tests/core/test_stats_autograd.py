@@ -23,7 +23,7 @@ def _reference(model: nn.Sequential, x: torch.Tensor, y: torch.Tensor, lr: float
     zs, ins, acts = [], [], []
     h = x
     mods = list(model)
-    for i, m in enumerate(mods):
+    for _i, m in enumerate(mods):
         if isinstance(m, nn.Linear):
             if h.requires_grad:
                 h.retain_grad()
@@ -70,7 +70,7 @@ def test_layer_statistics_match_autograd(act: type[nn.Module]) -> None:
     total = torch.sqrt(sum((p.grad.double() ** 2).sum() for p in ref_model.parameters()))
     assert data.step_stats["total_grad_norm"][0] == pytest.approx(total.item(), rel=RTOL)
     for i, lin in enumerate(lins):
-        col = lambda s: float(data.stat(s)[i, 0])  # noqa: E731
+        col = lambda s, i=i: float(data.stat(s)[i, 0])  # noqa: E731
         assert col("signal_norm") == pytest.approx(zs[i].grad.double().norm().item(), rel=RTOL)
         assert col("signal_rms") == pytest.approx(zs[i].grad.double().pow(2).mean().sqrt().item(), rel=RTOL)
         if i == 0:

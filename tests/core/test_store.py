@@ -35,7 +35,7 @@ def _run(path: Path, steps: int = 6, **kw) -> gd.Monitor:
 
 
 def test_round_trip_equals_memory(tmp_path: Path) -> None:
-    on_disk = _run(tmp_path / "run.sqlite", flush_every=4)
+    _run(tmp_path / "run.sqlite", flush_every=4)
     in_mem = _run(None)  # type: ignore[arg-type]
     a, b = gd.load_run(tmp_path / "run.sqlite"), in_mem.data
     assert a.steps.tolist() == b.steps.tolist() == list(range(6))
@@ -120,7 +120,7 @@ def test_reader_while_writing_sees_whole_steps(tmp_path: Path) -> None:
     path = tmp_path / "live.sqlite"
     model = nn.Sequential(nn.Linear(8, 8), nn.Tanh(), nn.Linear(8, 1))
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
-    with gd.watch(model, opt, store=path, flush_every=2) as run:
+    with gd.watch(model, opt, store=path, flush_every=2):
         for i in range(7):
             model(torch.randn(4, 8)).sum().backward()
             opt.step()

@@ -43,7 +43,7 @@ class LayerSpec:
 
     def fan_in_out(self) -> tuple[int | None, int | None]:
         """Fan-in and fan-out of the main weight (as torch.nn.init computes them), or (None, None)."""
-        for pname, p, is_bias in self.params:
+        for _pname, p, is_bias in self.params:
             if not is_bias and p.dim() >= 2:
                 receptive = math.prod(p.shape[2:]) if p.dim() > 2 else 1
                 return int(p.shape[1] * receptive), int(p.shape[0] * receptive)
@@ -153,7 +153,7 @@ def optimizer_summary(optimizer: torch.optim.Optimizer | None) -> dict[str, Any]
         return None
     groups = []
     for g in optimizer.param_groups:
-        hp = {}
+        hp: dict[str, Any] = {}
         for k, v in g.items():
             if k == "params":
                 continue

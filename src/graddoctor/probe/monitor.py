@@ -27,8 +27,7 @@ from ..store.base import Batch
 from ..store.memory import MemoryStore
 from ..store.sqlite import SQLiteStore
 from .layout import COL, DEVICE_WIDTH, GROUPS, SPAN, SQUARED, K, derive, step_totals
-from .model_map import (LayerSpec, first_tensor, map_model, optimizer_covers, optimizer_summary,
-                        time_dim_of)
+from .model_map import LayerSpec, first_tensor, map_model, optimizer_covers, optimizer_summary, time_dim_of
 from .schedule import Schedule, make_schedule
 
 #: Hook results kept before they are folded into the step's buffer row (bounds memory when a model runs
@@ -108,9 +107,10 @@ class _Params:
         return torch.cat([v.to(torch.float32) for v in views])
 
 
-def _norms(tensors: list[torch.Tensor]) -> torch.Tensor:
+def _norms(tensors: list[torch.Tensor] | tuple[torch.Tensor, ...]) -> torch.Tensor:
     """Float32 L2 norms of a list of (possibly mixed-dtype, possibly sparse) tensors, stacked."""
     dense = [t.coalesce().values() if t.is_sparse else t for t in tensors]
+    out: Any
     try:
         out = torch._foreach_norm(dense, 2, dtype=torch.float32)  # torch >= 2.4
     except (TypeError, RuntimeError):  # older torch, float64 or complex tensors (vector_norm refuses to narrow)
@@ -199,7 +199,7 @@ class Monitor:
         self._views: list[torch.Tensor] | None = None
         self._snaps: list[torch.Tensor] | None = None
         self._series_pending: list[tuple[int, torch.Tensor]] = []
-        self._no_act: list[tuple[int, torch.Tensor]] = []
+        self._no_act: list[tuple[int, torch.Tensor, int, int]] = []
         self._series_rows: list[tuple[int, int, torch.Tensor]] = []
         self._idx_cache: dict[tuple[int, ...], torch.Tensor] = {}
         self._rows_steps: list[int] = []
