@@ -5,11 +5,16 @@ import base64
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from markupsafe import escape
 from present_fixtures import REPAIR, VANISHING, XSS_META, XSS_NAMES, write_store
 
 from graddoctor.diagnosis.findings import Diagnosis, Finding
 from graddoctor.present.html import render_run_report
+from graddoctor.store.run_data import LAYER_STATS, STEP_STATS, LayerInfo, RunData
 from graddoctor.store.sqlite import load_run
 
 RUN_SECTIONS = ("summary", "gradient-flow", "learning-speed", "activations", "loss", "layer-stats", "model",
@@ -128,3 +133,31 @@ def test_bad_output_paths_raise_clear_errors(make_store, tmp_path):
         render_run_report(data, tmp_path / "missing" / "r.html", figures=False)
     with pytest.raises(ValueError, match="is a directory"):
         render_run_report(data, tmp_path, figures=False)
+
+
+MATHTEXT_NAMES = ["a$b^{", r"$\frac{1}{0}$", "x_1$", "100%$", "\\$"]
+
+
+def test_names_that_look_like_mathtext_draw_as_text(make_store, tmp_path):
+    """Regression guard: matplotlib parses text between $ signs as mathtext and raises on bad input."""
+    from graddoctor.present import plots
+
+    data = load_run(make_store(n_layers=5, names=MATHTEXT_NAMES, n_steps=6))
+    for fig in (plots.gradient_flow(data), plots.activations(data), plots.heatmap(data), plots.update_speed(data)):
+        assert plots.to_png(fig)[:4] == b"\x89PNG"
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(names=st.lists(st.text(min_size=1, max_size=30).filter(lambda s: s.strip() == s and s.strip()),
+                      min_size=2, max_size=4, unique=True),
+       meta=st.text(max_size=40))
+def test_any_name_or_metadata_is_escaped(tmp_path, names, meta):
+    layers = [LayerInfo(index=i, name=n, type=n + "Type", activation=None, order=i) for i, n in enumerate(names)]
+    data = RunData(layers=layers, steps=np.zeros(0, dtype=np.int64),
+                   layer_stats={k: np.zeros((len(names), 0), dtype=np.float32) for k in LAYER_STATS},
+                   step_stats={k: np.zeros(0) for k in STEP_STATS}, meta={"model_class": meta, "user": {"x": meta}})
+    with open(render_run_report(data, tmp_path / "p.html", figures=False), encoding="utf-8", newline="") as fh:
+        html = fh.read()
+    for n in names + [meta]:
+        assert str(escape(n)) in html
+    assert "<script" not in html.lower()

@@ -64,6 +64,15 @@ def has_values(a: np.ndarray) -> bool:
     return bool(np.asarray(a).size) and bool(np.isfinite(np.asarray(a, dtype=np.float64)).any())
 
 
+def text(s: Any, last: int | None = None) -> str:
+    """A user string as literal figure text: ``$`` escaped so matplotlib never parses it as mathtext (a
+    module named ``a$b^`` would otherwise fail to draw); ``last`` keeps only its last characters."""
+    s = str(s)
+    if last is not None:
+        s = s[-last:]
+    return s.replace("$", r"\$")
+
+
 def wide_range(a: Any) -> bool:
     """True when the positive finite values of ``a`` span more than :data:`LOG_SCALE_DECADES` decades, so a
     log axis reads better than a linear one."""
@@ -94,7 +103,7 @@ def step_positions(n: int) -> list[int]:
 def _layer_axis(ax: Any, names: list[str]) -> None:
     if len(names) <= MAX_NAMED_TICKS:
         ax.set_xticks(range(len(names)))
-        ax.set_xticklabels([n[-18:] for n in names], rotation=60, ha="right", fontsize=7)
+        ax.set_xticklabels([text(n, 18) for n in names], rotation=60, ha="right", fontsize=7)
     ax.set_xlabel("layer (input side left, loss side right)")
 
 
@@ -154,7 +163,7 @@ def heatmap(data: RunData) -> Figure | None:
         ax.set_ylabel("layer (input side at top)")
         if n <= MAX_NAMED_TICKS:
             ax.set_yticks(range(n))
-            ax.set_yticklabels([x[-18:] for x in data.layer_names], fontsize=7)
+            ax.set_yticklabels([text(x, 18) for x in data.layer_names], fontsize=7)
         ax.set_title(f"{key} per layer and step", fontsize=10)
     return fig
 
@@ -168,7 +177,7 @@ def _lines_by_depth(ax: Any, data: RunData, key: str, log: bool) -> bool:
     for k, i in enumerate(idx):
         v = positive(arr[i]) if log else np.asarray(arr[i], dtype=np.float64)
         m = np.isfinite(v)  # statistics of detail steps are missing (NaN) on the other steps
-        ax.plot(data.steps[m], v[m], color=cmap(k / max(1, len(idx) - 1)), lw=1, label=data.layers[i].name[-24:],
+        ax.plot(data.steps[m], v[m], color=cmap(k / max(1, len(idx) - 1)), lw=1, label=text(data.layers[i].name, 24),
                 marker="." if m.sum() < FEW_POINTS else None)
     if log:
         ax.set_yscale("log")
@@ -216,7 +225,7 @@ def activations(data: RunData) -> Figure | None:
                             label="2nd-98th pct")
         ax.plot(data.steps[m], mean[i][m], color="tab:blue", lw=1.2, label="mean",
                 marker="." if m.sum() < FEW_POINTS else None)
-        ax.set_title(f"{layer.name[-22:]} ({layer.activation or 'no act.'})", fontsize=8)
+        ax.set_title(text(f"{layer.name[-22:]} ({layer.activation or 'no act.'})"), fontsize=8)
         ax.tick_params(labelsize=7)
         if k == 0:
             ax.legend(fontsize=7)
@@ -269,7 +278,7 @@ def time_signal(data: RunData) -> Figure | None:
         ax.set_yscale("log")
         ax.set_xlabel("distance from the loss (time steps)")
         ax.set_ylabel("‖∂L/∂x_t‖")
-        ax.set_title(f"{name[-30:]}", fontsize=9)
+        ax.set_title(text(name, 30), fontsize=9)
         ax.legend(fontsize=7)
     return fig
 

@@ -139,7 +139,7 @@ def repair_curves(result: dict[str, Any] | None) -> Any:
             for k, run in enumerate(curves[id(e)].get(name, [])):
                 v = plots.positive(run) if "loss" in name else run
                 ax.plot(np.arange(run.size), v, color=color, lw=1, alpha=0.9 if k == 0 else 0.5,
-                        label=label(e) if k == 0 else None)
+                        label=plots.text(label(e)) if k == 0 else None)
         if "loss" in name and plots.has_values(ax.lines[0].get_ydata()):
             ax.set_yscale("log")
         ax.set_title(name, fontsize=10)
