@@ -542,3 +542,25 @@ def test_keyboard_interrupt_leaves_a_complete_store(tmp_path):
 def test_identity_with_a_store_and_tiny_flushes(tmp_path):
     data = assert_identical(mlp, X, Y, F.mse_loss, steps=6, store=tmp_path / "r.sqlite", flush_every=1)
     assert gd.load_run(tmp_path / "r.sqlite").steps.tolist() == data.steps.tolist()
+
+
+def test_store_turned_read_only_mid_run(tmp_path):
+    """The store's connection refuses writes for a while (what a read-only remount does; chmod cannot stop
+    root): one warning, training unchanged, and every step is there once writes work again."""
+    store = tmp_path / "ro.sqlite"
+    model = mlp()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with gd.watch(model, opt, store=store, flush_every=2) as run:
+            def toggle(i):
+                if i in (3, 9):
+                    run.store._con.execute(f"PRAGMA query_only = {'ON' if i == 3 else 'OFF'}")
+                if i == 6:
+                    assert gd.load_run(store).steps.tolist() == list(range(gd.load_run(store).n_steps))
+
+            watched_steps(model, opt, run, 14, toggle)
+    msgs = [str(w.message) for w in caught if issubclass(w.category, gd.GradDoctorWarning)]
+    assert len(msgs) == 1 and "readonly" in msgs[0], msgs
+    data = gd.load_run(store)
+    assert data.steps.tolist() == list(range(14)) and data.meta["status"] == "finished"
