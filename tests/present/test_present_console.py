@@ -114,3 +114,12 @@ def test_progress_is_silent_off_a_terminal_and_counts(monkeypatch):
     with progress("visible", total=2, console=term, transient=False) as bar:
         bar.advance(2)
     assert "visible" in term.file.getvalue()
+
+
+def test_time_findings_say_the_memory_horizon():
+    from graddoctor.present.explain import where
+
+    f = {"layers": ["rnn"], "axis": "time", "evidence": {"memory_horizon": 12, "sequence_length": 50}}
+    assert where(f) == "rnn; memory horizon 12 of 50 time steps"
+    f["evidence"]["memory_horizon"] = None
+    assert "≥ the sequence length (50" in where(f)

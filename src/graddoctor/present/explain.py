@@ -122,8 +122,12 @@ def where(d: dict[str, Any]) -> str:
     ev = d.get("evidence") or {}
     if d.get("axis") == "time":
         horizon = ev.get("memory_horizon", ev.get("horizon"))
+        length = ev.get("sequence_length")
+        of = f" of {fmt_num(length)}" if length is not None else ""
         if horizon is not None:
-            parts.append(f"memory horizon {fmt_num(horizon)} steps")
+            parts.append(f"memory horizon {fmt_num(horizon)}{of} time steps")
+        elif length is not None:
+            parts.append(f"memory horizon ≥ the sequence length ({fmt_num(length)} time steps)")
     return "; ".join(parts) or "-"
 
 
