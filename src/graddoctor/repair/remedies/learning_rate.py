@@ -41,8 +41,9 @@ def early_update_ratio(baseline: Any) -> float | None:
     if u.size == 0:
         return None
     u = u[:, : max(1, math.ceil(u.shape[1] * EARLY_FRACTION))]
-    with np.errstate(all="ignore"):
-        per_step = np.nanmax(np.where(np.isfinite(u), u, np.nan), axis=0) if np.isfinite(u).any() else np.array([])
+    finite = np.isfinite(u)
+    has = finite.any(axis=0)  # steps with at least one measured layer
+    per_step = np.where(finite, u, -np.inf).max(axis=0)[has] if u.shape[1] else np.array([])
     per_step = per_step[np.isfinite(per_step)]
     return float(np.median(per_step)) if per_step.size else None
 
