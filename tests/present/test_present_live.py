@@ -142,3 +142,19 @@ def test_a_store_that_is_not_ready_yet_is_retried(tmp_path):
     why = run_live(str(path), once=True, wait=60, console=Console(file=buf, width=100))
     t.join()
     assert why == "once" and "step 4" in buf.getvalue()
+
+
+def test_piped_output_prints_the_view_once_then_status_lines(tmp_path):
+    import io
+
+    from rich.console import Console
+
+    from graddoctor.present.live import run_live
+
+    write_store(tmp_path / "run.sqlite", n_steps=8, status="running")
+    buf = io.StringIO()
+    why = run_live(str(tmp_path / "run.sqlite"), interval=0.05, console=Console(file=buf, width=100),
+                   max_frames=3)
+    out = buf.getvalue()
+    assert why == "frames" and out.count("graddoctor live") == 1 and "step 7  ·" in out
+    assert "\x1b[" not in out  # no cursor movement when not a terminal
