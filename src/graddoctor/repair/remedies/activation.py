@@ -80,8 +80,12 @@ class ActivationSwap(ModelRemedy):
         if acts and acts[-1] == len(leaves) - 1:
             acts = acts[:-1]  # the output activation stays
         if acts:
+            ref = next(iter(model.parameters()), None)
             for i in acts:
-                set_submodule(model, leaves[i][0], NEW_ACTIVATIONS[str(self.variant)]())
+                new = NEW_ACTIVATIONS[str(self.variant)]()
+                if ref is not None:  # PReLU has a parameter: put it where the model lives
+                    new = new.to(ref.device, ref.dtype)
+                set_submodule(model, leaves[i][0], new)
                 layer = next((m for _, m in reversed(leaves[:i]) if isinstance(m, LINEAR_LIKE)), None)
                 if layer is not None:
                     init_for(layer, str(self.variant))

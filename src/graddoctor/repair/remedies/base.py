@@ -93,7 +93,9 @@ class ModelRemedy(Remedy):
 
 
 def probe_run(model: nn.Module, x: Any) -> Any:
-    """One forward pass that changes nothing: eval mode, no grad, RNG state restored, mode restored."""
+    """One forward pass that changes nothing: eval mode, no grad, RNG state restored, mode restored. A tensor
+    ``x`` is moved to the model's device first."""
+    x = to_model_device(model, x)
     was = model.training
     model.eval()
     try:
@@ -101,6 +103,12 @@ def probe_run(model: nn.Module, x: Any) -> Any:
             return model(x)
     finally:
         model.train(was)
+
+
+def to_model_device(model: nn.Module, x: Any) -> Any:
+    """``x`` on the device of the model's first parameter (unchanged when not a tensor or no parameter)."""
+    ref = next(iter(model.parameters()), None)
+    return x.to(ref.device) if isinstance(x, torch.Tensor) and ref is not None else x
 
 
 def _probe_forward(model: nn.Module, x: Any, name: str) -> None:

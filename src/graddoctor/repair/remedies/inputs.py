@@ -75,8 +75,10 @@ class NormalizeInputs(ModelRemedy):
         if bool(((mean.abs() < STANDARD_TOL) & ((std - 1).abs() < STANDARD_TOL)).all()):
             raise NotApplicable(f"{self.name}: the inputs are already standardised (every feature mean within "
                                 f"{STANDARD_TOL} of 0 and std within {STANDARD_TOL} of 1)")
-        mean = torch.nan_to_num(mean).to(x.dtype)
-        std = torch.nan_to_num(std, nan=1.0).clamp_min(MIN_STD).to(x.dtype)
+        ref = next(iter(model.parameters()), None)
+        device = ref.device if ref is not None else x.device
+        mean = torch.nan_to_num(mean).to(device, x.dtype)
+        std = torch.nan_to_num(std, nan=1.0).clamp_min(MIN_STD).to(device, x.dtype)
         return InputTransform(model, mean, std, sanitize=not bool(torch.isfinite(x).all()))
 
 

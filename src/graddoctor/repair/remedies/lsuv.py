@@ -10,7 +10,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .base import LINEAR_LIKE, ModelRemedy, NotApplicable, RepairContext
+from .base import LINEAR_LIKE, ModelRemedy, NotApplicable, RepairContext, to_model_device
 
 #: Stop rescaling a layer when its output variance is within this distance of 1 (the paper's Tol_var = 0.1).
 TOL_VAR = 0.1
@@ -32,7 +32,7 @@ class LSUVInit(ModelRemedy):
         layers = [m for m in model.modules() if isinstance(m, LINEAR_LIKE)]
         if not layers:
             raise NotApplicable(f"{self.name}: the model has no Linear or Conv layer to rescale")
-        x = ctx.sample[0]
+        x = to_model_device(model, ctx.sample[0])
         was = model.training
         model.eval()  # BatchNorm/Dropout must not change while measuring (and running stats stay untouched)
         try:
