@@ -161,3 +161,23 @@ def test_any_name_or_metadata_is_escaped(tmp_path, names, meta):
     for n in names + [meta]:
         assert str(escape(n)) in html
     assert "<script" not in html.lower()
+
+
+def test_monitor_report_of_an_in_memory_run(tmp_path):
+    import torch
+    from torch import nn
+
+    import graddoctor as gd
+
+    model = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 1))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    x, y = torch.randn(16, 4), torch.randn(16, 1)
+    with gd.watch(model, opt) as run:  # store=None: memory only
+        for _ in range(12):
+            loss = nn.functional.mse_loss(model(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            run.log_loss(loss)
+    html = Path(run.report(str(tmp_path / "m.html"), figures=False)).read_text(encoding="utf-8")
+    assert "12 recorded steps" in html and 'id="model"' in html and ">tanh<" in html
