@@ -221,7 +221,10 @@ def _judge(result: RepairResult, trial: Trial, base: Trial, min_gain: float, mod
     trial.gain = trial.metric - b if math.isfinite(trial.metric) else -math.inf
     trial.fixes = fixes(trial, _targeted(result, str(trial.remedy)))
     wins = trial.gain > trial.margin and trial.fixes is not False
-    if wins and (result.best is None or trial.metric > result.best.metric):
+    # A later (lower-ranked) candidate displaces the current winner only when it is better by more than the
+    # spread too: the diagnosis' order breaks ties that the seeds cannot resolve.
+    best = result.best
+    if wins and (best is None or trial.metric - best.metric > max(best.spread, trial.spread, min_gain)):
         result.best, result.model, result.case = trial, model, new_case
 
 
