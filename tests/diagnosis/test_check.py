@@ -112,7 +112,7 @@ def test_threshold_override_reaches_detector():
     model = nn.Sequential(*[m for _ in range(4) for m in (nn.Linear(16, 16), nn.Sigmoid())], nn.Linear(16, 2))
     x, y = torch.randn(32, 16), torch.randint(0, 2, (32,))
     assert gd.check(model, x, y, F.cross_entropy).by_kind("vanishing_gradient")
-    strict = gd.check(model, x, y, F.cross_entropy, vanishing_depth={"signal_ratio": 1e-9})
+    strict = gd.check(model, x, y, F.cross_entropy, vanishing_depth={"signal_ratio": 1e-9, "max_signal_gain": 1e-9})
     assert not strict.by_kind("vanishing_gradient")
     with pytest.raises(ValueError, match="no detector has a threshold"):
         gd.check(model, x, y, F.cross_entropy, not_a_threshold=1)

@@ -10,6 +10,7 @@ import graddoctor as gd
 from graddoctor.diagnosis import diagnose_run
 from graddoctor.diagnosis.context import Context, robust_slope
 from graddoctor.diagnosis.detectors import REGISTRY, build_detectors
+from graddoctor.diagnosis.detectors.dead_units import DeadUnits
 from graddoctor.diagnosis.detectors.temporal import Temporal
 from graddoctor.store.run_data import LAYER_STATS, LayerInfo, RunData
 
@@ -143,3 +144,96 @@ def test_weight_decay_only(opt, flagged):
     assert bool(f) == flagged
     if flagged:
         assert f[0].kind == "vanishing_gradient" and f[0].layers == ["l0", "l1", "l2"]
+
+
+def _depth_run(sig, grad_ratio):
+    n = len(sig)
+    return _run(n, 1, signal_norm=np.asarray(sig, dtype=float)[:, None],
+                grad_ratio=np.asarray(grad_ratio, dtype=float)[:, None], act_rms=np.ones((n, 1)))
+
+
+@pytest.mark.parametrize("gain,flagged", [(0.25, True), (0.45, True), (0.6, False), (1.0, False)])
+def test_vanishing_per_layer_rate(gain, flagged):
+    """Nielsen's 3-hidden-layer shape: three fitted layers (plus the head) whose signal shrinks by ``gain`` per
+    layer. At 0.45 the first/last ratio is 0.2, far above the total-route 0.05, so only the per-layer rate
+    (max_signal_gain 0.5 over >= 2 transitions) catches it."""
+    sig = [gain ** 2, gain, 1.0, 1.0]  # the head (last) is left out of the fit
+    gr = [0.4 ** 2 * 0.05, 0.4 * 0.05, 0.05, 0.05]  # weight gradients decay too (0.4 per layer)
+    v = [f for f in diagnose_run(_depth_run(sig, gr)).problems if f.kind == "vanishing_gradient"]
+    assert bool(v) == flagged
+    if flagged:
+        assert v[0].evidence["signal_decay_route"] == "rate" and v[0].evidence["layer_transitions"] == 2
+        assert v[0].evidence["signal_gain_per_layer"] == pytest.approx(gain, rel=1e-3)
+
+
+def test_vanishing_one_transition_is_not_a_trend():
+    """Nielsen's 2-hidden-layer net (first layer 1/4.7 of the second) is not flagged; the total route
+    (first/last < 0.05) still flags a single huge drop."""
+    gr = [0.01, 0.05, 0.05]
+    assert not diagnose_run(_depth_run([1 / 4.7, 1.0, 1.0], gr)).by_kind("vanishing_gradient")
+    assert diagnose_run(_depth_run([0.01, 1.0, 1.0], gr)).by_kind("vanishing_gradient")
+
+
+def test_vanishing_compensated_is_info():
+    """Glorot & Bengio Fig. 8: the signal shrinks (0.3 per layer) but the weight gradients stay uniform."""
+    sig = [0.3 ** 3, 0.3 ** 2, 0.3, 1.0, 1.0]
+    f = diagnose_run(_depth_run(sig, [0.01] * 5)).by_kind("vanishing_gradient")
+    assert f and f[0].severity == "info" and f[0].evidence["pattern"] == "compensated"
+
+
+def _relu_run(dead, update=0.01, loss=None):
+    """A run of 3 ReLU layers; ``dead`` is (layers x steps) act_dead, NaN on non-detail steps."""
+    dead = np.asarray(dead, dtype=float)
+    n, steps = dead.shape
+    data = _run(n, steps, act_dead=dead, update_ratio=np.full((n, steps), update))
+    for layer in data.layers:
+        layer.activation = "relu"
+    data.step_stats["loss"] = np.asarray(loss if loss is not None else np.linspace(2.0, 1.0, steps))
+    return data
+
+
+def _detail(values, steps=25, every=10):
+    """act_dead measured on detail steps 0, 10, 20 only (NaN elsewhere), like watch()'s defaults."""
+    out = np.full((len(values), steps), np.nan)
+    for i, v in enumerate(values):
+        out[i, ::every] = v
+    return out
+
+
+def test_dead_units_threshold_is_above_the_init_baseline():
+    """About half of a deep He-init ReLU layer is off for a whole batch at init (collinear samples): 0.55 is
+    not a problem, 0.75 is (DeepDiagnosis's 70 %), 0.95 is critical."""
+    for frac, sev in ((0.55, None), (0.75, "warning"), (0.95, "critical")):
+        data = _relu_run(np.array([[0.1], [frac], [0.2]]))
+        f = DeadUnits().detect(Context.from_run(data, source="check"))
+        assert (f[0].severity if f else None) == sev
+        if f:
+            assert f[0].layers == ["l1"]
+
+
+def test_dead_units_in_a_run_need_every_measured_step():
+    """Dead on the first step only (revived later) or on one measured step is not dead; dead on every measured
+    step after the first is. Non-detail steps (NaN) are skipped, not read as 'alive'."""
+    revived = _relu_run(_detail([[0.0, 0.0, 0.0], [0.95, 0.3, 0.2], [0.0, 0.0, 0.0]]))
+    assert not DeadUnits().detect(Context.from_run(revived))
+    once = _relu_run(_detail([[0.0, 0.0, 0.0], [0.0, 0.95, 0.1], [0.0, 0.0, 0.0]]))
+    assert not DeadUnits().detect(Context.from_run(once))
+    died = _relu_run(_detail([[0.0, 0.0, 0.0], [0.0, 0.95, 1.0], [0.0, 0.0, 0.0]]))
+    f = DeadUnits().detect(Context.from_run(died))
+    assert f and f[0].layers == ["l1"] and f[0].severity == "critical" and f[0].step == 10
+    assert f[0].evidence["steps_examined"] == [10, 20] and "high_learning_rate_relu" in f[0].causes
+
+
+def test_stalled_learning_defers_to_dead_units():
+    """Every ReLU died: updates are exactly 0 and the loss is flat. dead_units (critical) is the problem;
+    stalled_learning is info with cause dead_relu_units, not a second problem."""
+    flat = np.full(25, 2.0)
+    data = _relu_run(_detail([[0.0, 1.0, 1.0], [0.0, 1.0, 1.0], [0.0, 1.0, 1.0]]), update=0.0, loss=flat)
+    diag = diagnose_run(data)
+    assert {f.kind for f in diag.problems} == {"dead_units"}
+    s = diag.by_kind("stalled_learning")
+    assert s and s[0].severity == "info" and s[0].causes == ["dead_relu_units"]
+    assert s[0].evidence["explained_by"] == "dead_units" and s[0].remedies[0] == "lower_learning_rate"
+    alive = _relu_run(_detail([[0.0, 0.1, 0.1]] * 3), update=0.0, loss=flat)  # stalled, units alive
+    s = diagnose_run(alive).by_kind("stalled_learning")
+    assert s and s[0].severity == "warning" and "dead_relu_units" not in s[0].causes

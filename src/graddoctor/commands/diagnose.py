@@ -9,15 +9,19 @@ import click
 
 @click.command("diagnose", help="""Diagnose a recorded run from its store (the .sqlite file gd.watch wrote).
 
+The findings are written back into the store (source "diagnose"; gd.load_run(path).findings returns them)
+unless --no-save is given.
+
 Exit code: 0 healthy, 1 problems found (a warning or critical finding), 2 bad usage.""")
 @click.argument("store")
 @click.option("--json", "as_json", is_flag=True, help="Print exactly Diagnosis.to_dict() as JSON.")
-def command(store: str, as_json: bool) -> None:
+@click.option("--no-save", is_flag=True, help="Do not write the findings back into the store.")
+def command(store: str, as_json: bool, no_save: bool) -> None:
     from ..diagnosis import diagnose
     from ..errors import StoreError
 
     try:
-        diag = diagnose(store)
+        diag = diagnose(store, save=not no_save)
     except StoreError as e:
         raise click.UsageError(str(e)) from None
     if as_json:

@@ -64,11 +64,16 @@ def diagnose_run(data: RunData, **thresholds: Any) -> Diagnosis:
     return diag
 
 
-def diagnose(source: str | os.PathLike[str] | RunData, **thresholds: Any) -> Diagnosis:
+def diagnose(source: str | os.PathLike[str] | RunData, *, save: bool = True, **thresholds: Any) -> Diagnosis:
     """Diagnose a run from its store file (or from a :class:`RunData`).
 
     Args:
         source: path of a ``.sqlite`` run store written by ``gd.watch(store=...)``, or a RunData.
+        save: when ``source`` is a path, write the findings back into that store
+            (:func:`graddoctor.store.sqlite.append_findings`, ``source="diagnose"``), so that
+            ``gd.load_run(path).findings`` returns them. A diagnosis identical to the one stored last is not
+            written twice. If the store cannot be written (e.g. a read-only file) the diagnosis is still
+            returned, with a warning and ``meta["saved"] = False``. Ignored for a RunData.
         **thresholds: detector threshold overrides (see docs/detectors.md).
 
     Raises:
@@ -80,7 +85,31 @@ def diagnose(source: str | os.PathLike[str] | RunData, **thresholds: Any) -> Dia
         raise TypeError(f"diagnose expects a run store path or a RunData, got {type(source).__name__}")
     from ..store.sqlite import load_run
 
-    return diagnose_run(load_run(source), **thresholds)
+    data = load_run(source)
+    diag = diagnose_run(data, **thresholds)
+    if save:
+        diag.meta["saved"] = _save_findings(source, data, diag)
+    return diag
+
+
+def _save_findings(path: str | os.PathLike[str], data: RunData, diag: Diagnosis) -> bool:
+    """Append ``diag``'s findings to the store at ``path`` unless the last stored diagnosis is the same."""
+    import json
+    import warnings
+
+    from ..errors import StoreError
+    from ..store.sqlite import append_findings
+
+    new = [json.loads(json.dumps(f.to_dict())) for f in diag.findings]
+    stored = [{k: v for k, v in f.items() if k != "source"} for f in data.findings if f.get("source") == "diagnose"]
+    if new and stored[-len(new):] == new:
+        return True  # already there: diagnosing the same store twice does not duplicate its findings
+    try:
+        append_findings(path, new, source="diagnose")
+    except StoreError as e:
+        warnings.warn(f"the diagnosis was not saved into the run store: {e}", stacklevel=3)
+        return False
+    return True
 
 
 __all__ = ["diagnose", "diagnose_run", "diagnose_context", "run_detectors", "Context", "Diagnosis", "Finding"]

@@ -53,6 +53,7 @@ CAUSE_REMEDIES: dict[str, list[str]] = {
     "weight_decay_only": ["he_init", "add_batchnorm", "add_residual"],
     "high_learning_rate_relu": ["lower_learning_rate", "use_leaky_relu", "he_init"],
     "gradient_cliff": ["clip_grad_norm", "lower_learning_rate"],
+    "dead_relu_units": ["lower_learning_rate", "use_leaky_relu", "he_init"],
     "unknown": [],
 }
 

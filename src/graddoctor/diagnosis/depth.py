@@ -14,7 +14,9 @@ class DepthProfile:
     """Fitted per-layer trends of one step column.
 
     ``*_ratio`` values are fitted first/last ratios over the span (10 ** (-slope * (n - 1))): below 1 means
-    the quantity is smaller at the first layer than at the last.
+    the quantity is smaller at the first layer than at the last. ``*_gain`` values are the fitted per-layer
+    factors (10 ** -slope): the robust geometric-mean gain of one layer step towards the input, so that
+    ``ratio == gain ** (n - 1)``; ``transitions`` is ``n - 1``.
     """
 
     col: int
@@ -22,10 +24,16 @@ class DepthProfile:
     signal_ratio: float          # fitted ||dL/d out|| first / last
     signal_gain: float           # fitted per-layer factor of ||dL/d out|| going one layer back (towards input)
     grad_ratio_ratio: float      # fitted (||gW||/||W||) first / last
+    grad_ratio_gain: float       # fitted per-layer factor of ||gW||/||W|| going one layer back
     grad_ratio_median: float     # median ||gW||/||W|| over the span
     grad_ratio_max: float
     act_growth: float            # fitted act_rms last / first (forward growth)
     measured_signal_ratio: float  # raw signal first / last (no fit)
+
+    @property
+    def transitions(self) -> int:
+        """Layer-to-layer steps in the fit (chain layers fitted minus one)."""
+        return max(len(self.layers) - 1, 0)
 
 
 def profile(ctx: Context, col: int, exclude_head: bool = True, min_layers: int = 2) -> DepthProfile | None:
@@ -47,6 +55,7 @@ def profile(ctx: Context, col: int, exclude_head: bool = True, min_layers: int =
             return None
         nan = float("nan")
         return DepthProfile(col=col, layers=[], signal_ratio=nan, signal_gain=nan, grad_ratio_ratio=nan,
+                            grad_ratio_gain=nan,
                             grad_ratio_median=float(np.median(all_gr)), grad_ratio_max=float(all_gr.max()),
                             act_growth=nan, measured_signal_ratio=nan)
     x = np.arange(len(span), dtype=float)
@@ -63,6 +72,7 @@ def profile(ctx: Context, col: int, exclude_head: bool = True, min_layers: int =
         signal_ratio=float(10 ** (-s_sig * n1)) if np.isfinite(s_sig) else float("nan"),
         signal_gain=float(10 ** (-s_sig)) if np.isfinite(s_sig) else float("nan"),
         grad_ratio_ratio=float(10 ** (-s_gr * n1)) if np.isfinite(s_gr) else float("nan"),
+        grad_ratio_gain=float(10 ** (-s_gr)) if np.isfinite(s_gr) else float("nan"),
         grad_ratio_median=float(np.median(fin)) if fin.size else float("nan"),
         grad_ratio_max=float(np.max(all_gr)) if all_gr.size else float("nan"),
         act_growth=float(10 ** (s_act * (len(chain) - 1))) if np.isfinite(s_act) else float("nan"),

@@ -7,6 +7,7 @@ from ..causes import rank_remedies
 from ..context import Context, fnum, nanmedian
 from ..findings import Finding
 from .base import Detector, register
+from .dead_units import dead_over_window
 
 
 @register
@@ -24,12 +25,21 @@ class Stalled(Detector):
         layer_fraction: fraction of the layers that must be below ``tiny_update`` (0.9: the output head, which
             receives the loss gradient directly, may move faster in a stalled net; He's 31-layer net measures
             30 of 31 layers below 1e-7 and the head at ~1e-5).
+        dead_fraction: a stall is *explained by dead units* when some ReLU layer has at least this fraction of
+            its units zero for every sample on the last ``dead_measurements`` measured steps (0.9, the
+            dead_units detector's critical level: a layer that keeps a tenth of its width or less passes almost
+            no gradient to the layers below it, and its own incoming weights get none). The stall is then a
+            consequence, not a second problem: it is reported as ``info`` with cause ``dead_relu_units`` and
+            the dead_units finding carries the problem (e.g. a learning rate so high that every ReLU died).
+        dead_measurements: measured steps examined for that (3, as the dead_units detector).
     """
 
     name = "stalled"
 
     def __init__(self, tiny_update: float = 1e-5, min_progress: float = 0.05, window: int = 10,
-                 layer_fraction: float = 0.9) -> None:
+                 layer_fraction: float = 0.9, dead_fraction: float = 0.9, dead_measurements: int = 3) -> None:
+        self.dead_fraction = dead_fraction
+        self.dead_measurements = dead_measurements
         self.tiny_update = tiny_update
         self.layer_fraction = layer_fraction
         self.min_progress = min_progress
@@ -64,7 +74,17 @@ class Stalled(Detector):
         rem = rank_remedies(causes, "vanishing_gradient")
         if "use_adam" not in rem:
             rem.append("use_adam")
-        return [Finding(kind="stalled_learning", severity="warning",
+        severity = "warning"
+        _, dead = dead_over_window(ctx, self.dead_measurements)
+        dead_layers = {ctx.layers[i].name: fnum(dead[i]) for i in range(len(ctx.layers))
+                       if np.isfinite(dead[i]) and dead[i] >= self.dead_fraction}
+        if dead_layers:  # a consequence of dead ReLU units: the dead_units finding is the problem
+            severity = "info"
+            causes = ["dead_relu_units"]
+            rem = rank_remedies(causes, "dead_units")
+            ev["explained_by"] = "dead_units"
+            ev["dead_fraction"] = dead_layers
+        return [Finding(kind="stalled_learning", severity=severity,
                         layers=[layer.name for layer in ctx.layers], step=int(ctx.steps[-w]), evidence=ev,
                         causes=causes, remedies=rem,
                         message=f"{np.mean(fin < self.tiny_update):.0%} of the layers move less than {self.tiny_update:g} of their norm per step and the loss "
