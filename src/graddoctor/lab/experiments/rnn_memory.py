@@ -358,9 +358,9 @@ def plot(runs: list[dict[str, Any]], cliff: dict[str, Any], size: dict[str, Any]
         axes[0].plot(pw, pb, marker=".", ms=2, label=label)
         axes[1].semilogy(np.maximum(r["losses"], 1e-12), label=label)
     axes[0].set(title="Pascanu's single-unit RNN: the wall", xlabel="w", ylabel="b")
-    axes[0].legend()
+    axes[0].legend(loc="upper left")
     axes[1].set(title="error E during descent", xlabel="update", ylabel="E")
-    axes[1].legend()
+    axes[1].legend(loc="lower left")
     figures.save(fig, out, "rnn-memory-cliff", written)
 
 
