@@ -122,3 +122,38 @@ def test_training_unchanged(tmp_path: Path) -> None:
                   enable_checkpointing=False).fit(m, torch.utils.data.DataLoader(ds, batch_size=8))
         finals.append(torch.cat([p.detach().reshape(-1) for p in m.parameters()]))
     assert torch.equal(finals[0], finals[1])
+
+
+class _ShardedModule(Module):
+    """Each rank reads the interleaved half of every global batch (a DistributedSampler without shuffling)."""
+
+    def train_dataloader(self):
+        xs, ys = zip(*_data())
+        ds = torch.utils.data.TensorDataset(torch.cat(xs), torch.cat(ys))
+        sampler = torch.utils.data.DistributedSampler(ds, num_replicas=self.trainer.world_size,
+                                                      rank=self.global_rank, shuffle=False)
+        return torch.utils.data.DataLoader(ds, batch_size=len(xs[0]) // 2, sampler=sampler)
+
+
+@pytest.mark.slow
+def test_ddp_spawn_two_processes_match_plain_loop(tmp_path: Path) -> None:
+    """Lightning's DDP strategy on 2 CPU processes: the callback's statistics are the global ones (rank 0
+    writes), equal to one process on the global batch (DistributedSampler without shuffling splits each
+    global batch of 8 into two local batches of 4)."""
+    from graddoctor.integrations.lightning import GradDoctorCallback
+
+    cb = GradDoctorCallback(store=str(tmp_path / "run.sqlite"))
+    trainer = L.Trainer(accelerator="cpu", devices=2, strategy="ddp_spawn", max_steps=STEPS,
+                        accumulate_grad_batches=ACCUM, gradient_clip_val=CLIP, callbacks=[cb], logger=False,
+                        use_distributed_sampler=False, enable_progress_bar=False, enable_model_summary=False,
+                        enable_checkpointing=False)
+    trainer.fit(_ShardedModule())
+    got = gd.load_run(tmp_path / "run.sqlite")
+    want, pre_total, pre_layer = _plain_loop()
+    assert got.meta["distributed"]["world_size"] == 2
+    np.testing.assert_array_equal(got.steps, np.arange(STEPS))
+    np.testing.assert_allclose(got.step_stats["total_grad_norm"], pre_total, rtol=1e-4)
+    np.testing.assert_allclose(got.layer_stats["weight_grad_norm"], pre_layer, rtol=1e-4)
+    for name in ("weight_norm", "update_ratio", "signal_norm", "out_rms"):
+        np.testing.assert_allclose(got.layer_stats[name], want.layer_stats[name], rtol=1e-4, equal_nan=True,
+                                   err_msg=name)

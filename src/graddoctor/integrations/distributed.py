@@ -212,18 +212,26 @@ class DistributedMonitor(Monitor):
         if not present:
             return
         grads = [_local(P.params[i].grad) for i in present]  # type: ignore[arg-type]
-        weights = [_local(P.params[i].detach()) for i in present]
         gn = _norms(grads)
-        wn = _norms(weights)
         seg, is_bias = P.subset(present) if len(present) != len(P.params) else (P.seg, P.is_bias)
         w = P.weight if len(present) == len(P.params) else P.weight[torch.tensor(present, device=self.device)]
         g2 = gn * gn * w
         nonfinite = (~torch.isfinite(gn)).to(torch.float32) * w
-        src = torch.stack([g2 * (1 - is_bias), g2 * is_bias, wn * wn * w * (1 - is_bias), nonfinite, w], dim=1)
+        # w_sq stays 0, as in the Monitor: the weight norm is estimated from the update sample on detail steps.
+        src = torch.stack([g2 * (1 - is_bias), g2 * is_bias, torch.zeros_like(gn), nonfinite, w], dim=1)
         from ..probe.layout import SPAN
 
         a, b = SPAN["param"]
         row[:, a:b].index_add_(0, seg, src)
+
+    def _weight_views(self) -> list[torch.Tensor]:
+        refresh = self._views is None or self._detail
+        views = super()._weight_views()
+        if refresh and hasattr(self, "_scale"):
+            # entries / sampled entries of each rank's *local* shard (a view's base may be a larger flat buffer)
+            self._scale = torch.tensor([_local(p).numel() / max(1, v.numel()) for (p, _), v in
+                                        zip(self._params.upd, views)], dtype=torch.float32, device=self.device)
+        return views
 
     # ------------------------------------------------------------------ the one collective per flush
     def _drain(self) -> Any:
