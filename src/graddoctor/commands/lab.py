@@ -7,7 +7,6 @@ from typing import Any
 
 import click
 
-
 #: Default torch threads for ``lab run``: on the 2-core CI machine with other jobs running, the default of one
 #: thread per core made the small per-layer ops of the quick runs 5-50x slower (measured: nielsen --quick 77 s
 #: vs 10 s wall) through thread oversubscription.
