@@ -78,11 +78,11 @@ def _flags(tool_cls: type[Plain], report: str) -> str:
                                        ("C", "cause" in first and "cause unknown" not in first)) if ok) or "-"
     if issubclass(tool_cls, DetectAnomaly) and "Backward" in report:
         return "S, op (not layer)"
-    return "S" if "step" in report else "-"
+    return "S" if "step" in report.lower() else "-"
 
 
 RECORDS = {  # what a tool without alarms leaves for a person to inspect
-    "wandb": "records gradient histograms (NaN/Inf dropped)",
+    "wandb": "records gradient histograms",
     "TensorBoard": "records gradient histograms",
     "Lightning": "records per-parameter norms",
     "fastai": "records mean/std/near_zero per layer",
