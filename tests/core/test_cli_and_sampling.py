@@ -41,7 +41,7 @@ def test_sampled_activation_statistics_estimate_the_exact_ones(kind: str) -> Non
     a = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu}[kind](z)
     vals, n, units = activation_sample_stats(kind, a, None, -1, sample=4096)
     v = vals.double().numpy()
-    assert n == 4096
+    assert 3500 < n <= 4096  # the stride is made coprime with the feature count
     assert v[0] / n == pytest.approx(a.mean().item(), abs=0.03)
     zz = z.double().requires_grad_(True)
     (d,) = torch.autograd.grad({"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu}[kind](zz).sum(), zz)
@@ -68,3 +68,16 @@ def test_detail_every_one_takes_details_every_step() -> None:
                 opt.zero_grad()
         got = (~np.isnan(run.data.stat("act_saturated")[0])).tolist()
         assert got == expect
+
+
+def test_sample_covers_every_feature_and_percentiles_bracket_the_mean() -> None:
+    """Regression: a stride sharing a factor with the feature count sampled only a few features."""
+    torch.manual_seed(0)
+    # 32 features with very different means; a stride of 2 (then 16) would see features 0 and 16 only
+    a = torch.sigmoid(torch.randn(256, 32) + torch.linspace(-4, 4, 32))
+    vals, n, _ = activation_sample_stats("sigmoid", a, None, -1, sample=4096)
+    v = vals.double().numpy()
+    assert v[0] / n == pytest.approx(a.mean().item(), abs=0.01)
+    lo, hi = np.quantile(a.numpy(), [0.02, 0.98])
+    assert v[6] == pytest.approx(lo, abs=0.03) and v[7] == pytest.approx(hi, abs=0.03)
+    assert v[6] < a.mean().item() < v[7]

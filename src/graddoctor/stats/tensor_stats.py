@@ -5,6 +5,8 @@ docs/statistics.md and tested against an independent computation in tests/test_s
 """
 from __future__ import annotations
 
+import math
+
 import torch
 
 from .activations import DEAD_CAPABLE, derivative_from_output, saturated_mask
@@ -152,10 +154,18 @@ ACT_SAMPLE = 4096
 PCT_SAMPLE = 512
 
 
-def strided_sample(t: torch.Tensor, n: int) -> torch.Tensor:
-    """A strided view of at most ``n`` elements of ``t`` (all of it when smaller), as a flat tensor."""
+def strided_sample(t: torch.Tensor, n: int, period: int | None = None) -> torch.Tensor:
+    """A strided view of at most ``n`` elements of ``t`` (all of it when smaller), as a flat tensor.
+
+    With ``period`` (the number of elements per sample, e.g. the features of a dense output or C*H*W of a conv
+    output), the stride is made coprime with it, so the sample cycles through every feature instead of
+    landing on the same few (a stride of 2 on 32 features would only ever see the even ones).
+    """
     flat = t.detach().reshape(-1)
     stride = max(1, -(-flat.numel() // n))
+    if stride > 1 and period and period > 1:
+        while math.gcd(stride, period) != 1:
+            stride += 1
     return flat[::stride] if stride > 1 else flat
 
 
@@ -228,7 +238,8 @@ def activation_sample_stats(kind: str | None, a: torch.Tensor, module: torch.nn.
     nan = torch.full((), float("nan"), dtype=F32, device=dev)
     if a.numel() == 0:
         return torch.stack([nan] * 8), 0, 0
-    x = strided_sample(a, sample).to(F32)
+    period = a.numel() // a.shape[0] if a.dim() >= 2 and a.shape[0] else None
+    x = strided_sample(a, sample, period).to(F32)
     finite = torch.isfinite(x)
     xs = torch.where(finite, x, torch.zeros((), dtype=F32, device=dev))
     sat = saturated_mask(kind, xs, module) if kind else None
@@ -237,7 +248,7 @@ def activation_sample_stats(kind: str | None, a: torch.Tensor, module: torch.nn.
         dead, units = dead_units_fast(a, unit_dim)
     else:
         dead, units = nan, 0
-    p = strided_sample(xs, PCT_SAMPLE).sort().values
+    p = strided_sample(xs, PCT_SAMPLE, period).sort().values
     lo = p[min(p.numel() - 1, int(PERCENTILES[0] * (p.numel() - 1) + 0.5))]
     hi = p[min(p.numel() - 1, int(PERCENTILES[1] * (p.numel() - 1) + 0.5))]
     vals = torch.stack([
