@@ -14,10 +14,9 @@ import warnings
 from typing import Any
 
 import torch
+from peer_tools import Cockpit, DetectAnomaly, GradDoctor, Plain
 from torch import nn
 from torch.nn import functional as F
-
-from peer_tools import Cockpit, DetectAnomaly, GradDoctor, Plain
 
 STEPS = 30
 

@@ -16,9 +16,18 @@ from hypothesis import strategies as st
 
 from graddoctor.probe.layout import COL, K, derive, step_totals
 from graddoctor.stats import activations as A
-from graddoctor.stats.tensor_stats import (PERCENTILE_SAMPLE, PERCENTILES, activation_stats, memory_horizon,
-                                           nonfinite_count, output_stats, percentiles, sum_sq, time_profile,
-                                           units_dead)
+from graddoctor.stats.tensor_stats import (
+    PERCENTILE_SAMPLE,
+    PERCENTILES,
+    activation_stats,
+    memory_horizon,
+    nonfinite_count,
+    output_stats,
+    percentiles,
+    sum_sq,
+    time_profile,
+    units_dead,
+)
 
 # CI runs a fixed sequence of examples (no flaky CI); locally each run explores new ones.
 PROFILE = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow],

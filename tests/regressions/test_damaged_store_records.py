@@ -19,7 +19,7 @@ def store(tmp_path):
     path = tmp_path / "run.sqlite"
     model = nn.Linear(3, 2)
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
-    with gd.watch(model, opt, store=path) as run:
+    with gd.watch(model, opt, store=path):
         for _ in range(3):
             opt.zero_grad()
             model(torch.randn(4, 3)).sum().backward()
