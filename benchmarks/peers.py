@@ -135,6 +135,34 @@ def overhead_rows(workload: str, times: dict[str, list[tuple[float, float]]], fa
     return rows
 
 
+def summary_table(results: dict[str, tuple[dict[str, list[tuple[float, float]]], dict[str, str]]]) -> list[str]:
+    """Configurations x workloads: CPU-time ratio to plain, median (min-max) over rounds."""
+    def cell(times: dict[str, list[tuple[float, float]]], failed: dict[str, str], name: str) -> str:
+        if name in failed:
+            return "fails"
+        ts, plain = np.array(times[name]), np.array(times["plain"])
+        r = ts[:, 1] / plain[: len(ts), 1]
+        return f"{np.median(r):.2f}x ({r.min():.2f}-{r.max():.2f})"
+
+    heads = [f"{w} (plain: {statistics.median(np.array(t['plain'])[:, 1]) * 1e3:.1f} ms CPU/step)"
+             for w, (t, _) in results.items()]
+    lines = ["| configuration | " + " | ".join(heads) + " |", "|---" * (len(heads) + 1) + "|"]
+    for cls in TOOLS[1:]:
+        name = tool_name(cls)
+        lines.append(f"| {name} | " + " | ".join(cell(t, f, name) for t, f in results.values()) + " |")
+    return lines
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def versions() -> str:
     out = []
     for dist in ("torch", "graddoctor", "wandb", "tensorboard", "lightning", "cockpit-for-pytorch",
@@ -163,21 +191,26 @@ def main(argv: list[str] | None = None) -> int:
     started = time.time()
     lines = ["| workload | configuration | wall ms/step | CPU ms/step | CPU-time ratio to plain: median (min-max) "
              "| wall ratio (median) |", "|---|---|---|---|---|---|"]
+    results = {}
     for workload in ALL_WORKLOADS:
         if args.only and args.only not in workload:
             continue
         times, failed = measure(workload, args.rounds, args.steps, device)
+        results[workload] = (times, failed)
         rows = overhead_rows(workload, times, failed)
         lines += rows
         print("\n".join(rows), flush=True)
     load = os.getloadavg()
     header = (f"Measured {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')} on {args.device} "
-              f"({platform.processor() or platform.machine()}, {os.cpu_count()} cores, {torch.get_num_threads()} "
+              f"({cpu_name()}, {os.cpu_count()} cores, {torch.get_num_threads()} "
               f"torch threads), Python {platform.python_version()}; {versions()}. {args.rounds} interleaved "
               f"rounds of {args.steps} steps per configuration, SGD with momentum, memory store for graddoctor. "
               f"Load average during the run: {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} "
               f"({time.time() - started:.0f} s).")
-    overhead = header + "\n\n" + "\n".join(lines) + "\n"
+    fails = [f"- {w}, {name}: {why}" for w, (_, f) in results.items() for name, why in f.items()]
+    overhead = (header + "\n\n" + "\n".join(summary_table(results)) + "\n\nFailures:\n\n"
+                + ("\n".join(fails) or "none") + "\n\nDetail (wall and CPU time per step):\n\n"
+                + "\n".join(lines) + "\n")
     print("\n" + overhead)
     detection = ""
     if not args.skip_detection:
