@@ -1,5 +1,8 @@
 """Precision/recall per finding kind and run time per case over the corpus; prints the markdown tables of
-docs/accuracy.md.   python -m cases.accuracy   (from tests/)"""
+docs/accuracy.md.   python -m cases.accuracy [SEED ...]   (from tests/; default seed 0)
+
+The kind table sums over every seed given; the per-case table (with seconds) is for the first seed; every
+false positive / false negative is listed at the end, with its seed."""
 from __future__ import annotations
 
 import collections
@@ -18,6 +21,7 @@ def main() -> None:
     fp: collections.Counter = collections.Counter()
     fn: collections.Counter = collections.Counter()
     rows = []
+    errors: list[str] = []
     jobs = [(case, seed, mode, runner, expect, allow) for case in CASES for seed in seeds
             for mode, runner, expect, allow in (("check", run_check, case.expect, case.allow),
                                                 ("train", run_train, case.expect_train, case.allow_train))
@@ -30,10 +34,10 @@ def main() -> None:
                 tp[k] += 1
             elif k in expect:
                 fn[k] += 1
-                print(f"FN {k}: {case.name} {mode} seed {seed}", file=sys.stderr)
+                errors.append(f"FN {k}: {case.name} {mode} seed {seed}")
             elif k not in allow:
                 fp[k] += 1
-                print(f"FP {k}: {case.name} {mode} seed {seed}", file=sys.stderr)
+                errors.append(f"FP {k}: {case.name} {mode} seed {seed}")
         if seed == seeds[0]:
             rows.append((case.name, case.family, mode, ", ".join(sorted(expect)) or "(healthy)",
                          ", ".join(sorted(found)) or "-", secs))
@@ -48,6 +52,10 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     for name, fam, mode, exp, found, secs in rows:
         print(f"| {name} | {fam} | {mode} | {exp} | {found} | {secs:.2f} |")
+    print()
+    print(f"Errors over seeds {', '.join(map(str, seeds))} ({len(jobs)} runs): {len(errors) or 'none'}")
+    for e in errors:
+        print(f"- {e}")
 
 
 if __name__ == "__main__":
