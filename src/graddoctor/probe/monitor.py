@@ -49,6 +49,20 @@ def chunk_sample(flat: torch.Tensor, every: int) -> torch.Tensor:
     return flat[: m * UPDATE_CHUNK].view(m, UPDATE_CHUNK)[::every]
 
 
+#: The update sample of a weight is at most this fraction of it (1/32 = 3 %), whatever ``update_sample`` says,
+#: except that weights below UPDATE_MIN_SAMPLE entries are sampled whole.
+UPDATE_MAX_FRACTION = 32
+UPDATE_MIN_SAMPLE = 256
+
+
+def update_stride(numel: int, update_sample: int | None) -> int:
+    """Chunk stride for a weight of ``numel`` entries (1 = every entry)."""
+    if update_sample is None:
+        return 1
+    n = min(update_sample, max(UPDATE_MIN_SAMPLE, numel // UPDATE_MAX_FRACTION))
+    return max(1, math.ceil(numel / n))
+
+
 class _Params:
     """The watched parameters as flat lists with cached index tensors."""
 
@@ -66,17 +80,13 @@ class _Params:
         self.seg = torch.tensor(seg, dtype=torch.long, device=device)
         self.is_bias = torch.tensor(bias, dtype=torch.float32, device=device)
         self._subset_cache: dict[tuple[int, ...], tuple[torch.Tensor, torch.Tensor]] = {}
-        # Update-ratio subsample: a strided view of at most ``update_sample`` entries of each weight.
+        # Update-ratio subsample: every k-th chunk of each weight, at most ``update_sample`` entries and at most
+        # 1/UPDATE_MAX_FRACTION of the weight (so the snapshot stays a small fraction of the model's memory).
         self.upd: list[tuple[nn.Parameter, int]] = []
-        useg: list[torch.Tensor] = []
-        for p, s, b in zip(self.params, seg, bias):
+        for p, b in zip(self.params, bias):
             if b or not p.requires_grad or p.numel() == 0 or p.is_complex():  # complex: no real-valued ratio
                 continue
-            stride = 1 if update_sample is None else max(1, math.ceil(p.numel() / update_sample))
-            n = chunk_sample(p.detach().reshape(-1), stride).numel()
-            self.upd.append((p, stride))
-            useg.append(torch.full((n,), s, dtype=torch.long))
-        self.upd_seg = torch.cat(useg).to(device) if useg else None
+            self.upd.append((p, update_stride(p.numel(), update_sample)))
         self._upd_layer: torch.Tensor | None = None
 
     def upd_layer(self) -> torch.Tensor:
@@ -613,6 +623,8 @@ class Monitor:
             dn = _norms(torch._foreach_sub(views, self._snaps))
             src = torch.stack([dn * dn, w2, w2 * self._scale], dim=1)
             row[:, a:a + 3].index_add_(0, P.upd_layer(), src)
+            if self.detail_every > 1:  # the next snapshot is taken just before the next detail step
+                self._snaps = None
         else:
             row[:, a + 2].index_add_(0, P.upd_layer(), w2 * self._scale)
 
