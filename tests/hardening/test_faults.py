@@ -37,7 +37,7 @@ from .test_bad_input import X, Y, assert_identical, mlp, same, train
 
 CHILD = Path(__file__).with_name("fault_child.py")
 #: Statistics that every complete step of the child's model has for every layer.
-CORE = ("weight_grad_norm", "weight_norm", "out_mean", "signal_norm")  # recorded on every step
+CORE = ("weight_grad_norm", "bias_grad_norm", "out_mean", "signal_norm")  # recorded on every step (weight_norm: detail steps only)
 
 
 def start_child(mode: str, store: Path, side: Path, steps: int = 100_000, flush_every: int = 2):
