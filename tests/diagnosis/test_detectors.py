@@ -237,3 +237,21 @@ def test_stalled_learning_defers_to_dead_units():
     alive = _relu_run(_detail([[0.0, 0.1, 0.1]] * 3), update=0.0, loss=flat)  # stalled, units alive
     s = diagnose_run(alive).by_kind("stalled_learning")
     assert s and s[0].severity == "warning" and "dead_relu_units" not in s[0].causes
+
+
+@pytest.mark.parametrize("first_update,flagged", [(1.0, True), (0.05, False)])
+def test_oversized_update_is_an_exploding_step(first_update, flagged):
+    """SGD at a huge learning rate: the first step moves the weights by their own norm, then the ReLUs die and
+    the gradient norm collapses (no spike, nothing non-finite). The step itself is the exploding signature."""
+    steps = 25
+    upd = np.full((3, steps), np.nan)
+    upd[:, 0] = first_update
+    upd[:, 10::10] = 0.0
+    data = _run(3, steps, update_ratio=upd, weight_grad_norm=np.ones((3, steps)))
+    data.step_stats["total_grad_norm"] = np.concatenate([[1.0, 0.5], np.full(steps - 2, 1e-3)])
+    f = [f for f in diagnose_run(data).findings if f.detector == "exploding_training"]
+    assert bool(f) == flagged
+    if flagged:
+        assert f[0].kind == "exploding_gradient" and f[0].step == 0 and f[0].severity == "warning"
+        assert f[0].causes == ["learning_rate_too_high"] and f[0].remedies[0] == "lower_learning_rate"
+        assert f[0].evidence["oversized_updates"] == [{"step": 0, "median_update_ratio": first_update}]

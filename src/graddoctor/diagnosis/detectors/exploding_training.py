@@ -19,7 +19,11 @@ class ExplodingTraining(Detector):
       ``warmup`` steps), the signature of Pascanu et al.'s cliff (2013, Fig. 6: a wall 1e4-1e5 times steeper
       than the surrounding surface);
     * growth: a fitted geometric growth of more than ``growth_factor`` over the last ``window`` steps;
-    * either one followed by non-finite gradients or loss makes the finding critical.
+    * oversized step: a step whose median relative update ||ΔW||/||W|| over the layers is at least
+      ``max_update``: the optimizer moved the weights by their own norm (a learning rate so high that the
+      first steps replace the weights instead of refining them; the gradient norm may then collapse, e.g.
+      when the ReLUs die, instead of spiking);
+    * any of them followed by non-finite gradients or loss makes the finding critical.
 
     Args:
         spike_factor: 10 (Lightning's SpikeDetection uses rtol=2 on the loss; gradient norms fluctuate more,
@@ -27,12 +31,16 @@ class ExplodingTraining(Detector):
         growth_factor: 100 over the window (two orders of magnitude of sustained growth).
         window: steps in the reference median and the growth fit (10).
         warmup: first steps ignored for spikes (3), as the first updates legitimately change the norm fast.
+        max_update: 1.0: the step is as large as the weights. 10x the 0.1 at which the learning rate is named as
+            a cause (causes.FIRST_UPDATE_TOO_LARGE) and 100-10,000x the 1e-4..1e-2 of healthy corpus training;
+            the median over layers, so a zero-initialised layer (infinite ratio) does not decide it.
     """
 
     name = "exploding_training"
 
     def __init__(self, spike_factor: float = 10.0, growth_factor: float = 100.0, window: int = 10,
-                 warmup: int = 3) -> None:
+                 warmup: int = 3, max_update: float = 1.0) -> None:
+        self.max_update = max_update
         self.spike_factor = spike_factor
         self.growth_factor = growth_factor
         self.window = window
@@ -56,14 +64,19 @@ class ExplodingTraining(Detector):
             s = robust_slope(np.arange(tail.size)[ok], safe_log10(tail[ok]))
             growth = float(10 ** (s * (tail.size - 1)))
         growing = np.isfinite(growth) and growth > self.growth_factor
-        if not spikes and not growing:
+        upd = ctx.stat("update_ratio")
+        med_upd = nanmedian(upd, axis=0) if upd.size else np.full(g.size, np.nan)
+        oversized = [t for t in range(med_upd.size) if np.isfinite(med_upd[t]) and med_upd[t] >= self.max_update]
+        if not spikes and not growing and not oversized:
             return []
         nf = (np.nan_to_num(ctx.step_stat("nonfinite_grads")) > 0) | ctx.loss_nonfinite()
-        c = spikes[0][0] if spikes else g.size - self.window
+        c = spikes[0][0] if spikes else (g.size - self.window if growing else oversized[0])
         then_nf = bool(nf[c:].any())
         ev: dict[str, Any] = {"spikes": [{"step": int(ctx.steps[t]), "x_median": fnum(r)} for t, r in spikes[:10]],
                               "n_spikes": len(spikes), "growth_last_window": fnum(growth),
-                              "followed_by_non_finite": then_nf, "grad_norm_median": fnum(nanmedian(g))}
+                              "followed_by_non_finite": then_nf, "grad_norm_median": fnum(nanmedian(g)),
+                              "oversized_updates": [{"step": int(ctx.steps[t]), "median_update_ratio": fnum(med_upd[t])}
+                                                    for t in oversized[:10]]}
         wg = ctx.stat("weight_grad_norm")
         with np.errstate(all="ignore"):
             base = nanmedian(wg[:, max(0, c - self.window):c], axis=1) if c > 0 else wg[:, 0]
@@ -72,17 +85,24 @@ class ExplodingTraining(Detector):
                   and jump[i] > self.spike_factor] or [ctx.layers[i].name for i in range(len(ctx.layers))
                                                        if np.isfinite(wg[i, c])]
         recurrent = any(ctx.is_recurrent(i) for i in range(len(ctx.layers)))
+        if not spikes and not growing:  # oversized steps only: the layers that moved by their norm
+            layers = [ctx.layers[i].name for i in range(len(ctx.layers))
+                      if np.isfinite(upd[i, c]) and upd[i, c] >= self.max_update] or layers
         causes: list[str] = []
-        upd = ctx.stat("update_ratio")
-        if upd.shape[1] and nanmedian(upd[:, 0]) > FIRST_UPDATE_TOO_LARGE or growing:
+        if upd.shape[1] and nanmedian(upd[:, 0]) > FIRST_UPDATE_TOO_LARGE or growing or oversized:
             causes.append("learning_rate_too_high")
         if spikes:
             causes.append("gradient_cliff")
         if recurrent and any(layer.type == "RNN" for layer in ctx.layers):
             causes.append("plain_rnn_long_sequence")
         sev = "critical" if then_nf else "warning"
-        what = (f"{len(spikes)} gradient-norm spike(s) (first x{spikes[0][1]:.3g} the recent median)"
-                if spikes else f"the gradient norm grew x{growth:.3g} over the last {self.window} steps")
+        if spikes:
+            what = f"{len(spikes)} gradient-norm spike(s) (first x{spikes[0][1]:.3g} the recent median)"
+        elif growing:
+            what = f"the gradient norm grew x{growth:.3g} over the last {self.window} steps"
+        else:
+            what = (f"the update at step {int(ctx.steps[c])} moved the weights by x{med_upd[c]:.3g} of their norm "
+                    "(median over layers)")
         return [Finding(kind="exploding_gradient", severity=sev, layers=layers, axis="depth",
                         step=int(ctx.steps[c]), evidence=ev, causes=causes,
                         remedies=rank_remedies(causes, "exploding_gradient", recurrent=recurrent),
