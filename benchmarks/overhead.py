@@ -61,7 +61,8 @@ WORKLOADS: dict[str, Workload] = {
     "transformer 4x128, seq 64 (batch 32)": (Transformer, lambda d: (torch.randn(32, 64, 128, device=d),
                                                                       torch.randint(0, 10, (32,), device=d))),
 }
-CONFIGS = {"plain": None, "watch (default)": {}, "watch (activations=False)": {"activations": False}}
+CONFIGS = {"plain": None, "watch (default)": {}, "watch (activations=False)": {"activations": False},
+           "watch (every=10)": {"every": 10}, "watch (detail_every=1: everything every step)": {"detail_every": 1}}
 
 
 def measure(name: str, rounds: int, steps: int, device: torch.device, sync_check: bool,

@@ -137,6 +137,10 @@ def _foreach_copy(dst: list[torch.Tensor], src: list[torch.Tensor]) -> None:
             d.copy_(v)
 
 
+F32 = torch.float32
+_FAST_SUM = frozenset({torch.float32, torch.float16, torch.bfloat16})
+
+
 class Monitor:
     """A watched training run. Create it with :func:`graddoctor.watch`.
 
@@ -378,11 +382,12 @@ class Monitor:
             if li not in self._order:
                 self._order[li] = len(self._order)
             self._last_layer = li
-            t = first_tensor(out)
+            t = out if type(out) is torch.Tensor else first_tensor(out)
             if t is None:
                 return
             if self.activations:
-                self._push("out", li, sum32(t))  # one kernel; also reveals NaN/Inf
+                # one kernel; also reveals NaN/Inf
+                self._push("out", li, t.detach().sum(dtype=F32) if t.dtype in _FAST_SUM else sum32(t))
                 self._host[li, COL["o_n"]] += t.numel()
                 if self._detail:
                     self._push("out2", li, norm32(t))
