@@ -158,13 +158,17 @@ def test_check_cli_imports_only_the_named_file(tmp_path):
         pytest.skip("graddoctor check does not exist yet")
     (tmp_path / "net.py").write_text(USER_FILE)
     # Files a careless loader might pick up: neighbours, package markers, site hooks, a .pth, a conftest.
-    for trap in ("neighbour.py", "conftest.py", "sitecustomize.py", "usercustomize.py", "__init__.py", "setup.py"):
+    for trap in ("neighbour.py", "conftest.py", "sitecustomize.py", "usercustomize.py", "__init__.py", "setup.py",
+                 # graddoctor's own dependencies, some imported lazily after the user's file was loaded
+                 "rich.py", "jinja2.py", "matplotlib.py", "click.py", "numpy.py", "sklearn.py", "json.py"):
         (tmp_path / trap).write_text(TRAP)
     (tmp_path / "pkg").mkdir()
     (tmp_path / "pkg" / "__init__.py").write_text(TRAP)
     elsewhere = tmp_path / "cwd"
     elsewhere.mkdir()
     (elsewhere / "sitecustomize.py").write_text(TRAP)
+    result = cli("check", str(tmp_path / "net.py") + ":case", cwd=elsewhere)  # the text view imports rich late
+    assert result.returncode in (0, 1), result.stderr[-3000:]
     result = cli("check", str(tmp_path / "net.py") + ":case", "--json", cwd=elsewhere)
     assert result.returncode in (0, 1), result.stderr[-3000:]
     json.loads(result.stdout)

@@ -39,11 +39,17 @@ def load_function(spec: str) -> Any:
     if loader_spec is None or loader_spec.loader is None:
         raise click.UsageError(f"cannot import {path_s!r}: not a Python source file")
     module = importlib.util.module_from_spec(loader_spec)
-    sys.path.insert(0, str(path.resolve().parent))
+    folder = str(path.resolve().parent)
+    sys.path.insert(0, folder)
     try:
         loader_spec.loader.exec_module(module)
     except Exception as e:
         raise click.UsageError(f"importing {path_s!r} failed: {type(e).__name__}: {e}") from None
+    finally:
+        # Keep the folder importable for the function's own lazy imports, but behind the installed packages:
+        # a neighbour named rich.py or jinja2.py must never replace what graddoctor imports later.
+        sys.path.remove(folder)
+        sys.path.append(folder)
     fn = getattr(module, func, None)
     if fn is None or not callable(fn):
         names = sorted(n for n, v in vars(module).items() if callable(v) and not n.startswith("_"))
