@@ -343,6 +343,7 @@ def test_derived_parameter_statistics(n_steps, n_layers, data):
     raw[..., COL["b_grad_sq"]] = np.where(has, bg, 0)
     raw[..., COL["w_sq"]] = w
     raw[..., COL["has_grad"]] = has
+    raw[..., COL["w_has_grad"]] = has
     raw[..., COL["grad_nonfinite"]] = np.where(has, rng.integers(0, 3, (n_steps, n_layers)), 0)
     out = derive(raw)
     for s in range(n_steps):

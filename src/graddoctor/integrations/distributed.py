@@ -218,7 +218,8 @@ class DistributedMonitor(Monitor):
         g2 = gn * gn * w
         nonfinite = (~torch.isfinite(gn)).to(torch.float32) * w
         # w_sq stays 0, as in the Monitor: the weight norm is estimated from the update sample on detail steps.
-        src = torch.stack([g2 * (1 - is_bias), g2 * is_bias, torch.zeros_like(gn), nonfinite, w], dim=1)
+        src = torch.stack([g2 * (1 - is_bias), g2 * is_bias, torch.zeros_like(gn), nonfinite, w,
+                           w * (1 - is_bias)], dim=1)
         from ..probe.layout import SPAN
 
         a, b = SPAN["param"]

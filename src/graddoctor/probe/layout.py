@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 GROUPS: dict[str, tuple[str, ...]] = {
-    "param": ("w_grad_sq", "b_grad_sq", "w_sq", "grad_nonfinite", "has_grad"),
+    "param": ("w_grad_sq", "b_grad_sq", "w_sq", "grad_nonfinite", "has_grad", "w_has_grad"),
     "upd": ("upd_sq", "upd_ref_sq", "w_sq_est"),
     "sig": ("sig_sq", "sig_n"),
     "insig": ("in_sq", "in_n"),
@@ -19,7 +19,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
 }
 #: How many leading columns of each group hooks compute on the device; the rest are counts known on the host
 #: (element numbers, calls), added to the buffer row once per step.
-DEVICE_WIDTH: dict[str, int] = {"param": 5, "upd": 3, "sig": 1, "insig": 1, "out": 1, "out2": 1, "act": 8}
+DEVICE_WIDTH: dict[str, int] = {"param": 6, "upd": 3, "sig": 1, "insig": 1, "out": 1, "out2": 1, "act": 8}
 #: Groups whose hooks push norms; their squares are what is summed (sums of squares are additive).
 SQUARED: frozenset[str] = frozenset({"sig", "insig", "out2"})
 COLUMNS: tuple[str, ...] = tuple(c for cols in GROUPS.values() for c in cols)
@@ -43,7 +43,8 @@ def derive(raw: np.ndarray) -> dict[str, np.ndarray]:
     has_grad = c["has_grad"] > 0
     nan = np.nan
     with np.errstate(invalid="ignore", divide="ignore"):
-        wg = np.where(has_grad, np.sqrt(c["w_grad_sq"]), nan)
+        # a layer whose only parameter with a gradient is a bias has no weight gradient (NaN, not 0)
+        wg = np.where(c["w_has_grad"] > 0, np.sqrt(c["w_grad_sq"]), nan)
         # exact when a subclass filled w_sq; otherwise the estimate from the update sample
         wn = np.sqrt(np.where(c["w_sq"] > 0, c["w_sq"], c["w_sq_est"]))
         out = {

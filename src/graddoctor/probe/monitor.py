@@ -595,7 +595,7 @@ class Monitor:
         # w_sq stays 0 here: the weight norm comes from the update sample (_update_stats), which saves a full
         # pass over the weights every step; subclasses that know exact norms may fill it.
         src = torch.stack([g2 * (1 - is_bias), g2 * is_bias, torch.zeros_like(gn),
-                           (~torch.isfinite(gn)).to(torch.float32), torch.ones_like(gn)], dim=1)
+                           (~torch.isfinite(gn)).to(torch.float32), torch.ones_like(gn), 1 - is_bias], dim=1)
         a, b = SPAN["param"]
         row[:, a:b].index_add_(0, seg, src)
 
