@@ -52,7 +52,7 @@ def chunk_sample(flat: torch.Tensor, every: int) -> torch.Tensor:
 #: The update sample of a weight is at most this fraction of it (1/32 = 3 %), whatever ``update_sample`` says,
 #: except that weights below UPDATE_MIN_SAMPLE entries are sampled whole.
 UPDATE_MAX_FRACTION = 32
-UPDATE_MIN_SAMPLE = 256
+UPDATE_MIN_SAMPLE = 2048
 
 
 def update_stride(numel: int, update_sample: int | None) -> int:
