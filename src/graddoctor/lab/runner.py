@@ -66,3 +66,21 @@ def render(result: LabResult, console: Console) -> None:
         console.print(f"[bold]remedy[/bold] {escape(key)}: {escape(_fmt(value))}")
     for path in result.figures:
         console.print(f"[dim]figure:[/dim] {path}")
+
+
+def standalone(title: str, run: Callable[..., LabResult]) -> None:
+    """``python -m graddoctor.lab.experiments.NAME [--quick] [--seeds N] [--out DIR]``: run one experiment
+    module on its own, save its JSON and print its checks table."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=title)
+    parser.add_argument("--quick", action="store_true", help="the CI-sized run")
+    parser.add_argument("--seeds", type=int, default=None)
+    parser.add_argument("--out", type=Path, default=None)
+    a = parser.parse_args()
+    t_start = time.perf_counter()
+    res = run(quick=a.quick, seeds=a.seeds, out=a.out, progress=print)
+    res.seconds = round(time.perf_counter() - t_start, 2)
+    if a.out is not None:
+        res.save_json(a.out)
+    render(res, Console())

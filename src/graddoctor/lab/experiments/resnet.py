@@ -181,20 +181,6 @@ def plot(runs: list[dict[str, Any]], ns: tuple[int, ...], out: Path | None, writ
 
 
 if __name__ == "__main__":
-    import argparse
+    from ..runner import standalone
 
-    from rich.console import Console
-
-    from ..runner import render
-
-    parser = argparse.ArgumentParser(description=TITLE)
-    parser.add_argument("--quick", action="store_true", help="the CI-sized run")
-    parser.add_argument("--seeds", type=int, default=None)
-    parser.add_argument("--out", type=Path, default=None)
-    a = parser.parse_args()
-    t_start = time.perf_counter()
-    res = run(quick=a.quick, seeds=a.seeds, out=a.out, progress=print)
-    res.seconds = round(time.perf_counter() - t_start, 2)
-    if a.out is not None:
-        res.save_json(a.out)
-    render(res, Console())
+    standalone(TITLE, run)
