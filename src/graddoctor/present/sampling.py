@@ -12,15 +12,13 @@ from __future__ import annotations
 import os
 import sqlite3
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..errors import StoreError
 from ..store.base import Batch
 from ..store.run_data import LAYER_STATS, RunData
-from ..store.sqlite import _connect, _unblob, _validate
+from ..store.sqlite import _unblob, read_store
 from ..store.tables import assemble
 
 #: Most recorded steps of per-layer statistics that a report draws. 1,000 columns keep a layer x step
@@ -157,25 +155,7 @@ def load_for_display(source: RunData | str | os.PathLike[str], max_steps: int = 
         if tail is not None:
             source = _tail(source, tail)
         return downsample(source, max_steps, include)
-    path = str(source)
-    if not Path(path).is_file():
-        raise StoreError(f"run store {path!r} does not exist; pass the file that gd.watch(store=...) wrote")
-    con = _connect(path, readonly=True)
-    try:
-        _validate(con, path)
-        con.execute("BEGIN")
-        try:
-            return _read_sampled(con, path, max_steps, include, tail)
-        finally:
-            con.execute("COMMIT")
-    except sqlite3.DatabaseError as e:
-        raise StoreError(f"run store {path!r} is damaged or unreadable ({e}); "
-                         "the file may be truncated: restore it from a copy") from None
-    except (ValueError, TypeError, KeyError, AttributeError, IndexError) as e:  # damaged JSON or blobs
-        raise StoreError(f"run store {path!r} holds damaged records ({type(e).__name__}: {e}); "
-                         "restore it from a copy") from None
-    finally:
-        con.close()
+    return read_store(source, lambda con, path: _read_sampled(con, path, max_steps, include, tail))
 
 
 def _read_sampled(con: sqlite3.Connection, path: str, max_steps: int, include: list[int] | None,

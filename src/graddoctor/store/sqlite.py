@@ -17,8 +17,9 @@ import json
 import os
 import sqlite3
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -28,6 +29,7 @@ from .run_data import LAYER_STATS, RunData
 from .tables import assemble
 
 SCHEMA_VERSION = 1
+T = TypeVar("T")
 APPLICATION_ID = 0x67646F63  # "gdoc"
 
 _SCHEMA = """
@@ -228,6 +230,16 @@ def load_run(path: str | os.PathLike[str]) -> RunData:
         StoreError: the file does not exist, is not a graddoctor store, or is damaged.
         SchemaVersionError: the store was written by a newer graddoctor.
     """
+    return read_store(path, _read)
+
+
+def read_store(path: str | os.PathLike[str], reader: Callable[[sqlite3.Connection, str], T]) -> T:
+    """Open a run store read-only and call ``reader(connection, path)`` inside one read transaction.
+
+    Every reader of stores goes through here (``load_run``, the report's sampled reader, the live view), so
+    they share the checks and the errors: a missing, empty, foreign, newer or damaged file raises
+    :class:`StoreError` (or :class:`SchemaVersionError`) naming the problem, never a deep SQLite traceback.
+    """
     path = str(path)
     if Path(path).is_dir():
         raise StoreError(f"run store {path!r} is a directory; pass the .sqlite file that gd.watch(store=...) wrote")
@@ -241,7 +253,7 @@ def load_run(path: str | os.PathLike[str]) -> RunData:
         _validate(con, path)
         con.execute("BEGIN")
         try:
-            return _read(con, path)
+            return reader(con, path)
         finally:
             con.execute("COMMIT")
     except sqlite3.DatabaseError as e:
