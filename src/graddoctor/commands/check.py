@@ -30,8 +30,9 @@ def load_function(spec: str) -> Any:
         raise click.UsageError(f"expected FILE.py:FUNCTION, got {spec!r}; e.g. examples/check_example.py:case")
     path_s, _, func = spec.rpartition(":")
     path = Path(path_s)
-    if not path.is_file():
-        raise click.UsageError(f"file {path_s!r} does not exist; give the path of a Python file")
+    if path.suffix != ".py" or not path.is_file():
+        raise click.UsageError(f"file {path_s!r} does not exist or is not a Python file; give the path of a .py "
+                               "file, e.g. my_net.py:case")
     if not func.isidentifier():
         raise click.UsageError(f"{func!r} is not a function name; write FILE.py:FUNCTION")
     mod_name = f"_graddoctor_user_{uuid.uuid4().hex[:8]}"

@@ -6,9 +6,7 @@ dicts; load them with ``torch.load(path, weights_only=True)``.
 """
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,27 +20,10 @@ def load_case(target: str) -> Any:
         click.UsageError: for a malformed target, a missing file or function, or a wrong return type.
     """
     from ..repair.case import Case
+    from .check import load_function  # the one loader: only the named file, dependencies never shadowed
 
-    path_s, sep, func = target.rpartition(":")
-    if not sep or not path_s or not func:
-        raise click.UsageError(f"expected FILE.py:FUNCTION (e.g. my_net.py:case), got {target!r}")
-    path = Path(path_s)
-    if path.suffix != ".py" or not path.is_file():
-        raise click.UsageError(f"{path_s!r} is not a Python file; give the path of a .py file, e.g. my_net.py:case")
-    name = f"_graddoctor_user_{abs(hash(str(path.resolve())))}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise click.UsageError(f"cannot import {path_s!r}")
-    module = importlib.util.module_from_spec(spec)
-    sys.path.insert(0, str(path.resolve().parent))  # like `python FILE.py`: its own folder is importable
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.pop(0)
-    fn = getattr(module, func, None)
-    if not callable(fn):
-        found = sorted(n for n, v in vars(module).items() if callable(v) and not n.startswith("_"))[:10]
-        raise click.UsageError(f"{path_s} has no function {func!r}; it defines: {', '.join(found) or 'nothing callable'}")
+    fn = load_function(target)
+    path_s, _, func = target.rpartition(":")
     case = fn() if not isinstance(fn, Case) else fn
     if not isinstance(case, Case):
         raise click.UsageError(f"{path_s}:{func}() must return a graddoctor.Case, it returned {type(case).__name__}; "
