@@ -48,6 +48,53 @@ def test_saxe_fuss_catalan_edge():
     assert saxe.fuss_catalan_edge(2) == pytest.approx(math.sqrt(27 / 4))
 
 
+def test_saxe_moment_loss_is_the_full_batch_mse():
+    """The learning-time runs descend MSE(P) written through the data's second moments: it and its gradient
+    must equal the plain full-batch MSE on the 1,797 digits."""
+    import torch
+
+    problem = saxe.LinearProblem()
+    ws = [w.requires_grad_(True) for w in saxe.linear_init(3, "gaussian", seed=0)]
+    p = ws[2] @ ws[1] @ ws[0]
+    direct = ((problem.x @ p.T - problem.y) ** 2).sum(1).mean()
+    moments = problem.mse(p)
+    assert moments.item() == pytest.approx(direct.item(), rel=1e-10)
+    g_direct = torch.autograd.grad(direct, ws, retain_graph=True)
+    for a, b in zip(g_direct, torch.autograd.grad(moments, ws)):
+        assert torch.allclose(a, b, rtol=1e-8, atol=1e-12)
+    assert problem.optimum < problem.threshold < problem.zero
+    assert float(problem.mse(torch.zeros(10, 64, dtype=torch.float64))) == pytest.approx(problem.zero)
+
+
+def test_saxe_linear_init():
+    import torch
+
+    ortho = saxe.linear_init(4, "orthogonal", seed=1)
+    assert [tuple(w.shape) for w in ortho] == [(64, 64)] * 3 + [(10, 64)]
+    for w in ortho:                                          # orthonormal rows
+        assert torch.allclose(w @ w.T, torch.eye(len(w), dtype=w.dtype), atol=1e-10)
+    gauss = torch.cat([w.flatten() for w in saxe.linear_init(4, "gaussian", seed=1)])
+    assert float(gauss.std()) == pytest.approx(1 / 8, rel=0.05)
+
+
+def test_saxe_learning_time_deep_gap():
+    """One seed at depths 2 and 20 (< 1 s): orthogonal flat, Gaussian several times slower at depth 20."""
+    problem = saxe.LinearProblem()
+    steps = {(kind, d): saxe.steps_to_learn(problem, d, kind, seed=0)[0]
+             for kind in ("orthogonal", "gaussian") for d in (2, 20)}
+    assert all(s is not None for s in steps.values()), steps
+    assert steps["orthogonal", 20] <= saxe.LT_ORTHO_SPREAD * steps["orthogonal", 2]
+    assert steps["gaussian", 20] >= saxe.LT_GAP_MIN * steps["orthogonal", 20]
+    assert saxe.steps_to_learn(problem, 2, "gaussian", seed=0, budget=3) == (None, None)
+
+
+def test_saxe_learning_checks_fail_on_flat_gaussian():
+    row = {"steps": [70], "lr": [1.0], "median": 70.0}
+    flat = {"orthogonal": {2: row, 6: row, 30: row}, "gaussian": {2: row, 6: row, 30: row}}
+    checks = saxe.learning_checks(flat)
+    assert [c.passed for c in checks] == [True, False, False, False]
+
+
 @pytest.mark.parametrize("sw2", sorted(meanfield.TABLE))
 def test_meanfield_table(sw2):
     q, chi, c, xq, xc = meanfield.TABLE[sw2]

@@ -9,24 +9,42 @@ Reads top to bottom:
 2. A product of random orthogonal matrices keeps every singular value at exactly 1 (dynamical isometry).
 3. §4 of the paper: tanh nets with orthogonal weights and gain g: the input-output Jacobian collapses
    like g^L for g < 1 (ordered, vanishing) and keeps O(1) singular values at g >= 1 (critical g_c = 1).
-4. The doctor on the g = 0.9 tanh net; the remedy is the critical gain g = 1.
+4. Fig. 6A: learning time of deep *linear* nets (sklearn digits, 64 -> 64 -> ... -> 10, width 64) against
+   depth, full-batch gradient descent with the learning rate tuned per depth: random orthogonal init learns
+   in a depth-independent number of steps, scaled Gaussian init (std 1/sqrt(N)) needs more and more steps
+   as depth grows (a modest gap at depth ~6, magnified at depth 30).
+5. The doctor on the g = 0.9 tanh net; the remedy is the critical gain g = 1.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .. import doctor, figures
+from .. import data, doctor, figures
 from ..base import Check, LabResult
 
 NAME = "saxe"
 TITLE = "Products of random matrices: Gaussian collapse vs orthogonal isometry"
 SOURCE = "Saxe, McClelland & Ganguli 2014, Exact solutions to the nonlinear dynamics of learning in deep linear nets (ICLR), arXiv:1312.6120, Figs. 6-7"
+
+#: Caption of each figure (file stem -> text) for the experiment's HTML page.
+FIGURE_CAPTIONS = {
+    "saxe_singular_values": "Left: histogram of log10 singular values of products of d Gaussian N x N matrices "
+                            "(std 1/sqrt(N)); the spectrum collapses with depth while the mean s^2 stays 1 "
+                            "(an orthogonal product has every value at exactly 1). Right: the input-output "
+                            "Jacobian of depth-100 tanh nets with orthogonal weights at gain g (g_c = 1).",
+    "saxe_learning_time": "Left: full-batch gradient-descent steps until the training MSE of a deep linear net "
+                          "on the digits falls below the threshold, against depth (Fig. 6A): orthogonal init is "
+                          "flat, scaled Gaussian init grows (median over seeds; dots: single seeds). Right: the "
+                          "best learning rate of the per-depth grid, which falls like 1/depth as Saxe predicts.",
+}
 
 #: The [C] table of §5.3: depth -> (median s, fraction s < 0.1, max s, mean s^2) for Gaussian products.
 TABLE: dict[int, tuple[float, float, float, float]] = {
@@ -54,6 +72,38 @@ REALISATIONS = {True: 2, False: 4}
 #: Tanh net of §4: width, depth, gains; g = 1 must keep its median singular value this many times above g < 1.
 TANH_WIDTH, TANH_DEPTH, TANH_GAINS = 200, 100, (0.9, 1.0, 1.1)
 CRITICAL_MARGIN = 100.0
+
+# Learning time (Fig. 6A), published_results.md §5.3. Depth d = number of weight matrices
+# (64 x 64 hidden layers, a 10 x 64 output layer): Saxe's N_l layers have N_l - 1 of them.
+#: Depths in (quick, full) mode: §5.3 proposes 2-30; quick keeps the ~6 of large-scale practice and one deep net.
+LT_DEPTHS = {True: (2, 6, 20), False: (2, 3, 4, 6, 8, 10, 14, 18, 22, 26, 30)}
+#: Seeds (independent inits, the same one for every learning rate of a depth): as many as the random-matrix
+#: realisations (REALISATIONS, or ``--seeds``); the median over seeds counts.
+LT_WIDTH = 64
+#: "Learned" = training MSE within this fraction of the way from the zero map's loss to the least-squares
+#: optimum (L <= L* + 0.01 (L_0 - L*)). 1 % needs the leading ~20 input-output modes, tens of steps at best;
+#: a looser 10 % is reached in ~6 steps at every depth, too few to resolve a difference.
+LT_THRESHOLD = 0.01
+#: Learning-rate grid per depth, lr = c / d with c log-spaced by sqrt(2) (Saxe: the optimal rate scales as
+#: 1/N_l; he tuned 20 rates per depth). The best c in a first wide scan (lr = 2^-12 ... 2^4 at every depth)
+#: was 2.5-8 at every depth and for both inits.
+LT_LR_CONSTANTS = tuple(2.0 ** (k / 2) for k in range(1, 9))   # 1.41 ... 16
+#: Steps before a run counts as not learned (counted as this many; the series says so).
+LT_BUDGET = 4000
+#: A learning rate whose loss exceeds this multiple of the zero map's loss (or is not finite) has diverged.
+LT_DIVERGED = 100.0
+#: Checks (Fig. 6A is a plot, so these are directions, not published numbers):
+#: - orthogonal: "depth-independent": max/min of the step counts over the depths. One step of the lr grid
+#:   (sqrt 2 = 1.41) can move a count by up to ~1.4x, so 1.5 allows grid resolution, not a trend.
+LT_ORTHO_SPREAD = 1.5
+#: - Gaussian at the largest depth needs at least this many times orthogonal's steps ("magnified at larger
+#:   depths"); 2.5 is well above the 1.5 that grid resolution and seed noise can produce on their own.
+LT_GAP_MIN = 2.5
+#: - Gaussian's steps grow with depth: largest depth / depth 2, at least this (same margin argument).
+LT_GROWTH_MIN = 2.5
+#: - "modest for the depths of around 6": the Gaussian/orthogonal gap at depth 6 is at most this, and smaller
+#:   than at the largest depth.
+LT_MODEST_DEPTH, LT_MODEST_MAX = 6, 2.5
 
 
 def orthogonal(n: int, g: torch.Generator) -> torch.Tensor:
@@ -135,6 +185,164 @@ def gaussian_checks(stats: dict[int, dict[str, float]]) -> list[Check]:
     return checks
 
 
+class LinearProblem:
+    """Least squares on sklearn digits (inputs and one-hot targets centred, inputs scaled to E||x||^2 = 1;
+    the nets have no biases), through its second moments.
+
+    The training MSE of a linear net (squared error summed over the 10 outputs, mean over the 1,797 digits)
+    depends on the data only through Sxx = X^T X / n, Syx = Y^T X / n and tr Syy:
+    MSE(P) = tr(P Sxx P^T) - 2 tr(P Syx^T) + tr Syy for the end-to-end map P = W_d ... W_1. Gradient descent
+    on that expression is exactly full-batch gradient descent on the digits, ~30x cheaper per step.
+    """
+
+    def __init__(self) -> None:
+        x, y = data.digits()
+        xd = x.double() - x.double().mean(0)
+        yd = F.one_hot(y, data.N_CLASSES).double()
+        yd = yd - yd.mean(0)
+        xd = xd / xd.pow(2).sum(1).mean().sqrt()
+        n = len(xd)
+        self.x, self.y = xd, yd
+        self.sxx, self.syx, self.syy = xd.T @ xd / n, yd.T @ xd / n, float(yd.pow(2).sum(1).mean())
+        best = (torch.linalg.pinv(xd) @ yd).T          # the least-squares optimum (rank-deficient inputs)
+        self.optimum = float(self.mse(best))
+        self.zero = self.syy                           # the loss of the zero map
+        self.threshold = self.optimum + LT_THRESHOLD * (self.zero - self.optimum)
+
+    def mse(self, p: torch.Tensor) -> torch.Tensor:
+        """Training MSE of end-to-end maps ``p`` (10 x 64, or a batch G x 10 x 64 -> G values)."""
+        sxx, syx = self.sxx.to(p.dtype), self.syx.to(p.dtype)
+        return ((p @ sxx) * p).sum((-2, -1)) - 2 * (p * syx).sum((-2, -1)) + self.syy
+
+
+def linear_init(depth: int, kind: str, seed: int) -> list[torch.Tensor]:
+    """Weights W_1 .. W_d (64 x 64, the last 10 x 64): random orthogonal (the last = 10 rows of one) or
+    scaled Gaussian with std 1/sqrt(64) (norm-preserving on average, Saxe's "scaled random")."""
+    g = torch.Generator().manual_seed(seed)
+    ws = []
+    for layer in range(depth):
+        rows = data.N_CLASSES if layer == depth - 1 else LT_WIDTH
+        if kind == "orthogonal":
+            ws.append(orthogonal(LT_WIDTH, g)[:rows])
+        else:
+            ws.append(torch.randn(rows, LT_WIDTH, generator=g, dtype=torch.float64) / LT_WIDTH ** 0.5)
+    return ws
+
+
+def steps_to_learn(problem: LinearProblem, depth: int, kind: str, seed: int,
+                   budget: int = LT_BUDGET) -> tuple[int | None, float | None]:
+    """Full-batch GD from one init with every rate of the grid at once (a batch of nets, float32):
+    ``(steps, lr)`` of the first rate whose training MSE reaches the threshold, ``(None, None)`` when none
+    does within ``budget`` steps. All rates move in lockstep, so the first to cross is the fastest."""
+    lrs = torch.tensor([c / depth for c in LT_LR_CONSTANTS])
+    ws = [w.float().unsqueeze(0).repeat(len(lrs), 1, 1).requires_grad_(True)
+          for w in linear_init(depth, kind, seed)]
+    step = 0
+    while step <= budget:
+        p = ws[-1]
+        for w in reversed(ws[:-1]):
+            p = p @ w
+        loss = problem.mse(p)
+        with torch.no_grad():
+            hit = loss <= problem.threshold
+            if hit.any():
+                return step, float(lrs[int(torch.nonzero(hit)[0])])
+            alive = torch.isfinite(loss) & (loss < LT_DIVERGED * problem.zero)
+        if not alive.all():                  # drop the rates that diverged and redo this step without them
+            if not alive.any():
+                return None, None
+            lrs = lrs[alive]
+            ws = [w.detach()[alive].requires_grad_(True) for w in ws]
+            continue
+        if step == budget:
+            break
+        grads = torch.autograd.grad(loss.sum(), ws)
+        with torch.no_grad():
+            for w, gw in zip(ws, grads):
+                w.sub_(lrs[:, None, None] * gw)
+        step += 1
+    return None, None
+
+
+def learning_times(depths: tuple[int, ...], seeds: int, say: Callable[[str], None]) -> dict[str, Any]:
+    """Per init and depth: the steps of each seed (``None`` = not learned in LT_BUDGET), their median (not
+    learned counts as LT_BUDGET), and the best learning rate of each seed."""
+    problem = LinearProblem()
+    out: dict[str, Any] = {"optimum_mse": problem.optimum, "zero_mse": problem.zero,
+                            "threshold_mse": problem.threshold}
+    for kind in ("orthogonal", "gaussian"):
+        rows = {}
+        for d in depths:
+            say(f"learning time: {kind} init, depth {d}")
+            runs = [steps_to_learn(problem, d, kind, seed) for seed in range(seeds)]
+            steps = [s for s, _ in runs]
+            rows[d] = {"steps": steps, "lr": [lr for _, lr in runs],
+                       "median": float(np.median([LT_BUDGET if s is None else s for s in steps]))}
+        out[kind] = rows
+    return out
+
+
+def learning_checks(lt: dict[str, Any]) -> list[Check]:
+    """Fig. 6A as directions: orthogonal flat in depth, Gaussian growing, the gap modest at ~6, magnified deep."""
+    ortho = {d: r["median"] for d, r in lt["orthogonal"].items()}
+    gauss = {d: r["median"] for d, r in lt["gaussian"].items()}
+    deepest, shallowest = max(ortho), min(ortho)
+    spread = max(ortho.values()) / min(ortho.values())
+    gap = {d: gauss[d] / ortho[d] for d in ortho}
+    growth = gauss[deepest] / gauss[shallowest]
+    depths = f"depths {', '.join(str(d) for d in ortho)}"
+    runs = [(d, lr) for kind in ("orthogonal", "gaussian") for d, r in lt[kind].items() for lr in r["lr"]]
+    lo, hi = min(LT_LR_CONSTANTS), max(LT_LR_CONSTANTS)
+    edge = sum(lr is not None and (math.isclose(lr * d, lo, rel_tol=1e-5) or math.isclose(lr * d, hi, rel_tol=1e-5))
+               for d, lr in runs)
+    checks = [
+        Check(f"learning time, orthogonal init: max/min steps over {depths}", "depth-independent (Fig. 6A)",
+              spread, f"<= {LT_ORTHO_SPREAD:g}", spread <= LT_ORTHO_SPREAD,
+              "steps: " + ", ".join(f"d={d}: {s:g}" for d, s in ortho.items())),
+        Check(f"learning time, Gaussian init: steps at depth {deepest} / depth {shallowest}",
+              "grows with depth (Fig. 6A)", growth, f">= {LT_GROWTH_MIN:g}", growth >= LT_GROWTH_MIN,
+              "steps: " + ", ".join(f"d={d}: {s:g}" for d, s in gauss.items())),
+        Check(f"learning time at depth {deepest}: Gaussian / orthogonal steps", "gap magnified at large depth",
+              gap[deepest], f">= {LT_GAP_MIN:g}", gap[deepest] >= LT_GAP_MIN,
+              f"best learning rate at an edge of the grid in {edge} of {len(runs)} runs"),
+    ]
+    if LT_MODEST_DEPTH in gap:
+        modest = gap[LT_MODEST_DEPTH]
+        checks.append(Check(f"learning time at depth {LT_MODEST_DEPTH}: Gaussian / orthogonal steps",
+                            "gap modest at depth ~6", modest, f"<= {LT_MODEST_MAX:g} and < the depth-{deepest} gap",
+                            modest <= LT_MODEST_MAX and modest < gap[deepest]))
+    return checks
+
+
+def plot_learning_times(lt: dict[str, Any], out: Path | None, written: list[str]) -> None:
+    from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
+
+    fig, (ax0, ax1) = figures.figure(2)
+    for kind, colour in (("orthogonal", "tab:green"), ("gaussian", "tab:red")):
+        rows = lt[kind]
+        depths = list(rows)
+        ax0.plot(depths, [rows[d]["median"] for d in depths], "o-", color=colour, label=f"{kind} init")
+        for d in depths:
+            ax0.plot([d] * len(rows[d]["steps"]), [LT_BUDGET if s is None else s for s in rows[d]["steps"]],
+                     ".", color=colour, alpha=0.4)
+        lrs = [float(np.median([lr for lr in rows[d]["lr"] if lr is not None] or [np.nan])) for d in depths]
+        ax1.plot(depths, lrs, "o-", color=colour, label=f"{kind} init")
+    depths = list(lt["orthogonal"])
+    ax0.set(xlabel="depth (weight matrices)", ylabel="full-batch GD steps to threshold", ylim=(0, None),
+            title="Learning time, deep linear nets on digits (Fig. 6A)")
+    ax0.legend(fontsize=8)
+    ax1.plot(depths, [4.0 / d for d in depths], "--", color="grey", label="4 / depth")
+    ax1.set(xlabel="depth (weight matrices)", ylabel="best learning rate (median over seeds)", xscale="log",
+            yscale="log", title="Tuned learning rate (Saxe: optimal ~ 1/depth)")
+    ax1.set_xticks([d for d in (2, 4, 6, 10, 20, 30) if d <= max(depths)])
+    ax1.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    for axis in (ax1.xaxis, ax1.yaxis):
+        axis.set_major_formatter(ScalarFormatter())
+        axis.set_minor_formatter(NullFormatter())
+    ax1.legend(fontsize=8)
+    figures.save(fig, out, "saxe_learning_time", written)
+
+
 def plot(stats: dict, spectra: dict, jac: dict, out: Path | None, written: list[str]) -> None:
     fig, (ax0, ax1) = figures.figure(2)
     for d, s in spectra.items():
@@ -150,7 +358,8 @@ def plot(stats: dict, spectra: dict, jac: dict, out: Path | None, written: list[
 
 def run(quick: bool = True, seeds: int | None = None, out: Path | None = None,
         progress: Callable[[str], None] | None = None) -> LabResult:
-    """Run E5c (see the module docstring). ``seeds`` overrides the number of random-matrix realisations."""
+    """Run E5c (see the module docstring). ``seeds`` overrides the number of random-matrix realisations and
+    of learning-time seeds."""
     say = progress or (lambda msg: None)
     n, reps = SIZE[quick], seeds or REALISATIONS[quick]
     result = LabResult(NAME, TITLE, SOURCE, quick=quick, seeds=reps)
@@ -175,6 +384,10 @@ def run(quick: bool = True, seeds: int | None = None, out: Path | None = None,
         result.checks.append(Check(f"tanh depth {TANH_DEPTH}: median s at g={gain} / at g={sub}", "g_c = 1",
                                    ratio, f">= {CRITICAL_MARGIN:g}", ratio >= CRITICAL_MARGIN))
 
+    depths = LT_DEPTHS[quick]
+    lt = learning_times(depths, reps, say)
+    result.checks += learning_checks(lt)
+
     say("doctor")
     net = tanh_net(TANH_WIDTH, TANH_DEPTH // 2, sub, seed=0)
     x = torch.randn(64, TANH_WIDTH, generator=torch.Generator().manual_seed(1))
@@ -182,9 +395,13 @@ def run(quick: bool = True, seeds: int | None = None, out: Path | None = None,
     doctor.attach(result, doctor.check(net, x, target, F.mse_loss),
                   f"a {TANH_DEPTH // 2}-layer tanh net with orthogonal weights at gain {sub} (gd.check)")
     result.remedy = {f"orthogonal_init at the critical gain: median Jacobian s, g={sub} -> g=1.0":
-                     [med[sub], med[1.0]]}
+                     [med[sub], med[1.0]],
+                     f"orthogonal_init of a depth-{max(depths)} linear net: GD steps to threshold, Gaussian -> "
+                     "orthogonal": [lt["gaussian"][max(depths)]["median"], lt["orthogonal"][max(depths)]["median"]]}
     spectra = {d: s for d, s in product_singular_values(n, [1, 5, 30, 100], "gaussian", seed=99).items()}
     result.series = {"gaussian_stats": stats, "fuss_catalan_edge": {d: fuss_catalan_edge(d) for d in TABLE},
-                     "tanh_jacobian_median": med, "orthogonal_max_dev": dev}
+                     "tanh_jacobian_median": med, "orthogonal_max_dev": dev,
+                     "learning_time": lt}
     plot(stats, spectra, jac, out, result.figures)
+    plot_learning_times(lt, out, result.figures)
     return result
