@@ -27,8 +27,18 @@ def test_glorot_quick(tmp_path, run_quick, expect_doctor):
 
 
 def test_saxe_quick(tmp_path, run_quick, expect_doctor):
+    from markupsafe import escape
+
     r = run_quick("saxe", tmp_path)
     assert r.series["orthogonal_max_dev"] < 1e-6
+    lt = r.series["learning_time"]
+    deepest = max(lt["gaussian"])
+    assert lt["gaussian"][deepest]["median"] > lt["gaussian"][2]["median"]       # Fig. 6A: grows with depth
+    assert any("saxe_learning_time" in f for f in r.figures)
+    page = (tmp_path / "saxe.html").read_text()                               # the HTML page, figures embedded
+    assert all(str(escape(c.quantity)) in page for c in r.checks)
+    assert page.count('class="verdict">pass<') == len(r.checks)
+    assert page.count('src="data:image/png;base64,') == len(r.figures) == 2 and "://" not in page
     expect_doctor(r, None, {"vanishing_gradient"})
 
 

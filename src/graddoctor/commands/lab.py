@@ -35,7 +35,8 @@ def list_cmd() -> None:
 @click.option("--quick", is_flag=True, help="CI-sized run: fewer seeds and steps, qualitative checks.")
 @click.option("--seeds", type=click.IntRange(min=1), default=None, help="Number of seeds (default: per experiment).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder for <name>.json and the PNG figures (default: lab-results/).")
+              help="Folder for <name>.json, the PNG figures and the page <name>.html (default: lab-results/); "
+                   "'all' also writes index.html.")
 @click.option("--threads", type=click.IntRange(min=1), default=LAB_THREADS, show_default=True,
               help="torch intra-op threads. The lab's models are small: one thread is fastest, and more threads "
                    "thrash on a busy machine.")
@@ -56,7 +57,7 @@ def run_cmd(name: str, quick: bool, seeds: int | None, out: Path | None, threads
         raise click.BadParameter(f"unknown experiment {unknown[0]!r}; known: all, {', '.join(registry.names())}",
                                  param_hint="NAME")
     out = out if out is not None else Path("lab-results")
-    failed = []
+    failed, results = [], []
     for n in names:
         torch.manual_seed(0)
         with console.status(f"running {n}...") as status:
@@ -65,9 +66,35 @@ def run_cmd(name: str, quick: bool, seeds: int | None, out: Path | None, threads
 
             result = run_experiment(n, quick=quick, seeds=seeds, out=out, progress=progress)
         render(result, console)
-        console.print(f"[dim]results:[/dim] {out / (n + '.json')}\n")
+        console.print(f"[dim]results:[/dim] {out / (n + '.json')}, {out / (n + '.html')}\n")
+        results.append(result)
         if not result.passed:
             failed.append(n)
+    if name == "all":
+        from ..lab.html import write_index, write_page
+
+        for result in results:                       # the pages again, now linking back to the index
+            write_page(result, out, index=True)
+        console.print(f"[dim]index:[/dim] {write_index(results, out)}")
     if failed:
         console.print(f"[red]checks failed in: {', '.join(failed)}[/red]")
         sys.exit(1)
+
+
+@command.command("report")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("names", nargs=-1)
+def report_cmd(folder: Path, names: tuple[str, ...]) -> None:
+    """Re-render the HTML pages of the results saved in FOLDER (by 'lab run --out FOLDER') from their JSON,
+    without re-running: <name>.html for each result (or only NAMES) and index.html when FOLDER holds more than
+    one. The figures are embedded from the PNG files in FOLDER."""
+    from ..lab.html import render_folder
+
+    try:
+        written = render_folder(folder, list(names) or None)
+    except FileNotFoundError as e:
+        raise click.BadParameter(str(e), param_hint="NAMES") from None
+    if not written:
+        raise click.ClickException(f"no lab results (<name>.json from 'graddoctor lab run') in {folder}")
+    for path in written:
+        click.echo(str(path))

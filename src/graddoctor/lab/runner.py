@@ -1,4 +1,5 @@
-"""Run one lab experiment: time it, print its checks table, save its JSON (and its PNGs) to ``out``."""
+"""Run one lab experiment: time it, print its checks table, save its JSON, its PNGs and its HTML page to
+``out``."""
 from __future__ import annotations
 
 import time
@@ -15,13 +16,14 @@ from .base import LabResult
 
 def run_experiment(name: str, *, quick: bool = True, seeds: int | None = None, out: Path | None = None,
                    progress: Callable[[str], None] | None = None) -> LabResult:
-    """Run the experiment ``name`` and return its :class:`LabResult` (JSON saved to ``out`` if given).
+    """Run the experiment ``name`` and return its :class:`LabResult` (``<name>.json``, the PNG figures and the
+    page ``<name>.html`` saved to ``out`` if given).
 
     Args:
         name: a key of :data:`graddoctor.lab.registry.EXPERIMENTS`.
         quick: the CI-sized version (fewer seeds and steps, qualitative checks).
         seeds: override the number of seeds (``None``: the experiment's default for the mode).
-        out: folder for ``<name>.json`` and the PNG figures; ``None`` writes nothing.
+        out: folder for ``<name>.json``, the PNG figures and ``<name>.html``; ``None`` writes nothing.
         progress: called with short status lines while the experiment runs.
     """
     module = registry.load(name)
@@ -30,15 +32,28 @@ def run_experiment(name: str, *, quick: bool = True, seeds: int | None = None, o
     result.seconds = round(time.perf_counter() - t0, 2)
     result.quick = quick
     if out is not None:
-        result.save_json(out)
+        save(result, out)
     return result
 
 
-def _fmt(v: object) -> str:
+def save(result: LabResult, out: Path, index: bool = False) -> None:
+    """Write ``<out>/<name>.json`` and the page ``<out>/<name>.html`` (``index``: it links ``index.html``)."""
+    from .html import write_page
+
+    result.save_json(out)
+    write_page(result, out, index=index)
+
+
+def fmt_value(v: object) -> str:
+    """A check's published/measured value or a remedy's effect as text (numbers to 4 significant digits)."""
+    if isinstance(v, bool):
+        return str(v)
     if isinstance(v, float):
         return f"{v:.4g}"
     if isinstance(v, (list, tuple)):
-        return "[" + ", ".join(_fmt(x) for x in v) + "]"
+        return "[" + ", ".join(fmt_value(x) for x in v) + "]"
+    if v is None:
+        return "-"
     return str(v)
 
 
@@ -50,8 +65,8 @@ def render(result: LabResult, console: Console) -> None:
         table.add_column(col, overflow="fold")
     for c in result.checks:
         verdict = "[green]pass[/green]" if c.passed else "[red]FAIL[/red]"
-        table.add_row(escape(c.quantity), escape(_fmt(c.published)), escape(_fmt(c.measured)), escape(c.tolerance),
-                      verdict)
+        table.add_row(escape(c.quantity), escape(fmt_value(c.published)), escape(fmt_value(c.measured)),
+                      escape(c.tolerance), verdict)
     console.print(table)
     for c in result.checks:
         if c.note:
@@ -63,14 +78,14 @@ def render(result: LabResult, console: Console) -> None:
         else:
             console.print(f"[bold]doctor[/bold] on {escape(result.diagnosed)}: {escape(doctor.summary(result.findings))}")
     for key, value in result.remedy.items():
-        console.print(f"[bold]remedy[/bold] {escape(key)}: {escape(_fmt(value))}")
+        console.print(f"[bold]remedy[/bold] {escape(key)}: {escape(fmt_value(value))}")
     for path in result.figures:
         console.print(f"[dim]figure:[/dim] {path}")
 
 
 def standalone(title: str, run: Callable[..., LabResult]) -> None:
     """``python -m graddoctor.lab.experiments.NAME [--quick] [--seeds N] [--out DIR]``: run one experiment
-    module on its own, save its JSON and print its checks table."""
+    module on its own, save its JSON and HTML page and print its checks table."""
     import argparse
 
     parser = argparse.ArgumentParser(description=title)
@@ -82,5 +97,5 @@ def standalone(title: str, run: Callable[..., LabResult]) -> None:
     res = run(quick=a.quick, seeds=a.seeds, out=a.out, progress=print)
     res.seconds = round(time.perf_counter() - t_start, 2)
     if a.out is not None:
-        res.save_json(a.out)
+        save(res, a.out)
     render(res, Console())
