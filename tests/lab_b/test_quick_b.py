@@ -80,7 +80,9 @@ def test_resnet_quick(out):
 def test_transformer_ln_quick(out):
     r = run_quick(transformer_ln, out)
     post, pre = check(r, f"L={transformer_ln.PROFILE_DEPTH}: last/first").measured
-    assert post > pre
+    assert post > 1 > pre                                                    # decoder: Post-LN grows, Pre-LN does not
+    profile = r.series["w2_grad_norm"]["post"][transformer_ln.PROFILE_DEPTH]["decoder"]
+    assert profile == sorted(profile)                                        # Fig. 3a: rises layer by layer
     ratio = r.series["last_layer_post_over_pre"]
     assert ratio[-1] > ratio[0]                                              # Post/Pre grows with depth
     assert isinstance(r.remedy["problem kinds Post-LN -> Pre-LN"][0], str)   # reported, whatever it is
