@@ -21,11 +21,7 @@ from typing import Any
 
 import torch
 
-from ..probe import layout
 from ..probe.monitor import Monitor
-
-#: Pending groups whose hooks push a norm (squared when folded) rather than a sum of squares.
-_NORM_GROUPS: frozenset[str] = getattr(layout, "SQUARED", frozenset())
 
 #: Consecutive skipped iterations after which an overflow is taken as real. GradScaler halves the scale at
 #: each skip (default init 2**16): 8 skips in a row lower it 256-fold, beyond the usual transient at the
@@ -50,8 +46,8 @@ class ScalerTracker:
 
     def detach(self) -> None:
         """Restore the scaler's and the Monitor's original methods."""
-        for obj, name in ((self.scaler, "step"), (self.run, "_grad_hook"), (self.run, "_time_hook")):
-            obj.__dict__.pop(name, None)
+        self.scaler.__dict__.pop("step", None)
+        self.run._grad_scale = None
 
 
 def _found_inf(scaler: Any, optimizer: torch.optim.Optimizer) -> bool:
@@ -82,29 +78,10 @@ def track_scaler(run: Monitor, scaler: Any, *, persistent_skips: int = PERSISTEN
     if not scaler.is_enabled():
         return tracker
     orig_step = scaler.step
-    orig_grad_hook, orig_time_hook = run._grad_hook, run._time_hook
 
     def inv2() -> torch.Tensor | None:
         s = getattr(scaler, "_scale", None)
         return None if s is None else (1.0 / (s.to(torch.float32) ** 2)).reshape(())
-
-    def grad_hook(group: str, layer: int, grad: torch.Tensor) -> None:
-        vals = run._pending[group][1]
-        n = len(vals)
-        orig_grad_hook(group, layer, grad)
-        k = inv2()
-        if k is not None and len(vals) == n + 1:
-            k = k.sqrt() if group in _NORM_GROUPS else k  # a norm scales by 1/S, a sum of squares by 1/S**2
-            vals[-1] = vals[-1] * k.to(vals[-1].device)
-
-    def time_hook(layer: int, tdim: int, grad: torch.Tensor) -> None:
-        rows = run._series_pending
-        n = len(rows)
-        orig_time_hook(layer, tdim, grad)
-        k = inv2()
-        if k is not None and len(rows) == n + 1:
-            li, prof = rows[-1]
-            rows[-1] = (li, prof * k.to(prof.device))
 
     def step(optimizer: torch.optim.Optimizer, *args: Any, **kwargs: Any) -> Any:
         out = orig_step(optimizer, *args, **kwargs)
@@ -125,6 +102,5 @@ def track_scaler(run: Monitor, scaler: Any, *, persistent_skips: int = PERSISTEN
         return out
 
     scaler.step = step
-    run._grad_hook = grad_hook  # type: ignore[method-assign]
-    run._time_hook = time_hook  # type: ignore[method-assign]
+    run._grad_scale = inv2  # the Monitor's gradient hooks divide what they record by S (norms) or S**2
     return tracker

@@ -14,18 +14,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..probe.layout import COL
 from ..probe.monitor import Monitor
-
-#: Buffer columns replaced by the pre-clipping capture (the gradient columns of the parameter group).
-GRAD_COLUMNS = ("w_grad_sq", "b_grad_sq", "grad_nonfinite")
 
 
 class PreClipMixin:
     """Mixin for a Monitor class: gradient statistics from :meth:`capture_grads`, the rest at the step."""
 
-    _pre: torch.Tensor | None = None
-    _captured = False
+    _pre: tuple[tuple[int, ...], list[torch.Tensor]] | None = None
 
     def capture_grads(self) -> None:
         """Measure the gradients now (call after accumulation and AMP unscaling, before clipping)."""
@@ -33,13 +28,7 @@ class PreClipMixin:
         if mon._disabled or not mon._active or not mon._started or mon._stopped:
             return
         try:
-            if self._pre is None:
-                self._pre = torch.zeros((mon.n_layers, mon._buf.shape[2]), dtype=torch.float32,
-                                        device=mon.device)
-                self._gcols = torch.tensor([COL[c] for c in GRAD_COLUMNS], dtype=torch.long, device=mon.device)
-            self._pre.zero_()
-            super()._param_stats(self._pre)  # type: ignore[misc]
-            self._captured = True
+            self._pre = super()._grad_norms()  # type: ignore[misc]
         except Exception as e:
             mon._fail("gradient capture", e)
 
@@ -50,33 +39,22 @@ class PreClipMixin:
         if mon._disabled or not mon._active or not mon._started or mon._stopped:
             return
         try:
-            present = [i for i, t in enumerate(sq) if t is not None]
+            present = tuple(i for i, t in enumerate(sq) if t is not None)
             if not present:
                 return
-            if self._pre is None:
-                self._pre = torch.zeros((mon.n_layers, mon._buf.shape[2]), dtype=torch.float32,
-                                        device=mon.device)
-                self._gcols = torch.tensor([COL[c] for c in GRAD_COLUMNS], dtype=torch.long, device=mon.device)
-            P = mon._params
-            idx = torch.tensor(present, dtype=torch.long, device=mon.device)
-            g2 = torch.stack([sq[i].to(mon.device, torch.float32).reshape(()) for i in present])  # type: ignore[union-attr]
-            is_bias = P.is_bias[idx]
-            src = torch.stack([g2 * (1 - is_bias), g2 * is_bias, (~torch.isfinite(g2)).to(torch.float32)], dim=1)
-            self._pre.zero_()
-            self._pre[:, self._gcols] = self._pre[:, self._gcols].index_add(0, P.seg[idx], src)
-            self._captured = True
+            self._pre = (present, [sq[i].to(mon.device, torch.float32).reshape(()).sqrt()  # type: ignore[union-attr]
+                                   for i in present])
         except Exception as e:
             mon._fail("gradient capture", e)
 
-    def _param_stats(self, row: torch.Tensor) -> None:
-        super()._param_stats(row)  # type: ignore[misc]
-        if self._captured and self._pre is not None:
-            row[:, self._gcols] = self._pre[:, self._gcols]
-        self._captured = False
+    def _grad_norms(self) -> tuple[tuple[int, ...], list[torch.Tensor]]:
+        # the captured (pre-clipping) norms replace the ones the step would measure (and save that pass)
+        pre, self._pre = self._pre, None
+        return pre if pre is not None else super()._grad_norms()  # type: ignore[misc]
 
     def _discard_pending(self) -> None:
         super()._discard_pending()  # type: ignore[misc]
-        self._captured = False
+        self._pre = None
 
 
 def monitor_class(pre_clip: bool = True) -> type[Monitor]:

@@ -39,7 +39,7 @@ from torch import nn
 from ..errors import ModelError
 from ..probe.layout import COL
 from ..probe.model_map import LayerSpec
-from ..probe.monitor import Monitor, _norms, _Params
+from ..probe.monitor import Monitor, _norm_list, _Params
 
 #: Column groups whose raw sums are squared backward signals: divided by world_size**2 after summation.
 SIGNAL_COLUMNS = ("sig_sq", "in_sq")
@@ -206,28 +206,18 @@ class DistributedMonitor(Monitor):
         }
         return meta
 
-    def _param_stats(self, row: torch.Tensor) -> None:
-        P: Any = self._params
-        present = tuple(i for i, p in enumerate(P.params) if p.grad is not None)
+    def _grad_norms(self) -> tuple[tuple[int, ...], list[torch.Tensor]]:
+        """Norms of each rank's local gradient shards; ``_LocalParams.weight`` makes the SUM over ranks count
+        each entry once (applied when the flush folds them into the buffer)."""
+        params = self._params.params
+        present = tuple(i for i, p in enumerate(params) if p.grad is not None)
         if not present:
-            return
-        grads = [_local(P.params[i].grad) for i in present]  # type: ignore[arg-type]
-        gn = _norms(grads)
-        seg, is_bias = P.subset(present) if len(present) != len(P.params) else (P.seg, P.is_bias)
-        w = P.weight if len(present) == len(P.params) else P.weight[torch.tensor(present, device=self.device)]
-        g2 = gn * gn * w
-        nonfinite = (~torch.isfinite(gn)).to(torch.float32) * w
-        # w_sq stays 0, as in the Monitor: the weight norm is estimated from the update sample on detail steps.
-        src = torch.stack([g2 * (1 - is_bias), g2 * is_bias, torch.zeros_like(gn), nonfinite, w,
-                           w * (1 - is_bias)], dim=1)
-        from ..probe.layout import SPAN
+            return present, []
+        return present, _norm_list([_local(params[i].grad) for i in present])  # type: ignore[arg-type]
 
-        a, b = SPAN["param"]
-        row[:, a:b].index_add_(0, seg, src)
-
-    def _weight_views(self) -> list[torch.Tensor]:
-        refresh = self._views is None or self._detail
-        views = super()._weight_views()
+    def _weight_views(self, refresh: bool = False) -> list[torch.Tensor]:
+        refresh = self._views is None or refresh
+        views = super()._weight_views(refresh)
         if refresh and hasattr(self, "_scale"):
             # entries / sampled entries of each rank's *local* shard (a view's base may be a larger flat buffer)
             self._scale = torch.tensor([_local(p).numel() / max(1, v.numel()) for (p, _), v in

@@ -22,7 +22,18 @@ from torch import nn
 
 from .. import __version__
 from ..errors import GradDoctorWarning, ModelError
-from ..stats.tensor_stats import ACT_SAMPLE, activation_sample_stats, norm32, sum32, time_profile
+from ..stats.activations import DEAD_CAPABLE
+from ..stats.tensor_stats import (
+    ACT_SAMPLE,
+    activation_batch_stats,
+    activation_config,
+    activation_sample,
+    activation_sample_stats,
+    dead_units_fast,
+    norm32,
+    sum32,
+    time_profile,
+)
 from ..store.base import Batch
 from ..store.memory import MemoryStore
 from ..store.sqlite import SQLiteStore
@@ -33,6 +44,16 @@ from .schedule import Schedule, make_schedule
 #: Hook results kept before they are folded into the step's buffer row (bounds memory when a model runs
 #: many forward passes without an optimizer step, e.g. an evaluation loop with grad enabled).
 MAX_PENDING = 4096
+#: Room for hook values per recorded step: SLOTS_PER_LAYER x layers + SLOTS_BASE floats (a detail step
+#: takes 12 per layer call: output sum and norm, signal, input signal, 8 activation values). A step that
+#: needs more (modules called many times) folds the rest straight into the statistics buffer instead.
+#: Activation samples (<= act_sample floats each) held on a detail step before their statistics are
+#: computed in one batch; bounds that step's extra memory to ACT_BATCH x act_sample x 4 bytes (4 MB).
+ACT_BATCH = 256
+SLOTS_PER_LAYER = 16
+SLOTS_BASE = 256
+_C_ON, _C_ON2, _C_SIGN, _C_INN = COL["o_n"], COL["o_n2"], COL["sig_n"], COL["in_n"]
+_C_AN, _C_UNITS, _C_CALLS = COL["a_n"], COL["units"], COL["calls"]
 
 
 #: The update-ratio sample takes every k-th chunk of this many consecutive entries of a weight. Chunks of 64
@@ -88,6 +109,8 @@ class _Params:
                 continue
             self.upd.append((p, update_stride(p.numel(), update_sample)))
         self._upd_layer: torch.Tensor | None = None
+        #: per-parameter contribution weight (None = 1 for every parameter); the distributed table sets it
+        self.weight: torch.Tensor | None = None
 
     def upd_layer(self) -> torch.Tensor:
         """Layer index of each entry of :attr:`upd` (built lazily: subclasses may rebuild ``upd``)."""
@@ -117,16 +140,23 @@ class _Params:
         return torch.cat([v.to(torch.float32) for v in views])
 
 
+def _norm_list(tensors: list[torch.Tensor] | tuple[torch.Tensor, ...]) -> list[torch.Tensor]:
+    """Float32 L2 norms (0-d tensors) of a list of (possibly mixed-dtype, possibly sparse) tensors."""
+    try:
+        return list(torch._foreach_norm(tensors, 2, dtype=torch.float32))  # torch >= 2.4
+    except (TypeError, RuntimeError):  # older torch, sparse, float64 or complex tensors (no narrowing)
+        pass
+    dense = [t.coalesce().values() if t.is_sparse else t for t in tensors]
+    try:
+        return list(torch._foreach_norm(dense, 2, dtype=torch.float32))
+    except (TypeError, RuntimeError):
+        return [torch.linalg.vector_norm(t, 2).to(torch.float32) if t.dtype == torch.float64 or t.is_complex()
+                else torch.linalg.vector_norm(t, 2, dtype=torch.float32) for t in dense]
+
+
 def _norms(tensors: list[torch.Tensor] | tuple[torch.Tensor, ...]) -> torch.Tensor:
     """Float32 L2 norms of a list of (possibly mixed-dtype, possibly sparse) tensors, stacked."""
-    dense = [t.coalesce().values() if t.is_sparse else t for t in tensors]
-    out: Any
-    try:
-        out = torch._foreach_norm(dense, 2, dtype=torch.float32)  # torch >= 2.4
-    except (TypeError, RuntimeError):  # older torch, float64 or complex tensors (vector_norm refuses to narrow)
-        out = [torch.linalg.vector_norm(t, 2).to(torch.float32) if t.dtype == torch.float64 or t.is_complex()
-               else torch.linalg.vector_norm(t, 2, dtype=torch.float32) for t in dense]
-    return torch.stack(list(out))
+    return torch.stack(_norm_list(tensors))
 
 
 def _foreach_copy(dst: list[torch.Tensor], src: list[torch.Tensor]) -> None:
@@ -138,6 +168,7 @@ def _foreach_copy(dst: list[torch.Tensor], src: list[torch.Tensor]) -> None:
 
 
 F32 = torch.float32
+_vector_norm = torch.linalg.vector_norm
 _FAST_SUM = frozenset({torch.float32, torch.float16, torch.bfloat16})
 
 
@@ -206,6 +237,22 @@ class Monitor:
         self._params = _Params(self.map.layers, self.device, update_sample)
         self._buf = torch.zeros((self.flush_every, self.n_layers, K), dtype=torch.float32, device=self.device)
         self._loss = torch.full((self.flush_every,), float("nan"), dtype=torch.float32, device=self.device)
+        # Per recorded step, hooks' values are stacked into a row of ``_slots`` (one kernel per group and step)
+        # and the gradient norms into a row of ``_gn`` (one foreach kernel and one stack); which layer each
+        # value belongs to stays on the host, and everything is folded into ``_buf`` once per flush
+        # (_materialize), so an ordinary step launches no indexing kernels at all.
+        n_params = len(self._params.params)
+        self._gn = torch.zeros((self.flush_every, max(1, n_params)), dtype=torch.float32, device=self.device)
+        self._gn_rows = list(self._gn.unbind(0))
+        self._present: list[tuple[int, ...]] = [() for _ in range(self.flush_every)]
+        self._all_present = tuple(range(n_params))
+        self._slot_cap = SLOTS_PER_LAYER * self.n_layers + SLOTS_BASE
+        self._slots = torch.zeros((self.flush_every, self._slot_cap), dtype=torch.float32, device=self.device)
+        self._slot_rows: list[list[tuple[str, list[int], int]]] = [[] for _ in range(self.flush_every)]
+        self._slot_fill = 0
+        self._hrows = np.zeros((self.flush_every, self.n_layers, K), dtype=np.float64)
+        self._sig_hook = [partial(self._grad_hook, "sig", i) for i in range(self.n_layers)]
+        self._insig_hook = [partial(self._grad_hook, "insig", i) for i in range(self.n_layers)]
         self._pending: dict[str, tuple[list[int], list[torch.Tensor]]] = {g: ([], []) for g in GROUPS}
         self._host = np.zeros((self.n_layers, K), dtype=np.float32)  # counts known on the host, this step
         self._detail = False
@@ -213,7 +260,8 @@ class Monitor:
         self._views: list[torch.Tensor] | None = None
         self._snaps: list[torch.Tensor] | None = None
         self._series_pending: list[tuple[int, torch.Tensor]] = []
-        self._no_act: list[tuple[int, torch.Tensor, int, int]] = []
+        self._no_act: list[tuple[Any, ...]] = []   # (layer, None, None, sample, period, None, 0)
+        self._act_calls: list[tuple[Any, ...]] = []  # (layer, kind, module, sample, period, dead, units)
         self._series_rows: list[tuple[int, int, torch.Tensor]] = []
         self._idx_cache: dict[tuple[int, ...], torch.Tensor] = {}
         self._rows_steps: list[int] = []
@@ -227,11 +275,15 @@ class Monitor:
         self._order: dict[int, int] = {}
         self._act_of: dict[int, tuple[str, str]] = {}
         self._handles: list[Any] = []
+        self._detail_handles: list[Any] = []
         self._started = False
         self._stopped = False
         self._disabled = False
         self._error: BaseException | None = None
         self._write_failed = False
+        self._overflowed = False
+        #: ``() -> 1/S**2`` under a gradient scaler (integrations.amp): hook values are unscaled as recorded
+        self._grad_scale: Callable[[], torch.Tensor | None] | None = None
         self._unwritten: list[Batch] = []
         self._t0 = time.time()
         self._diagnosis_cache: Any = None
@@ -259,6 +311,7 @@ class Monitor:
         self._detail = self._active
         if self._detail:
             self._take_snapshot(-1)
+        self._detail_hooks(self._detail)
         return self
 
     def stop(self, status: str = "finished") -> None:
@@ -277,22 +330,35 @@ class Monitor:
                     self._warn(f"could not close the run store: {e}")
 
     def _remove_hooks(self) -> None:
-        for h in self._handles:
+        for h in self._handles + self._detail_handles:
             h.remove()
         self._handles.clear()
+        self._detail_handles.clear()
 
     def _register(self) -> None:
         for spec in self.map.layers:
-            m = spec.module
-            if self.time_profile and spec.recurrent:  # the only pre-hooks: a module hook costs ~10 us per call
-                self._handles.append(m.register_forward_pre_hook(partial(self._pre_hook, spec)))
             if self.activations or self.signal:
-                self._handles.append(m.register_forward_hook(partial(self._layer_hook, spec)))
-        if self.activations:
-            for name, (m, kind) in self.map.activations.items():
-                self._handles.append(m.register_forward_hook(partial(self._act_hook, name, kind)))
+                self._handles.append(spec.module.register_forward_hook(partial(self._layer_hook, spec)))
         if self.optimizer is not None:
             self._handles.append(self.optimizer.register_step_post_hook(self._optimizer_post_hook))
+
+    def _detail_hooks(self, on: bool) -> None:
+        """Add the hooks that only detail steps use (activation modules, recurrent layers' inputs) before a
+        detail step and remove them after it: a module hook costs ~5-10 us per call even when it returns at
+        once, and ordinary steps should pay nothing for them."""
+        if not on:
+            for h in self._detail_handles:
+                h.remove()
+            self._detail_handles.clear()
+            return
+        if self._detail_handles:
+            return
+        for spec in self.map.layers:
+            if self.time_profile and spec.recurrent:
+                self._detail_handles.append(spec.module.register_forward_pre_hook(partial(self._pre_hook, spec)))
+        if self.activations:
+            for name, (m, kind) in self.map.activations.items():
+                self._detail_handles.append(m.register_forward_hook(partial(self._act_hook, name, kind)))
 
     # ------------------------------------------------------------------ metadata
     def _layer_rows(self) -> list[dict[str, Any]]:
@@ -350,9 +416,13 @@ class Monitor:
         idx.append(layer)
         vals.append(vec)
         if len(idx) > MAX_PENDING:
-            if self._row >= self.flush_every:
-                self.flush()
-            self._fold(self._buf[self._row])
+            self._overflow()
+
+    def _overflow(self) -> None:
+        """Too many hook values pending (many forward passes in one step): fold them now."""
+        if self._flush_due or self._row >= self.flush_every:
+            self.flush()
+        self._fold(self._row)
 
     def _pre_hook(self, spec: LayerSpec, module: nn.Module, args: tuple[Any, ...]) -> Any:
         if not self._detail or not args or not self._collecting():
@@ -375,7 +445,8 @@ class Monitor:
             return None
 
     def _layer_hook(self, spec: LayerSpec, module: nn.Module, args: Any, out: Any) -> None:
-        if not self._collecting():
+        # The hottest code of the Monitor (every watched layer, every recorded step): inlined on purpose.
+        if not self._active or self._disabled or not torch.is_grad_enabled():
             return
         try:
             li = spec.index
@@ -385,20 +456,26 @@ class Monitor:
             t = out if type(out) is torch.Tensor else first_tensor(out)
             if t is None:
                 return
+            detail = self._detail
             if self.activations:
                 # one kernel; also reveals NaN/Inf
-                self._push("out", li, t.detach().sum(dtype=F32) if t.dtype in _FAST_SUM else sum32(t))
-                self._host[li, COL["o_n"]] += t.numel()
-                if self._detail:
+                idx, vals = self._pending["out"]
+                idx.append(li)
+                vals.append(t.detach().sum(dtype=F32) if t.dtype in _FAST_SUM else sum32(t))
+                host = self._host
+                host[li, _C_ON] += t.numel()
+                if detail:
                     self._push("out2", li, norm32(t))
-                    self._host[li, COL["o_n2"]] += t.numel()
-                if self._detail and li not in self._act_of:  # maybe no activation follows: decided when folding
-                    vals, n, units = activation_sample_stats(None, t, None, -1, self.act_sample)
-                    self._no_act.append((li, vals, n, units))
+                    host[li, _C_ON2] += t.numel()
+                    if li not in self._act_of and t.numel():  # maybe no activation follows: decided when folding
+                        x, period = activation_sample(t, self.act_sample)
+                        self._no_act.append((li, None, None, x, period, None, 0))
+                if len(idx) > MAX_PENDING:
+                    self._overflow()
             if self.signal and t.requires_grad:
-                t.register_hook(partial(self._grad_hook, "sig", li))
-                if self._detail and args and isinstance(args[0], torch.Tensor) and args[0].requires_grad:
-                    args[0].register_hook(partial(self._grad_hook, "insig", li))
+                t.register_hook(self._sig_hook[li])
+                if detail and args and isinstance(args[0], torch.Tensor) and args[0].requires_grad:
+                    args[0].register_hook(self._insig_hook[li])
         except Exception as e:
             self._fail("forward hook", e)
 
@@ -412,24 +489,44 @@ class Monitor:
             if li not in self._act_of:
                 self._act_of[li] = (name, kind)
             unit_dim = 1 if self.map.layers[li].conv else -1
-            vals, n, units = activation_sample_stats(kind, out, module, unit_dim, self.act_sample)
-            self._push_act(li, vals, n, units)
+            if out.numel() == 0:
+                vals, n, units = activation_sample_stats(kind, out, module, unit_dim, self.act_sample)
+                self._push_act(li, vals, n, units)
+                return
+            # the statistics themselves are computed for all layers at once at the end of the step
+            x, period = activation_sample(out, self.act_sample)
+            dead, units = dead_units_fast(out, unit_dim) if kind in DEAD_CAPABLE else (None, 0)
+            self._act_calls.append((li, kind, module, x, period, dead, units))
+            if len(self._act_calls) >= ACT_BATCH:  # bounds the samples held until the end of the step
+                calls, self._act_calls = self._act_calls, []
+                self._act_stats(calls)
         except Exception as e:
             self._fail("activation hook", e)
 
     def _push_act(self, li: int, vals: torch.Tensor, n: int, units: int) -> None:
         self._push("act", li, vals)
         h = self._host[li]
-        h[COL["a_n"]] += n
-        h[COL["units"]] += units
-        h[COL["calls"]] += 1
+        h[_C_AN] += n
+        h[_C_UNITS] += units
+        h[_C_CALLS] += 1
 
     def _grad_hook(self, group: str, layer: int, grad: torch.Tensor) -> None:
         if self._disabled:
             return
         try:
-            self._push(group, layer, norm32(grad))  # squared when folded
-            self._host[layer, COL["sig_n" if group == "sig" else "in_n"]] += grad.numel()
+            # squared when folded; a plain float/half gradient takes the one-kernel path
+            v = (_vector_norm(grad, 2, dtype=F32) if type(grad) is torch.Tensor and grad.dtype in _FAST_SUM
+                 and not grad.requires_grad and grad.layout is torch.strided else norm32(grad))
+            if self._grad_scale is not None:
+                k = self._grad_scale()
+                if k is not None:
+                    v = v * k.sqrt().to(v.device)
+            idx, vals = self._pending[group]
+            idx.append(layer)
+            vals.append(v)
+            self._host[layer, _C_SIGN if group == "sig" else _C_INN] += grad.numel()
+            if len(idx) > MAX_PENDING:
+                self._overflow()
         except Exception as e:
             self._fail("gradient hook", e)
 
@@ -437,7 +534,12 @@ class Monitor:
         if self._disabled:
             return
         try:
-            self._series_pending.append((layer, time_profile(grad, tdim)))
+            prof = time_profile(grad, tdim)
+            if self._grad_scale is not None:
+                k = self._grad_scale()
+                if k is not None:
+                    prof = prof * k.to(prof.device)
+            self._series_pending.append((layer, prof))
         except Exception as e:
             self._fail("time-profile hook", e)
 
@@ -508,15 +610,19 @@ class Monitor:
             if self._active:
                 if self._flush_due or self._row >= self.flush_every:
                     self.flush()
-                row = self._buf[self._row]
-                self._fold(row)
-                self._param_stats(row)
+                r = self._row
+                self._fold(r)
+                self._hrows[r] += self._host
+                self._host[:] = 0
+                self._param_stats(r)
                 if self._detail:
-                    self._update_stats(row, s)
+                    self._update_stats(self._buf[r], s)
                 self._fold_series(s)
                 self._rows_steps.append(s)
                 self._rows_time.append(time.time() - self._t0)
                 self._row += 1
+                self._slot_fill = 0
+                self._overflowed = False
                 self._n_recorded += 1
                 # Flush lazily (at the next recorded step or at stop) so that run.step(loss=...) called after
                 # optimizer.step() can still fill this row. The first step is written early for live views.
@@ -525,7 +631,10 @@ class Monitor:
                 self._discard_pending()
             self._step += 1
             self._active = bool(self.schedule(self._step))
-            self._detail = self._active and self._n_recorded % self.detail_every == 0
+            detail = self._active and self._n_recorded % self.detail_every == 0
+            if detail != self._detail:
+                self._detail_hooks(detail)
+            self._detail = detail
             if self._detail and self._snap_step != self._step - 1:  # the update is measured on detail steps
                 self._take_snapshot(self._step - 1)
         except Exception as e:
@@ -543,7 +652,14 @@ class Monitor:
 
     def _discard_pending(self) -> None:
         self._no_act.clear()
+        self._act_calls.clear()
         self._host[:] = 0
+        if self._row < self.flush_every and self._slot_rows[self._row]:  # values already folded this step
+            self._slot_rows[self._row].clear()
+            self._slot_fill = 0
+        if self._row < self.flush_every and self._overflowed:
+            self._buf[self._row].zero_()
+        self._overflowed = False
         for idx, vals in self._pending.values():
             idx.clear()
             vals.clear()
@@ -558,49 +674,125 @@ class Monitor:
                 self._idx_cache[key] = t
         return t
 
-    def _fold(self, row: torch.Tensor) -> None:
+    def _fold(self, r: int) -> None:
+        """Move the pending hook values of this step into row ``r`` of the slots (one stack per group)."""
         # A layer whose output no activation module consumed: its own output is its activation.
-        for li, vals_, n, units in self._no_act:
-            if li not in self._act_of:
-                self._push_act(li, vals_, n, units)
+        calls = self._act_calls + [c for c in self._no_act if c[0] not in self._act_of]
+        self._act_calls.clear()
         self._no_act.clear()
+        if calls:
+            self._act_stats(calls)
         for group, (idx, vals) in self._pending.items():
             if not idx:
                 continue
-            a, _ = SPAN[group]
             w = DEVICE_WIDTH[group]
-            src = torch.stack([v.to(self.device) for v in vals]).reshape(len(idx), w)
+            m = len(idx)
+            off = self._slot_fill
+            if off + m * w <= self._slot_cap:
+                dst = self._slots[r, off:off + m * w]
+                try:
+                    torch.stack(vals, out=dst if w == 1 else dst.view(m, w))
+                except (RuntimeError, TypeError):  # values on another device or of another dtype
+                    dst.copy_(torch.stack([v.to(self.device, torch.float32) for v in vals]).reshape(-1))
+                self._slot_rows[r].append((group, idx, off))
+                self._slot_fill = off + m * w
+                self._pending[group] = ([], [])
+            else:  # no room left in this step's slots: fold into the statistics buffer directly
+                a, _ = SPAN[group]
+                src = torch.stack([v.to(self.device, torch.float32) for v in vals]).reshape(m, w)
+                if group in SQUARED:
+                    src = src * src
+                self._buf[r, :, a:a + w].index_add_(0, self._index(idx), src)
+                self._overflowed = True
+                idx.clear()
+                vals.clear()
+
+    def _act_stats(self, calls: list[tuple[Any, ...]]) -> None:
+        """Activation statistics of a detail step, batched over the layers whose samples have the same kind,
+        configuration, size and period (usually a handful of groups, however many layers)."""
+        groups: dict[tuple[Any, ...], list[tuple[Any, ...]]] = {}
+        for c in calls:
+            li, kind, module, x, period, dead, units = c
+            groups.setdefault((kind, activation_config(kind, module), x.numel(), period, x.device), []).append(c)
+        nan = torch.full((), float("nan"), dtype=F32, device=self.device)
+        for (kind, _, n, period, _), cs in groups.items():
+            x = torch.stack([c[3] for c in cs])
+            dead = torch.stack([c[5].to(x.device) if c[5] is not None else nan.to(x.device) for c in cs])
+            mat = activation_batch_stats(kind, x, dead, cs[0][2], period)
+            for c, vals in zip(cs, mat.unbind(0)):
+                self._push_act(c[0], vals, n, c[6])
+
+    def _grad_norms(self) -> tuple[tuple[int, ...], list[torch.Tensor]]:
+        """Which watched parameters have a gradient, and the float32 norms of those gradients."""
+        grads = [p.grad for p in self._params.params]
+        if all(g is not None for g in grads):
+            return self._all_present, _norm_list(grads)  # type: ignore[arg-type]
+        present = tuple(i for i, g in enumerate(grads) if g is not None)
+        return present, _norm_list([grads[i] for i in present]) if present else []  # type: ignore[misc]
+
+    def _param_stats(self, r: int) -> None:
+        """Gradient norms of this step into row ``r`` of ``_gn`` (the one pass over the gradients)."""
+        present, gn = self._grad_norms()
+        self._present[r] = present
+        if present:
+            torch.stack(gn, out=self._gn_rows[r] if len(present) == self._gn.shape[1] else
+                        self._gn[r, :len(present)])
+
+    def _materialize(self, n: int) -> None:
+        """Fold rows ``0..n-1`` of the slots, the gradient norms and the host-side counts into ``_buf``
+        (a few kernels per flush). Everything downstream (distributed reduction, derive) reads ``_buf``."""
+        L = self.n_layers
+        flat = self._buf[:n].view(n * L, K)
+        # hook values, per group: positions in the slots and destination rows, built on the host
+        by_group: dict[str, tuple[list[np.ndarray], list[np.ndarray]]] = {}
+        C = self._slot_cap
+        for r in range(n):
+            for group, idx, off in self._slot_rows[r]:
+                w = DEVICE_WIDTH[group]
+                pos, dest = by_group.setdefault(group, ([], []))
+                pos.append(np.arange(r * C + off, r * C + off + len(idx) * w, dtype=np.int64))
+                dest.append(np.asarray(idx, dtype=np.int64) + r * L)
+            self._slot_rows[r].clear()
+        slots = self._slots.view(-1)
+        for group, (pos, dest) in by_group.items():
+            w = DEVICE_WIDTH[group]
+            a, _ = SPAN[group]
+            src = slots[torch.from_numpy(np.concatenate(pos)).to(self.device)].view(-1, w)
             if group in SQUARED:
                 src = src * src
-            row[:, a:a + w].index_add_(0, self._index(idx), src)
-            idx.clear()
-            vals.clear()
-        if self._host.any():
-            host = torch.from_numpy(self._host)
-            row.add_(host.pin_memory().to(self.device, non_blocking=True) if self.device.type == "cuda" else host)
-            self._host[:] = 0
-
-    def _param_stats(self, row: torch.Tensor) -> None:
+            flat[:, a:a + w].index_add_(0, torch.from_numpy(np.concatenate(dest)).to(self.device), src)
+        self._slot_fill = 0
+        # gradient norms, per pattern of parameters present (usually one: all of them)
         P = self._params
-        present = tuple(i for i, p in enumerate(P.params) if p.grad is not None)
-        if not present:
-            return
-        grads = [P.params[i].grad for i in present]
-        gn = _norms(grads)  # type: ignore[arg-type]  # the one pass over the gradients
-        if len(present) == len(P.params):
-            seg, is_bias = P.seg, P.is_bias
-        else:
-            seg, is_bias = P.subset(present)
-        g2 = gn * gn
-        # w_sq stays 0 here: the weight norm comes from the update sample (_update_stats), which saves a full
-        # pass over the weights every step; subclasses that know exact norms may fill it.
-        src = torch.stack([g2 * (1 - is_bias), g2 * is_bias, torch.zeros_like(gn),
-                           (~torch.isfinite(gn)).to(torch.float32), torch.ones_like(gn), 1 - is_bias], dim=1)
+        rows_of: dict[tuple[int, ...], list[int]] = {}
+        for r in range(n):
+            if self._present[r]:
+                rows_of.setdefault(self._present[r], []).append(r)
+            self._present[r] = ()
         a, b = SPAN["param"]
-        row[:, a:b].index_add_(0, seg, src)
+        for present, rows in rows_of.items():
+            m = len(present)
+            pidx = torch.tensor(present, dtype=torch.long, device=self.device)
+            rows_t = torch.tensor(rows, dtype=torch.long, device=self.device)
+            gn = self._gn[rows_t, :m]  # (R, m)
+            is_bias = P.is_bias[pidx]
+            wt = torch.ones_like(is_bias) if P.weight is None else P.weight[pidx]
+            g2 = gn * gn * wt
+            # w_sq stays 0 here: the weight norm comes from the update sample (_update_stats), which saves a
+            # full pass over the weights every step; subclasses that know exact norms may fill it.
+            src = torch.stack([g2 * (1 - is_bias), g2 * is_bias, torch.zeros_like(g2),
+                               (~torch.isfinite(gn)).to(torch.float32) * wt, wt.expand_as(g2),
+                               (wt * (1 - is_bias)).expand_as(g2)], dim=2)
+            pdest = (rows_t[:, None] * L + P.seg[pidx][None, :]).reshape(-1)
+            flat[:, a:b].index_add_(0, pdest, src.reshape(-1, b - a))
+        # counts known on the host (elements, calls)
+        host = torch.from_numpy(self._hrows[:n].astype(np.float32))
+        self._buf[:n].add_(host.to(self.device, non_blocking=self.device.type == "cuda")
+                           if self.device.type != "cpu" else host)
+        self._hrows[:n] = 0
 
-    def _weight_views(self) -> list[torch.Tensor]:
-        if self._views is None or self._detail:  # refreshed on detail steps in case a weight was replaced
+    def _weight_views(self, refresh: bool = False) -> list[torch.Tensor]:
+        if self._views is None or refresh:  # refreshed once per detail cycle in case a weight was replaced
             self._views = self._params.weight_views()
             # ||W_sample||^2 x (entries / sampled entries) estimates ||W||^2 (exact when nothing is left out)
             self._scale = torch.tensor([float(v._base.numel() if v._base is not None else v.numel()) / max(
@@ -608,7 +800,7 @@ class Monitor:
         return self._views
 
     def _take_snapshot(self, step: int) -> None:
-        views = self._weight_views()
+        views = self._weight_views(refresh=True)
         if self._snaps is None or len(self._snaps) != len(views):
             self._snaps = [v.clone() for v in views]
         elif views:
@@ -640,6 +832,8 @@ class Monitor:
         if self._row == 0 and not self._unwritten:
             return
         try:
+            if self._row:
+                self._materialize(self._row)
             batch = self._drain() if self._row else None
         except Exception as e:
             self._fail("flush", e)
@@ -690,6 +884,7 @@ class Monitor:
                       layer_stats=stats, step_stats={"loss": loss, **totals}, series=series)
         self._buf[:n].zero_()
         self._loss[:n].fill_(float("nan"))
+        self._overflowed = False
         self._row = 0
         self._rows_steps = []
         self._rows_time = []
