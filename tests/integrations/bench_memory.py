@@ -101,7 +101,7 @@ def main() -> None:
                            check=True)
         res[mode] = json.loads(p.stdout.strip().splitlines()[-1])
     held = res["watch"]["held"]
-    stats = held.get("_buf", 0) + held.get("_loss", 0)
+    stats = sum(held.get(k, 0) for k in ("_buf", "_loss", "_gn", "_slots"))
     other = sum(held.values()) - stats
     pb = res["watch"]["param_bytes"]
     print(json.dumps({

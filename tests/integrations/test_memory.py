@@ -13,7 +13,7 @@ from .bench_memory import build, held_tensors
 
 #: The overhead budget: memory held beyond the statistics buffers, as a fraction of parameter memory.
 BUDGET = 0.05
-STATS_BUFFERS = ("_buf", "_loss")
+STATS_BUFFERS = ("_buf", "_loss", "_gn", "_slots")  # the statistics buffers (layers x flush_every)
 
 
 def _overhead(name: str, **watch_kwargs) -> float:
