@@ -16,9 +16,10 @@ def _to_dicts(diag: Any) -> list[dict[str, Any]]:
     return [f.to_dict() for f in diag.findings]
 
 
-def check(model: torch.nn.Module, inputs: torch.Tensor, targets: torch.Tensor,
-          loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> list[dict[str, Any]] | None:
-    """``gd.check(model, inputs, targets, loss_fn)`` as a list of finding dicts, or ``None`` if unavailable."""
+def check(model: torch.nn.Module, inputs: Any, targets: torch.Tensor,
+          loss_fn: Callable[[Any, torch.Tensor], torch.Tensor]) -> list[dict[str, Any]] | None:
+    """``gd.check(model, inputs, targets, loss_fn)`` as a list of finding dicts, or ``None`` if unavailable.
+    ``inputs`` is whatever the model takes: a tensor, or a tuple of them (e.g. source and decoder input)."""
     try:
         from ..probe.check import check as gd_check
     except ImportError:

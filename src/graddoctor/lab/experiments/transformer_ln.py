@@ -345,8 +345,8 @@ def run(quick: bool = True, seeds: int | None = None, out: Path | None = None,
     say("doctor: gd.check on Post-LN and Pre-LN")
     inputs, targets = translation_batch(BATCH, torch.Generator().manual_seed(7))
     # (source, decoder input): gd.check calls model(*inputs); lab.doctor.check's annotation says one tensor.
-    post_find = doctor.check(build(PROFILE_DEPTH, False, 0), inputs, targets, seq_loss)  # type: ignore[arg-type]
-    pre_find = doctor.check(build(PROFILE_DEPTH, True, 0), inputs, targets, seq_loss)  # type: ignore[arg-type]
+    post_find = doctor.check(build(PROFILE_DEPTH, False, 0), inputs, targets, seq_loss)
+    pre_find = doctor.check(build(PROFILE_DEPTH, True, 0), inputs, targets, seq_loss)
     doctor.attach(result, post_find, f"the Post-LN {PROFILE_DEPTH}-{PROFILE_DEPTH} transformer at init (gd.check)")
     result.remedy = {
         "pre_layernorm: ||dL/dW2|| last/first decoder layer Post-LN -> Pre-LN": [post6[-1] / post6[0],
