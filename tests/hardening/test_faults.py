@@ -264,6 +264,27 @@ def test_disk_full_until_the_end_warns_once_and_leaves_a_readable_store(tmp_path
     assert len(msgs) == 1, msgs
     data = gd.load_run(store)
     assert data.steps.tolist() == list(range(data.n_steps)) and 1 <= data.n_steps <= 5
+    # the steps that could not be written are still there for the program that recorded them
+    mem = run.data
+    assert mem.steps.tolist() == list(range(10))
+    assert np.isfinite(mem.stat("weight_grad_norm")).all() and np.isfinite(mem.step_stats["loss"]).all()
+    assert mem.stat("signal_norm").shape == (data.stat("signal_norm").shape[0], 10)
+    run.diagnose()  # and the diagnosis reads them
+
+
+def test_disk_full_from_the_first_flush_keeps_every_step_in_run_data(tmp_path, monkeypatch):
+    disk = FullDisk(monkeypatch)
+    store = tmp_path / "run.sqlite"
+    model = mlp()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        with gd.watch(model, opt, store=store, flush_every=2) as run:
+            watched_steps(model, opt, run, 6, lambda i: setattr(disk, "on", True))
+    assert gd.load_run(store).n_steps == 0
+    mem = run.data
+    assert mem.steps.tolist() == list(range(6)) and np.isfinite(mem.stat("weight_grad_norm")).all()
+    assert [layer.name for layer in mem.layers] == [layer.name for layer in run.map.layers]
 
 
 def test_training_identical_while_the_disk_is_full(tmp_path, monkeypatch):

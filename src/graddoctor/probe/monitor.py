@@ -903,7 +903,38 @@ class Monitor:
         """Everything recorded so far as :class:`graddoctor.RunData` (flushes first)."""
         if not self._stopped:
             self.flush()
-        return self.store.run_data()
+        data = self.store.run_data()
+        return self._with_unwritten(data) if self._unwritten else data
+
+    def _with_unwritten(self, data: Any) -> Any:
+        """``data`` (what the store holds) followed by the steps kept in memory after a failed write, so that
+        a full disk never hides recorded steps from ``run.data`` / ``run.diagnose()``."""
+        import dataclasses
+
+        from ..store.tables import assemble
+
+        extra = assemble(data.meta, self._layer_rows(), self._unwritten, [], None)
+        if not data.n_steps:  # nothing was ever written: the memory is the whole run (in its layer order)
+            return dataclasses.replace(extra, meta=data.meta, findings=data.findings, path=data.path)
+        if extra.layer_names != data.layer_names:  # the store's layer order predates the first forward
+            where = {n: i for i, n in enumerate(extra.layer_names)}
+            perm = [where[n] for n in data.layer_names]
+            extra.layer_stats = {k: v[perm] for k, v in extra.layer_stats.items()}
+        series = {k: dict(v) for k, v in data.series.items()}
+        for sname, per_layer in extra.series.items():
+            for lname, (st, vals) in per_layer.items():
+                old = series.setdefault(sname, {}).get(lname)
+                if old is None or old[1].shape[1] != vals.shape[1]:
+                    series[sname][lname] = (st, vals) if old is None else old
+                else:
+                    series[sname][lname] = (np.concatenate([old[0], st]), np.concatenate([old[1], vals]))
+        return dataclasses.replace(
+            data, steps=np.concatenate([data.steps, extra.steps]),
+            layer_stats={k: np.concatenate([v, extra.layer_stats[k]], axis=1) if k in extra.layer_stats else v
+                         for k, v in data.layer_stats.items()},
+            step_stats={k: np.concatenate([v, extra.step_stats[k]]) if k in extra.step_stats else v
+                        for k, v in data.step_stats.items()},
+            series=series)
 
     @property
     def path(self) -> str | None:
