@@ -51,6 +51,12 @@ def test_rnn_memory_quick(out):
         assert min(wrong[f"{task} T={T} LSTM"], wrong[f"{task} T={T} GRU"]) <= rnn_memory.GATED_MAX_WRONG
         gains = check(r, f"{task} T={T}: gradient reaching").measured
         assert gains["RNN"] < 1e-2 < min(gains["LSTM"], gains["GRU"])      # orders of magnitude apart
+    for run in r.series["runs"]:                                     # the papers' stop criterion ends training
+        cap = rnn_memory.SIZES[True][f"{run['task']}_steps"]
+        if run["solved_at"] is None:
+            assert run["updates"] == cap
+        else:
+            assert run["solved_at"] == run["updates"] * rnn_memory.BATCH and run["updates"] <= cap
     assert all(check(r, "cliff: norm clipping").measured[k] < rnn_memory.CLIFF_CONVERGED
                for k in ("0.5x", "1x", "2x", "5x", "10x"))
     vanishing = [f for f in r.findings if f.get("config") == rnn_memory.RNN_CONFIG
