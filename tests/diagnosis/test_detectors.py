@@ -255,3 +255,28 @@ def test_oversized_update_is_an_exploding_step(first_update, flagged):
         assert f[0].kind == "exploding_gradient" and f[0].step == 0 and f[0].severity == "warning"
         assert f[0].causes == ["learning_rate_too_high"] and f[0].remedies[0] == "lower_learning_rate"
         assert f[0].evidence["oversized_updates"] == [{"step": 0, "median_update_ratio": first_update}]
+
+
+def _gated_run(ratio_last: float, last_step: int, ltype: str = "LSTM"):
+    T = 100
+    first = (0.8 ** np.arange(T)[::-1]).astype(np.float32)  # at step 0: the usual fast forgetting
+    last = np.geomspace(ratio_last, 1.0, T).astype(np.float32)
+    data = _run(series={"time_signal": {"l0": (np.array([0, last_step]), np.stack([first, last]))}},
+                types=[ltype])
+    return Temporal().detect(Context.from_run(data, source="watch"))
+
+
+def test_gated_layer_still_closed_after_long_training_is_a_warning():
+    """The lab's LSTM with forget bias 1 on temporal order T=100: 3,000 updates, 100 % wrong, and the
+    gradient 40 steps back still 5.9e-12 of the last step's (docs/lab/rnn-memory.md)."""
+    f = _gated_run(1e-11, 3000)
+    assert f[0].severity == "warning" and f[0].kind == "vanishing_gradient" and f[0].axis == "time"
+    assert f[0].evidence["steps_trained"] == 3000
+    assert "forget_gate_closed" in f[0].causes and f[0].remedies == ["forget_gate_bias"]
+
+
+def test_gated_layer_early_or_healthy_stays_info():
+    assert _gated_run(1e-11, 15)[0].severity == "info"      # 15 steps: it may still learn to open its gates
+    assert all(x.severity == "info" for x in _gated_run(1e-4, 3000))  # decays, but within critical_ratio
+    assert _gated_run(0.5, 3000) == []                       # gates open: no vanishing at all
+    assert _gated_run(1e-11, 3000, "GRU")[0].severity == "warning"

@@ -43,16 +43,22 @@ class Temporal(Detector):
         critical_ratio: first/last ratio (or its inverse) beyond which the finding is critical: 1e6.
         min_length: shortest sequence examined: 10 steps (Hochreiter & Schmidhuber 1997: BPTT fails beyond
             lags of about 10).
+        gated_patience: optimizer steps after which a gated layer whose gradient still falls by more than
+            ``critical_ratio`` over the sequence is a warning, not info: it had the time to learn to open its
+            gates and did not. 1000 steps: the 1997 LSTM solved its lag-100 tasks within 31k-74k sequences
+            (1,000-2,300 updates at batch 32), and our lab's LSTMs open their gates within a few hundred updates
+            when they succeed (docs/lab/rnn-memory.md); one still closed at 1000 steps is failing.
     """
 
     name = "temporal"
 
     def __init__(self, horizon_factor: float = 1e-3, explode_ratio: float = 1e3, critical_ratio: float = 1e6,
-                 min_length: int = LONG_SEQUENCE) -> None:
+                 min_length: int = LONG_SEQUENCE, gated_patience: int = 1000) -> None:
         self.horizon_factor = horizon_factor
         self.explode_ratio = explode_ratio
         self.critical_ratio = critical_ratio
         self.min_length = min_length
+        self.gated_patience = gated_patience
 
     def detect(self, ctx: Context) -> list[Finding]:
         out = []
@@ -75,13 +81,14 @@ class Temporal(Detector):
             if len(summ) > 1:
                 ev["memory_horizon_first_step"] = summ[0]["horizon"]
                 ev["first_last_ratio_first_step"] = fnum(summ[0]["first_last_ratio"])
-            f = self._finding(ctx, lname, ltype, last, ev, step)
+            last_step = None if ctx.source == "check" else int(steps[rows[-1]])
+            f = self._finding(ctx, lname, ltype, last, ev, step, last_step)
             if f is not None:
                 out.append(f)
         return out
 
     def _finding(self, ctx: Context, lname: str, ltype: str, s: dict[str, Any], ev: dict[str, Any],
-                 step: int | None) -> Finding | None:
+                 step: int | None, last_step: int | None = None) -> Finding | None:
         ratio = s["first_last_ratio"]
         gated = ltype in GATED_TYPES
         causes: list[str]
@@ -108,6 +115,12 @@ class Temporal(Detector):
             if ltype == "LSTM" and (fg is None or fg < 0.5):
                 causes.append("forget_gate_closed")
             sev = "info"
+            if last_step is not None and last_step >= self.gated_patience and ratio < 1.0 / self.critical_ratio:
+                # still collapsed after training long enough to have opened its gates: failing, not starting
+                sev = "warning"
+                ev["steps_trained"] = last_step
+                if ltype == "LSTM" and "forget_gate_closed" not in causes:
+                    causes.append("forget_gate_closed")  # the gates it has are still shut, whatever the init
         else:
             causes += ["plain_rnn_long_sequence", "saturating_activation"]
             sev = "critical" if ratio < 1.0 / self.critical_ratio else "warning"
