@@ -787,8 +787,8 @@ class Monitor:
             flat[:, a:b].index_add_(0, pdest, src.reshape(-1, b - a))
         # counts known on the host (elements, calls)
         host = torch.from_numpy(self._hrows[:n].astype(np.float32))
-        self._buf[:n].add_(host.to(self.device, non_blocking=self.device.type == "cuda")
-                           if self.device.type != "cpu" else host)
+        # a blocking copy (once per flush): the numpy source is reset right after
+        self._buf[:n].add_(host.to(self.device) if self.device.type != "cpu" else host)
         self._hrows[:n] = 0
 
     def _weight_views(self, refresh: bool = False) -> list[torch.Tensor]:
