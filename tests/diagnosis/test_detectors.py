@@ -280,3 +280,42 @@ def test_gated_layer_early_or_healthy_stays_info():
     assert all(x.severity == "info" for x in _gated_run(1e-4, 3000))  # decays, but within critical_ratio
     assert _gated_run(0.5, 3000) == []                       # gates open: no vanishing at all
     assert _gated_run(1e-11, 3000, "GRU")[0].severity == "warning"
+
+
+def _sigmoid_mlp(std: float | None):
+    import torch
+    from torch import nn
+
+    torch.manual_seed(0)
+    layers: list = []
+    for _ in range(4):
+        lin = nn.Linear(64, 64)
+        if std is not None:
+            nn.init.normal_(lin.weight, 0.0, std)
+        layers += [lin, nn.Sigmoid()]
+    return nn.Sequential(*layers, nn.Linear(64, 10))
+
+
+def _check_saturation(model):
+    import torch
+
+    import graddoctor as gd
+
+    torch.manual_seed(1)
+    x, y = torch.randn(256, 64), torch.randint(0, 10, (256,))
+    return [f for f in gd.check(model, x, y, torch.nn.functional.cross_entropy).findings
+            if f.kind == "saturation"]
+
+
+def test_partly_saturated_sigmoids_with_oversized_weights_are_a_warning():
+    """The repair benchmark's sigmoid4_big_init: N(0, 1) weights (64x Xavier), 16-32 % of units flat, mean
+    derivative about a third of its maximum, 65 % accuracy, and (before this rule) no finding."""
+    f = _check_saturation(_sigmoid_mlp(1.0))
+    assert f and f[0].severity == "warning" and f[0].evidence["pattern"] == "low_mean_derivative"
+    assert "init_scale_too_large" in f[0].causes
+    assert all(v < 0.4 for v in f[0].evidence["mean_derivative_of_max"].values())
+
+
+def test_sigmoids_at_sane_scales_are_not_partly_saturated():
+    assert _check_saturation(_sigmoid_mlp(None)) == []            # PyTorch's default init
+    assert _check_saturation(_sigmoid_mlp((1 / 64) ** 0.5)) == []  # Xavier for 64 -> 64

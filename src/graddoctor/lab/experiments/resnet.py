@@ -187,7 +187,10 @@ def run(quick: bool = True, seeds: int | None = None, out: Path | None = None,
 def _spread_note(deep: list[float], shallow: list[float], d_hi: int, d_mid: int) -> str:
     """Per-seed values, their standard deviations, and the paired (same batches) differences deep - shallow."""
     diff = np.subtract(deep, shallow)
-    sd = (lambda v: float(np.std(v, ddof=1)) if len(v) > 1 else float("nan"))
+
+    def sd(v: Any) -> float:
+        return float(np.std(v, ddof=1)) if len(v) > 1 else float("nan")
+
     return (f"per seed {d_hi}: {', '.join(f'{v:.4g}' for v in deep)} (sd {sd(deep):.2g}); {d_mid}: "
             f"{', '.join(f'{v:.4g}' for v in shallow)} (sd {sd(shallow):.2g}); paired difference "
             f"{d_hi} - {d_mid}: {', '.join(f'{v:+.3g}' for v in diff)}, {int((diff <= 0).sum())}/{len(diff)} seeds <= 0")
