@@ -1,31 +1,22 @@
 """Regression: steps kept in memory after a failed store write (disk full) were invisible through run.data
 and run.diagnose() until a flush succeeded, so a run that filled the disk looked shorter than it was."""
-import sqlite3
-
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
 import graddoctor as gd
-from graddoctor.store.sqlite import SQLiteStore
+from hardening.test_faults import FullDisk
 
 
 def test_run_data_holds_steps_the_store_could_not_take(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
-    real, full = SQLiteStore._tx, {"on": False}
-
-    def tx(store, fn):
-        if full["on"]:
-            raise sqlite3.OperationalError("database or disk is full")
-        return real(store, fn)
-
-    monkeypatch.setattr(SQLiteStore, "_tx", tx)
+    disk = FullDisk(monkeypatch)
     model = nn.Sequential(nn.Linear(4, 4), nn.Tanh(), nn.Linear(4, 1))
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     with pytest.warns(gd.GradDoctorWarning, match="disk is full"):
         with gd.watch(model, opt, store=tmp_path / "r.sqlite", flush_every=2) as run:
             for i in range(8):
-                full["on"] = i >= 3
+                disk.on = i >= 3
                 opt.zero_grad()
                 model(torch.randn(8, 4)).pow(2).mean().backward()
                 opt.step()

@@ -39,7 +39,7 @@ from torch import nn
 from ..errors import ModelError
 from ..probe.layout import COL
 from ..probe.model_map import LayerSpec
-from ..probe.monitor import Monitor, _norm_list, _Params
+from ..probe.monitor import Monitor, _Params
 
 #: Column groups whose raw sums are squared backward signals: divided by world_size**2 after summation.
 SIGNAL_COLUMNS = ("sig_sq", "in_sq")
@@ -102,7 +102,6 @@ class _LocalParams(_Params):
         self.device = device
         self.seg = torch.tensor(self.seg_list, dtype=torch.long, device=device)
         self.is_bias = torch.tensor(bias, dtype=torch.float32, device=device)
-        self._subset_cache: dict[tuple[int, ...], tuple[torch.Tensor, torch.Tensor]] = {}
         self._upd_layer = None
         self.sharded = [all_sharded or _is_sharded(p) for p in self.params]
         self.weight = torch.tensor([1.0 if (s or rank == 0) else 0.0 for s in self.sharded],
@@ -206,14 +205,10 @@ class DistributedMonitor(Monitor):
         }
         return meta
 
-    def _grad_norms(self) -> tuple[tuple[int, ...], list[torch.Tensor]]:
-        """Norms of each rank's local gradient shards; ``_LocalParams.weight`` makes the SUM over ranks count
-        each entry once (applied when the flush folds them into the buffer)."""
-        params = self._params.params
-        present = tuple(i for i, p in enumerate(params) if p.grad is not None)
-        if not present:
-            return present, []
-        return present, _norm_list([_local(params[i].grad) for i in present])  # type: ignore[arg-type]
+    def _local_grads(self, grads: list[torch.Tensor]) -> list[torch.Tensor]:
+        """Each rank's local gradient shards; ``_LocalParams.weight`` makes the SUM over ranks count each entry
+        once (applied when the flush folds the norms into the buffer)."""
+        return [_local(g) for g in grads]
 
     def _weight_views(self, refresh: bool = False) -> list[torch.Tensor]:
         refresh = self._views is None or refresh

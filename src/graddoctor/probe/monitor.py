@@ -100,7 +100,6 @@ class _Params:
         self.device = device
         self.seg = torch.tensor(seg, dtype=torch.long, device=device)
         self.is_bias = torch.tensor(bias, dtype=torch.float32, device=device)
-        self._subset_cache: dict[tuple[int, ...], tuple[torch.Tensor, torch.Tensor]] = {}
         # Update-ratio subsample: every k-th chunk of each weight, at most ``update_sample`` entries and at most
         # 1/UPDATE_MAX_FRACTION of the weight (so the snapshot stays a small fraction of the model's memory).
         self.upd: list[tuple[nn.Parameter, int]] = []
@@ -123,21 +122,6 @@ class _Params:
     def weight_views(self) -> list[torch.Tensor]:
         """Views of the sampled weight entries (they follow in-place optimizer updates)."""
         return [chunk_sample(p.detach().reshape(-1), s) for p, s in self.upd]
-
-    def subset(self, present: tuple[int, ...]) -> tuple[torch.Tensor, torch.Tensor]:
-        hit = self._subset_cache.get(present)
-        if hit is None:
-            idx = torch.tensor(present, dtype=torch.long, device=self.device)
-            hit = (self.seg[idx], self.is_bias[idx])
-            if len(self._subset_cache) < 64:
-                self._subset_cache[present] = hit
-        return hit
-
-    def gather_weights(self) -> torch.Tensor | None:
-        if not self.upd:
-            return None
-        views = [p.detach().reshape(-1)[::s] for p, s in self.upd]
-        return torch.cat([v.to(torch.float32) for v in views])
 
 
 def _norm_list(tensors: list[torch.Tensor] | tuple[torch.Tensor, ...]) -> list[torch.Tensor]:
@@ -726,9 +710,16 @@ class Monitor:
         """Which watched parameters have a gradient, and the float32 norms of those gradients."""
         grads = [p.grad for p in self._params.params]
         if all(g is not None for g in grads):
-            return self._all_present, _norm_list(grads)  # type: ignore[arg-type]
+            return self._all_present, _norm_list(self._local_grads(grads))  # type: ignore[arg-type]
         present = tuple(i for i, g in enumerate(grads) if g is not None)
-        return present, _norm_list([grads[i] for i in present]) if present else []  # type: ignore[misc]
+        if not present:
+            return present, []
+        return present, _norm_list(self._local_grads([grads[i] for i in present]))  # type: ignore[misc]
+
+    def _local_grads(self, grads: list[torch.Tensor]) -> list[torch.Tensor]:
+        """The gradients whose norms this process records (all of them; the distributed Monitor takes each
+        rank's local shard)."""
+        return grads
 
     def _param_stats(self, r: int) -> None:
         """Gradient norms of this step into row ``r`` of ``_gn`` (the one pass over the gradients)."""

@@ -162,11 +162,17 @@ def strided_sample(t: torch.Tensor, n: int, period: int | None = None) -> torch.
     landing on the same few (a stride of 2 on 32 features would only ever see the even ones).
     """
     flat = t.detach().reshape(-1)
-    stride = max(1, -(-flat.numel() // n))
+    stride = sample_stride(flat.numel(), n, period)
+    return flat[::stride] if stride > 1 else flat
+
+
+def sample_stride(numel: int, n: int, period: int | None = None) -> int:
+    """The stride of :func:`strided_sample`: at most ``n`` of ``numel`` elements, coprime with ``period``."""
+    stride = max(1, -(-numel // n))
     if stride > 1 and period and period > 1:
         while math.gcd(stride, period) != 1:
             stride += 1
-    return flat[::stride] if stride > 1 else flat
+    return stride
 
 
 def _real(t: torch.Tensor) -> torch.Tensor:
@@ -320,10 +326,7 @@ def activation_batch_stats(kind: str | None, x: torch.Tensor, dead: torch.Tensor
         d = derivative_from_output(kind, xs, module) if kind else None
         sat = m_sat.sum(dim=1, dtype=F32) if m_sat is not None else nan
         dsum = d.sum(dim=1, dtype=F32) if d is not None else nan
-    stride = max(1, -(-n // PCT_SAMPLE))
-    if stride > 1 and period and period > 1:
-        while math.gcd(stride, period) != 1:
-            stride += 1
+    stride = sample_stride(n, PCT_SAMPLE, period)  # each row's percentile sample, as strided_sample takes it
     p = xs[:, ::stride] if stride > 1 else xs
     m = p.shape[1]
     lo = p.kthvalue(min(m - 1, int(PERCENTILES[0] * (m - 1) + 0.5)) + 1, dim=1).values
