@@ -319,3 +319,37 @@ def test_partly_saturated_sigmoids_with_oversized_weights_are_a_warning():
 def test_sigmoids_at_sane_scales_are_not_partly_saturated():
     assert _check_saturation(_sigmoid_mlp(None)) == []            # PyTorch's default init
     assert _check_saturation(_sigmoid_mlp((1 / 64) ** 0.5)) == []  # Xavier for 64 -> 64
+
+
+def _slow_run(update, n_steps=60, loss_end=2.29):
+    """Three layers with per-layer update ratios ``update`` on every step; the loss goes 2.30 -> loss_end."""
+    u = np.tile(np.asarray(update, dtype=np.float32)[:, None], (1, n_steps))
+    data = _run(3, n_steps, update_ratio=u)
+    data.step_stats["loss"] = np.linspace(2.30, loss_end, n_steps)
+    return data
+
+
+@pytest.mark.parametrize("update,n_steps,loss_end,fires", [
+    ([3e-5, 3e-5, 7e-5], 60, 2.29, True),     # small, uniform, no progress: too low a learning rate
+    ([3e-5, 3e-5, 7e-5], 60, 1.50, False),    # the loss falls: a slow but working rate
+    ([1e-3, 3e-3, 1e-2], 60, 2.29, False),    # healthy-sized updates
+    ([1e-9, 1e-6, 5e-5], 60, 2.29, False),    # spread over 5e4: a vanishing profile, not the step size
+    ([3e-5, 3e-5, 7e-5], 30, 2.29, False),    # too few steps to judge
+])
+def test_stalled_by_a_low_learning_rate(update, n_steps, loss_end, fires):
+    from graddoctor.diagnosis.detectors.stalled import Stalled
+    f = Stalled().detect(Context.from_run(_slow_run(update, n_steps, loss_end)))
+    if not fires:
+        assert not [x for x in f if "learning_rate_too_low" in x.causes]
+        return
+    assert len(f) == 1 and f[0].kind == "stalled_learning" and f[0].severity == "warning"
+    assert f[0].causes == ["learning_rate_too_low"] and f[0].remedies == ["raise_learning_rate", "use_adam"]
+    assert f[0].evidence["update_spread"] == pytest.approx(7 / 3, rel=1e-3)
+    assert "learning rate is too low" in f[0].message
+
+
+def test_tiny_updates_stay_the_stalled_tier():
+    """Every layer below 1e-5 is He's "completely stalled" net (init/depth causes), not a learning-rate finding."""
+    from graddoctor.diagnosis.detectors.stalled import Stalled
+    f = Stalled().detect(Context.from_run(_slow_run([1e-7, 2e-7, 1e-7])))
+    assert f and "learning_rate_too_low" not in f[0].causes

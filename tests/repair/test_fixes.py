@@ -40,6 +40,7 @@ def trial(name: str, code: str) -> tuple[SeedRun, SeedRun]:
     ("high_lr", "clip_grad_value", 0.4),         # 0.10 -> 0.94
     ("big_output", "lr_warmup", 0.4),            # 0.10 -> 0.89
     ("slow_sgd", "use_adam", 0.4),               # 0.13 -> 0.92
+    ("slow_sgd", "raise_learning_rate", 0.4),    # 0.13 -> 0.88
     ("slow_sgd", "use_rmsprop", 0.4),            # 0.13 -> 0.91
     ("slow_sgd", "use_adagrad", 0.4),            # 0.13 -> 0.92
     ("raw_pixels", "normalize_inputs", 0.4),     # 0.09 -> 0.94

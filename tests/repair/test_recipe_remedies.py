@@ -116,3 +116,19 @@ def test_recipe_remedy_keeps_the_original_case() -> None:
     new = get_remedy("use_adam").apply(c, RepairContext())
     assert type(c.make_optimizer(nn.Linear(2, 2).parameters())) is torch.optim.SGD
     assert c.changes == () and len(new.changes) == 1 and new.model_fn is c.model_fn
+
+
+def test_raise_learning_rate_by_measured_factor() -> None:
+    from graddoctor.repair.remedies.learning_rate import MAX_RAISE, RAISE_FALLBACK
+    # case() trains at lr 0.5: measured early update 1e-3 -> factor target / 1e-3
+    new = get_remedy("raise_learning_rate").apply(case(), RepairContext(baseline=fake_baseline([1.0] * 10, 1e-3)))
+    lr = new.make_optimizer(nn.Linear(2, 2).parameters()).param_groups[0]["lr"]
+    assert lr == pytest.approx(0.5 * TARGET_UPDATE_RATIO / 1e-3)
+    assert "multiplied the learning rate by 10" in new.changes[-1]
+    new = get_remedy("raise_learning_rate").apply(case(), RepairContext(baseline=fake_baseline([1.0] * 10, 1e-7)))
+    assert new.make_optimizer(nn.Linear(2, 2).parameters()).param_groups[0]["lr"] == pytest.approx(0.5 * MAX_RAISE)
+    new = get_remedy("raise_learning_rate").apply(case(), RepairContext(baseline=None))
+    assert new.make_optimizer(nn.Linear(2, 2).parameters()).param_groups[0]["lr"] == pytest.approx(
+        0.5 * RAISE_FALLBACK)
+    with pytest.raises(NotApplicable, match="already large"):
+        get_remedy("raise_learning_rate").apply(case(), RepairContext(baseline=fake_baseline([1.0] * 10, 0.02)))

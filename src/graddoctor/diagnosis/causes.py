@@ -46,6 +46,7 @@ CAUSE_REMEDIES: dict[str, list[str]] = {
     "plain_rnn_long_sequence": ["use_lstm_or_gru", "orthogonal_init", "clip_grad_norm"],
     "forget_gate_closed": ["forget_gate_bias"],
     "learning_rate_too_high": ["lower_learning_rate", "lr_warmup", "clip_grad_norm"],
+    "learning_rate_too_low": ["raise_learning_rate", "use_adam"],
     "unnormalized_inputs": ["normalize_inputs"],
     "non_finite_inputs": ["sanitize_inputs"],
     "unsafe_op": ["guard_unsafe_op"],

@@ -36,6 +36,8 @@ CAUSES: dict[str, str] = {
     "forget_gate_closed": "an LSTM whose forget-gate bias starts at 0: the cell forgets quickly at first "
     "(Gers et al. 2000 recommend bias 1).",
     "learning_rate_too_high": "the first updates are comparable to or larger than the weights themselves.",
+    "learning_rate_too_low": "every layer moves by a tiny, similar fraction of its weights per step (no layer "
+    "stands out, so the gradient's depth profile is not the problem): the step size holds training back.",
     "unnormalized_inputs": "the inputs are far from zero mean and unit scale.",
     "non_finite_inputs": "the batch already holds NaN or Inf.",
     "unsafe_op": "a numerically unsafe operation (log, sqrt, division, exp) produced the first NaN/Inf.",
@@ -69,6 +71,7 @@ REMEDIES: dict[str, str] = {
     "use_rmsprop": "use RMSprop.",
     "use_adagrad": "use AdaGrad.",
     "lower_learning_rate": "lower the learning rate by the measured factor.",
+    "raise_learning_rate": "raise the learning rate by the measured factor.",
     "lr_warmup": "warm the learning rate up over the first steps.",
     "use_lstm_or_gru": "replace the plain RNN with an LSTM or GRU of the same hidden size.",
     "forget_gate_bias": "set the LSTM forget-gate bias to 1.",

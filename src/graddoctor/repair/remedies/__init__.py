@@ -12,7 +12,7 @@ from .forget_gate import ForgetGateBias
 from .guard import GuardUnsafeOps
 from .init import HeInit, OrthogonalInit, XavierInit
 from .inputs import NormalizeInputs, SanitizeInputs
-from .learning_rate import LowerLearningRate, Warmup
+from .learning_rate import LowerLearningRate, RaiseLearningRate, Warmup
 from .lsuv import LSUVInit
 from .normalization import AddBatchNorm, AddLayerNorm
 from .optimizer import UseAdagrad, UseAdam, UseRMSprop
@@ -23,7 +23,7 @@ from .residual import AddResidual
 REGISTRY: dict[str, type[Remedy]] = {cls.code: cls for cls in (
     ActivationSwap, LeakySwap, HeInit, XavierInit, OrthogonalInit, LSUVInit, ForgetGateBias, AddBatchNorm,
     AddLayerNorm, AddResidual, ClipGradNorm, ClipGradValue, UseAdam, UseRMSprop, UseAdagrad, LowerLearningRate,
-    Warmup, UseGated, WeightDecay, AddDropout, NormalizeInputs, SanitizeInputs, GuardUnsafeOps)}
+    RaiseLearningRate, Warmup, UseGated, WeightDecay, AddDropout, NormalizeInputs, SanitizeInputs, GuardUnsafeOps)}
 
 
 def get_remedy(spec: str | Remedy) -> Remedy:

@@ -1,4 +1,5 @@
-"""``lower_learning_rate`` (by a factor measured on the baseline) and ``lr_warmup`` (linear warm-up).
+"""``lower_learning_rate`` and ``raise_learning_rate`` (by a factor measured on the baseline) and ``lr_warmup``
+(linear warm-up).
 
 The factor: updates of a healthy layer move its weights by about :data:`TARGET_UPDATE_RATIO` of their norm
 per step; the baseline's typical early update ratio ``r`` (the median over its first :data:`EARLY_FRACTION`
@@ -28,6 +29,13 @@ EARLY_FRACTION = 0.1
 MIN_FACTOR = 0.01
 MAX_FACTOR = 0.3
 FALLBACK_FACTOR = 0.1
+#: ``raise_learning_rate`` clamps its factor to [MIN_RAISE, MAX_RAISE]: below 2x a change is within a learning-rate
+#: search's noise; 100x (two decades) is the widest jump made on one measurement (measured: SGD at lr 1e-3 on the
+#: digits MLP starts at early updates of ~1e-4, so the target 1e-2 asks for 100x, i.e. lr 0.1, the rate of the
+#: healthy reference).
+MIN_RAISE = 2.0
+MAX_RAISE = 100.0
+RAISE_FALLBACK = 10.0
 #: Warm-up length as a fraction of the training steps (Goyal et al. 2017 warm up over ~5 of 90 epochs; the
 #: short runs here use a larger share).
 WARMUP_FRACTION = 0.1
@@ -56,15 +64,43 @@ def measured_factor(baseline: Any) -> tuple[float, float | None]:
     return float(min(MAX_FACTOR, max(MIN_FACTOR, TARGET_UPDATE_RATIO / r))), r
 
 
-class LowerLearningRate(RecipeRemedy):
-    """Multiply every learning rate by a factor measured on the baseline (or given)."""
+def _scale_lr(optimizer_fn: Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer],
+              factor: float) -> Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer]:
+    def fn(params: Iterable[nn.Parameter]) -> torch.optim.Optimizer:
+        opt = optimizer_fn(params)
+        for g in opt.param_groups:
+            g["lr"] = g["lr"] * factor
+            if "initial_lr" in g:
+                g["initial_lr"] = g["initial_lr"] * factor
+        return opt
 
-    code = "lower_learning_rate"
+    return fn
+
+
+class _ScaleLearningRate(RecipeRemedy):
+    """Multiply every learning rate by ``factor`` (given, or measured on the baseline by ``check``)."""
+
+    fallback = 1.0
 
     def __init__(self, variant: str | None = None, factor: float | None = None) -> None:
         super().__init__(variant)
         self.factor = factor
         self._ratio: float | None = None
+
+    def describe(self, ctx: RepairContext | None = None) -> str:
+        why = f" (typical early update ratio {self._ratio:.2g}, target {TARGET_UPDATE_RATIO:g})" if self._ratio else ""
+        return f"multiplied the learning rate by {self.factor:.3g}{why}"
+
+    def wrap(self, optimizer_fn: Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer], case: Case,
+             ctx: RepairContext) -> Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer]:
+        return _scale_lr(optimizer_fn, float(self.factor if self.factor is not None else self.fallback))
+
+
+class LowerLearningRate(_ScaleLearningRate):
+    """Multiply every learning rate by a factor measured on the baseline (or given)."""
+
+    code = "lower_learning_rate"
+    fallback = FALLBACK_FACTOR
 
     def check(self, case: Case, ctx: RepairContext) -> None:
         if self.factor is None:
@@ -76,23 +112,30 @@ class LowerLearningRate(RecipeRemedy):
         if not 0 < self.factor < 1:
             raise NotApplicable(f"{self.name}: factor must be in (0, 1), got {self.factor}")
 
-    def describe(self, ctx: RepairContext | None = None) -> str:
-        why = f" (typical early update ratio {self._ratio:.2g}, target {TARGET_UPDATE_RATIO:g})" if self._ratio else ""
-        return f"multiplied the learning rate by {self.factor:.3g}{why}"
 
-    def wrap(self, optimizer_fn: Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer], case: Case,
-             ctx: RepairContext) -> Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer]:
-        factor = float(self.factor if self.factor is not None else FALLBACK_FACTOR)
+class RaiseLearningRate(_ScaleLearningRate):
+    """Multiply every learning rate by a factor measured on the baseline (or given): the typical early update
+    ratio ``r`` is brought up to :data:`TARGET_UPDATE_RATIO`, factor = target / r clamped to
+    [:data:`MIN_RAISE`, :data:`MAX_RAISE`]; :data:`RAISE_FALLBACK` when nothing was measured."""
 
-        def fn(params: Iterable[nn.Parameter]) -> torch.optim.Optimizer:
-            opt = optimizer_fn(params)
-            for g in opt.param_groups:
-                g["lr"] = g["lr"] * factor
-                if "initial_lr" in g:
-                    g["initial_lr"] = g["initial_lr"] * factor
-            return opt
+    code = "raise_learning_rate"
+    fallback = RAISE_FALLBACK
 
-        return fn
+    def check(self, case: Case, ctx: RepairContext) -> None:
+        if self.factor is None:
+            r = early_update_ratio(ctx.baseline)
+            self._ratio = r
+            if r is None or r <= 0:
+                self.factor = RAISE_FALLBACK
+            elif TARGET_UPDATE_RATIO / r < MIN_RAISE:
+                raise NotApplicable(f"{self.name}: the baseline's updates are already large enough (early "
+                                    f"||dW||/||W|| = {r:.2g}, target {TARGET_UPDATE_RATIO:g}); a higher "
+                                    "learning rate would risk divergence")
+            else:
+                self.factor = float(min(MAX_RAISE, TARGET_UPDATE_RATIO / r))
+        if not self.factor > 1:
+            raise NotApplicable(f"{self.name}: factor must be > 1, got {self.factor}")
+        probe_optimizer(case)
 
 
 class Warmup(RecipeRemedy):
