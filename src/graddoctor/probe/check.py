@@ -21,7 +21,7 @@ from torch import nn
 from ..errors import ModelError
 from ..stats.tensor_stats import time_profile
 from .function_watch import CheckObserver
-from .model_map import map_model
+from .model_map import lstm_forget_bias, map_model
 from .monitor import Monitor
 
 
@@ -172,13 +172,9 @@ def _model_facts(model: nn.Module) -> dict[str, Any]:
     fg: dict[str, float] = {}
     post_ln = False
     for name, m in model.named_modules():
-        if isinstance(m, nn.LSTM) and m.bias:
-            H = m.hidden_size
-            vals = []
-            for k in range(m.num_layers):
-                b = getattr(m, f"bias_ih_l{k}").detach()[H:2 * H] + getattr(m, f"bias_hh_l{k}").detach()[H:2 * H]
-                vals.append(float(b.mean()))
-            fg[name or "<model>"] = float(np.mean(vals))
+        bias = lstm_forget_bias(m)
+        if bias is not None:
+            fg[name or "<model>"] = bias
         if isinstance(m, (nn.TransformerEncoderLayer, nn.TransformerDecoderLayer)) and not m.norm_first:
             post_ln = True
     return {"forget_gate_bias": fg, "post_layernorm": post_ln}

@@ -26,6 +26,21 @@ from ..errors import ModelError
 from ..stats.activations import module_activation_kind
 
 
+def lstm_forget_bias(m: nn.Module) -> float | None:
+    """Mean forget-gate bias (``bias_ih + bias_hh``, gate slice 1 of PyTorch's i, f, g, o order) of an nn.LSTM
+    over its layers, or None for anything else (or an LSTM without biases)."""
+    if not isinstance(m, nn.LSTM) or not m.bias:
+        return None
+    H = m.hidden_size
+    vals = []
+    with torch.no_grad():
+        for k in range(m.num_layers):
+            for suffix in ("", "_reverse") if m.bidirectional else ("",):
+                b = getattr(m, f"bias_ih_l{k}{suffix}")[H:2 * H] + getattr(m, f"bias_hh_l{k}{suffix}")[H:2 * H]
+                vals.append(float(b.float().mean()))
+    return sum(vals) / len(vals)
+
+
 @dataclass
 class LayerSpec:
     """One watched layer."""
@@ -62,6 +77,7 @@ class LayerSpec:
             "conv": self.conv,
             "fan_in": fan_in,
             "fan_out": fan_out,
+            **({"forget_gate_bias": fg} if (fg := lstm_forget_bias(self.module)) is not None else {}),
         }
 
 

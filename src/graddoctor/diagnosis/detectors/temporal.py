@@ -136,6 +136,9 @@ class Temporal(Detector):
                                    f"{s['length']}", detector=self.name)
         if gated:
             fg = ctx.extra.get("forget_gate_bias", {}).get(lname)
+            if fg is None:  # a run: the bias at watch start, from the layer table
+                layer = next((x for x in ctx.layers if x.name == lname), None)
+                fg = layer.info.get("forget_gate_bias") if layer is not None else None
             ev["forget_gate_bias"] = fnum(fg)
             if ltype == "LSTM" and (fg is None or fg < 0.5):
                 causes.append("forget_gate_closed")
