@@ -272,7 +272,7 @@ def test_gated_layer_still_closed_after_long_training_is_a_warning():
     f = _gated_run(1e-11, 3000)
     assert f[0].severity == "warning" and f[0].kind == "vanishing_gradient" and f[0].axis == "time"
     assert f[0].evidence["steps_trained"] == 3000
-    assert "forget_gate_closed" in f[0].causes and f[0].remedies == ["forget_gate_bias"]
+    assert "forget_gate_closed" in f[0].causes and f[0].remedies == ["forget_gate_bias", "orthogonal_init"]
 
 
 def test_gated_layer_early_or_healthy_stays_info():

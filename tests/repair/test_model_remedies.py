@@ -242,3 +242,21 @@ def test_model_remedy_never_mutates_the_built_model() -> None:
     for code in ("use_relu_family", "he_init", "add_batchnorm", "add_residual", "dropout", "lsuv_init"):
         get_remedy(code)(model, CTX)
         assert_untouched(model, snapshot(ref))
+
+
+@pytest.mark.parametrize("code", ["he_init", "xavier_init", "orthogonal_init"])
+def test_reinit_of_an_lstm_opens_its_forget_gate(code: str) -> None:
+    """Recurrent weights orthogonal per gate block; every bias 0 except the LSTM forget gate's, which is 1
+    (bias_ih slice 1 of the gates i, f, g, o): zero there is the closed gate the re-init would otherwise leave."""
+    H = 8
+    model = nn.Sequential(nn.LSTM(4, H, num_layers=2))
+    new = get_remedy(code)(model, CTX)
+    lstm = new[0]
+    for k in range(2):
+        b_ih, b_hh = getattr(lstm, f"bias_ih_l{k}"), getattr(lstm, f"bias_hh_l{k}")
+        assert torch.equal(b_ih[H:2 * H], torch.ones(H)) and torch.count_nonzero(b_hh) == 0
+        assert torch.count_nonzero(b_ih[:H]) == 0 and torch.count_nonzero(b_ih[2 * H:]) == 0
+        w = getattr(lstm, f"weight_hh_l{k}")[H:2 * H]
+        assert torch.allclose(w @ w.T, torch.eye(H), atol=1e-5)
+    plain = get_remedy(code)(nn.Sequential(nn.RNN(4, H)), CTX)[0]
+    assert torch.count_nonzero(plain.bias_ih_l0) == 0  # a plain RNN keeps zero biases

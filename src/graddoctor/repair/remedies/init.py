@@ -3,14 +3,18 @@
 Every Linear/Conv weight is redrawn with the scheme, using the gain of the activation that follows it
 (:func:`torch.nn.init.calculate_gain`), and biases are set to zero; recurrent layers get Xavier input weights
 and orthogonal recurrent weights (Saxe et al. 2014; Le et al. 2015), whatever the scheme, because that is
-the scale-preserving choice for a matrix applied once per time step.
+the scale-preserving choice for a matrix applied once per time step. An LSTM's biases are zero except its
+forget gate's, which is set to 1 (Gers et al. 2000; Jozefowicz et al. 2015): zero there is the closed gate
+that makes the cell forget at the start of training.
 """
 from __future__ import annotations
 
+import torch
 from torch import nn
 
 from ...stats.activations import module_activation_kind
 from .base import LINEAR_LIKE, ModelRemedy, NotApplicable, RepairContext, leaf_order
+from .forget_gate import FORGET_BIAS
 
 #: torch.nn.init gain names for the activation kinds graddoctor recognises (others: gain 1, "linear").
 GAIN_NAMES = {"sigmoid": "sigmoid", "tanh": "tanh", "relu": "relu", "leaky_relu": "leaky_relu", "selu": "selu"}
@@ -50,6 +54,9 @@ def reinit_recurrent(m: nn.RNNBase) -> None:
                 nn.init.orthogonal_(p.data[k:k + m.hidden_size])
         elif pname.startswith("bias"):
             nn.init.zeros_(p)
+            if isinstance(m, nn.LSTM) and pname.startswith("bias_ih"):
+                with torch.no_grad():
+                    p[m.hidden_size:2 * m.hidden_size] = FORGET_BIAS  # gates (input, forget, cell, output)
 
 
 class Reinit(ModelRemedy):
@@ -63,7 +70,7 @@ class Reinit(ModelRemedy):
                  "xavier": "Xavier (Glorot) normal init with the gain of the activation that follows",
                  "orthogonal": "orthogonal init with the gain of the activation that follows"}
         return f"re-initialised every linear/conv weight with {label[self.scheme]}, biases 0; recurrent weights " \
-               "orthogonal"
+               f"orthogonal (LSTM forget-gate bias {FORGET_BIAS:g})"
 
     def transform(self, model: nn.Module, ctx: RepairContext) -> nn.Module:
         acts = following_activation(model)
