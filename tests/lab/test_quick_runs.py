@@ -34,6 +34,7 @@ def test_saxe_quick(tmp_path, run_quick, expect_doctor):
     lt = r.series["learning_time"]
     deepest = max(lt["gaussian"])
     assert lt["gaussian"][deepest]["median"] > lt["gaussian"][2]["median"]       # Fig. 6A: grows with depth
+    assert lt["pretrained"][deepest]["median"] < 0.5 * lt["gaussian"][deepest]["median"]  # pretraining fixes it
     assert any("saxe_learning_time" in f for f in r.figures)
     page = (tmp_path / "saxe.html").read_text()                               # the HTML page, figures embedded
     assert all(str(escape(c.quantity)) in page for c in r.checks)

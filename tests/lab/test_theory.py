@@ -113,3 +113,28 @@ def test_meanfield_critical_point_and_line():
         assert w == pytest.approx(sw2, rel=1e-3) and b == pytest.approx(sb2, rel=0.015)
         assert theory(w, b)["chi_1"] == pytest.approx(1.0, abs=1e-6)        # really on the critical line
         assert theory(w, b)["q*"] == pytest.approx(q, rel=1e-6)
+
+
+def test_saxe_greedy_pretraining():
+    """Each pretrained layer is a converged tied linear autoencoder of its input on the leading modes
+    (W^T W = identity there: an isometry of what the data spans, like an orthogonal init), the gradient used
+    is the autoencoder loss's (checked against autograd), and the greedy prefix property holds: the first
+    d - 1 pretrained layers of a deeper net are those of depth d."""
+    import torch
+
+    problem = saxe.LinearProblem()
+    two = saxe.pretrain_hidden(problem, 2, seeds=1)[0]
+    three = saxe.pretrain_hidden(problem, 3, seeds=1)[0]
+    assert len(three) == 3 and all(torch.equal(a, b) for a, b in zip(two, three[:2]))
+    evals, evecs = torch.linalg.eigh(problem.sxx)
+    top = evecs[:, -20:]                                       # the 20 strongest input modes
+    w = three[0]
+    assert torch.allclose(top.T @ w.T @ w @ top, torch.eye(20, dtype=w.dtype), atol=1e-3)
+    gaussian = saxe.linear_init(4, "gaussian", seed=0)[0]
+    assert not torch.allclose(top.T @ gaussian.T @ gaussian @ top, torch.eye(20, dtype=w.dtype), atol=0.1)
+    p = w.T.clone().requires_grad_(True)                       # the update rule's gradient, against autograd
+    s = problem.sxx
+    loss = torch.trace(s) - 2 * torch.trace(p.T @ p @ s) + torch.trace(p.T @ p @ s @ p.T @ p)
+    (g,) = torch.autograd.grad(loss, p)
+    m = p.detach().T @ p.detach()
+    assert torch.allclose(g, 2 * p.detach() @ (s @ m + m @ s - 2 * s), atol=1e-10)
