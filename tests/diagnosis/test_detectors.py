@@ -353,3 +353,44 @@ def test_tiny_updates_stay_the_stalled_tier():
     from graddoctor.diagnosis.detectors.stalled import Stalled
     f = Stalled().detect(Context.from_run(_slow_run([1e-7, 2e-7, 1e-7])))
     assert f and "learning_rate_too_low" not in f[0].causes
+
+
+def _loss_run(loss):
+    data = _run(2, len(loss))
+    data.step_stats["loss"] = np.asarray(loss, dtype=float)
+    return data
+
+
+def _falling(n=60, seed=0):
+    rng = np.random.default_rng(seed)
+    return np.linspace(2.3, 0.5, n) * np.exp(rng.normal(0, 0.2, n))  # noisy mini-batch losses, falling
+
+
+@pytest.mark.parametrize("case,fires", [("spikes", True), ("healthy", False), ("one_spike", False),
+                                        ("short", False), ("negative", False), ("not_logged", False),
+                                        ("never_learned", False)])
+def test_unstable_loss(case, fires):
+    from graddoctor.diagnosis.detectors.unstable import UnstableLoss
+    loss = _falling()
+    if case == "spikes":
+        loss[[40, 47, 52]] = [4.0, 3.9, 4.2]
+    elif case == "one_spike":
+        loss[40] = 4.0
+    elif case == "short":
+        loss = loss[:40]
+        loss[[25, 30]] = 4.0
+    elif case == "negative":
+        loss = loss - 3.0
+    elif case == "not_logged":
+        loss[:] = np.nan
+    elif case == "never_learned":  # noise around the starting (chance) level, crossing 1.1x now and then
+        loss = 2.3 * np.exp(np.random.default_rng(1).normal(0, 0.08, 60))
+        loss[[40, 47, 52]] = [2.6, 2.7, 2.6]
+    f = UnstableLoss().detect(Context.from_run(_loss_run(loss)))
+    if not fires:
+        assert f == []
+        return
+    assert len(f) == 1 and f[0].kind == "unstable_loss" and f[0].severity == "warning" and f[0].step == 40
+    assert f[0].causes == ["learning_rate_too_high"] and f[0].remedies[0] == "lower_learning_rate"
+    assert f[0].evidence["steps_above"] == 3 and f[0].evidence["peak_over_start"] == pytest.approx(
+        4.2 / f[0].evidence["loss_start"], rel=1e-3)

@@ -16,6 +16,8 @@ KINDS: dict[str, str] = {
     "non_finite": "A NaN or Inf appears in an output, the loss or the gradients.",
     "stalled_learning": "Every layer's relative update is tiny while the loss stays far from its floor: training "
     "has stalled although no single layer stands out.",
+    "unstable_loss": "The training loss climbs back above where it started: the optimizer's steps overshoot "
+    "(a learning rate too high), before anything becomes non-finite.",
     "poor_initialization": "A layer's weight scale is far from the variance-preserving value for the activation "
     "that follows it (Glorot & Bengio 2010; He et al. 2015).",
 }

@@ -7,7 +7,7 @@ from .base import REGISTRY, Detector, build_detectors, register
 
 #: Built-in detector modules, in the order their detectors run.
 BUILTIN = ("non_finite", "vanishing_depth", "stalled", "weight_decay", "temporal", "exploding_depth",
-           "exploding_training", "saturation", "dead_units", "init_audit")
+           "exploding_training", "unstable", "saturation", "dead_units", "init_audit")
 
 
 def load_all() -> None:
