@@ -16,3 +16,13 @@ def test_codes_doc_lists_every_code():
 def test_cause_remedy_table_uses_known_codes():
     assert set(CAUSE_REMEDIES) <= set(CAUSES)
     assert all(r in REMEDIES for rs in CAUSE_REMEDIES.values() for r in rs)
+
+
+def test_every_kind_has_a_plain_language_explanation_and_a_short_name():
+    from graddoctor.diagnosis.codes import KINDS
+    from graddoctor.present.explain import EXPLANATIONS
+    from graddoctor.repair.table import SHORT_KIND
+    for kind in KINDS:
+        text, ref = EXPLANATIONS[kind]
+        assert text and ref, kind
+        assert kind in SHORT_KIND or kind in ("saturation",), kind

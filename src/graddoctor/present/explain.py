@@ -42,6 +42,12 @@ EXPLANATIONS: dict[str, tuple[str, str]] = {
         "of thumb is an update of about 1e-3 of the weight's norm per step.",
         "He, Zhang, Ren & Sun 2015, \"Delving deep into rectifiers\" (a 30-layer net that is completely "
         "stalled); Karpathy, CS231n notes (update/weight ratio ~1e-3)."),
+    "unstable_loss": (
+        "The loss fell and then climbed back above where training started: each step overshoots the minimum "
+        "it aims at, so the model is thrown back to worse than its initialisation. The learning rate is too "
+        "high for this model, even if nothing has overflowed yet.",
+        "Zhang et al. 2021, \"AUTOTRAINER\" (oscillating loss); Goodfellow, Bengio & Courville 2016, Deep "
+        "Learning, sec. 8.3.1 (a learning rate too large makes the learning curve oscillate violently)."),
     "poor_initialization": (
         "A layer's initial weight scale is far from the one that keeps the variance of the signal constant "
         "through the layer, so the forward and backward signals shrink or grow with depth from the start.",

@@ -18,7 +18,8 @@ def _num(x: float | None, digits: int = 3) -> str:
 
 #: Short names of finding kinds for the narrow table.
 SHORT_KIND = {"vanishing_gradient": "vanishing", "exploding_gradient": "exploding", "dead_units": "dead units",
-              "non_finite": "NaN/Inf", "stalled_learning": "stalled", "poor_initialization": "poor init"}
+              "non_finite": "NaN/Inf", "stalled_learning": "stalled", "unstable_loss": "unstable loss",
+              "poor_initialization": "poor init"}
 
 
 def _problems(trial: Any) -> str:
