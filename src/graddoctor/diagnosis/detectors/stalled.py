@@ -122,7 +122,8 @@ class Stalled(Detector):
         return [Finding(kind="stalled_learning", severity="warning",
                         layers=[layer.name for layer in ctx.layers], step=int(ctx.steps[-w]), evidence=ev,
                         causes=causes, remedies=rank_remedies(causes, "stalled_learning"),
-                        message=f"every layer moves less than {self.small_update:g} of its norm per step (median "
+                        message=f"{np.mean(fin < self.small_update):.0%} of the layers move less than "
+                                f"{self.small_update:g} of their norm per step (median "
                                 f"{np.median(fin):.2g}, within {pos.max() / pos.min():.3g}x of each other) and "
                                 f"the loss improved by {progress:.1%}: the learning rate is too low",
                         detector=self.name)]
