@@ -65,3 +65,19 @@ def test_watch_records_the_forget_gate_bias() -> None:
         run.step()
     info = run.data.layers[0].info
     assert info["forget_gate_bias"] == pytest.approx((1.5 + 0.5) / 2)
+
+
+def test_forget_gate_bias_of_unusual_lstms_is_none_or_exact() -> None:
+    """The summary never raises: a meta-device LSTM gives None; a bidirectional one averages both directions."""
+    from graddoctor.probe.model_map import lstm_forget_bias
+    with torch.device("meta"):
+        meta = nn.LSTM(3, 4)
+    assert lstm_forget_bias(meta) is None
+    assert lstm_forget_bias(nn.LSTM(3, 4, bias=False)) is None
+    bi = nn.LSTM(3, 4, bidirectional=True)
+    with torch.no_grad():
+        for name, p in bi.named_parameters():
+            if name.startswith("bias"):
+                p.zero_()
+        bi.bias_ih_l0[4:8].fill_(2.0)
+    assert lstm_forget_bias(bi) == pytest.approx(1.0)  # 2 forward, 0 reverse

@@ -33,12 +33,20 @@ def lstm_forget_bias(m: nn.Module) -> float | None:
         return None
     H = m.hidden_size
     vals = []
-    with torch.no_grad():
-        for k in range(m.num_layers):
-            for suffix in ("", "_reverse") if m.bidirectional else ("",):
-                b = getattr(m, f"bias_ih_l{k}{suffix}")[H:2 * H] + getattr(m, f"bias_hh_l{k}{suffix}")[H:2 * H]
-                vals.append(float(b.float().mean()))
-    return sum(vals) / len(vals)
+    try:
+        with torch.no_grad():
+            for k in range(m.num_layers):
+                for suffix in ("", "_reverse") if m.bidirectional else ("",):
+                    pair = [getattr(m, f"bias_{w}_l{k}{suffix}") for w in ("ih", "hh")]
+                    # only plain, whole, real tensors on a real device: a sharded (FSDP/DTensor) or meta
+                    # parameter is skipped rather than gathered, and the bias stays unknown (None)
+                    if any(type(p.data) is not torch.Tensor or p.shape != (4 * H,) or p.is_meta or p.is_complex()
+                           for p in pair):
+                        return None
+                    vals.append(float((pair[0][H:2 * H] + pair[1][H:2 * H]).float().mean()))
+    except Exception:  # never let a model summary break watch() or check()
+        return None
+    return sum(vals) / len(vals) if vals else None
 
 
 @dataclass
