@@ -169,6 +169,20 @@ class Context:
         v = groups[0].get(key)
         return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
 
+    def loss_progress(self, window: int) -> tuple[float, float, float] | None:
+        """``(start, end, relative improvement)`` of the logged loss: the medians of the first and the last
+        ``window`` recorded steps (at most half the run each); None without a finite, positive start and a
+        finite end."""
+        loss = self.step_stat("loss")
+        w = min(window, loss.size // 2)
+        if w < 1:
+            return None
+        a, b = nanmedian(loss[:w]), nanmedian(loss[-w:])
+        if not (np.isfinite(a) and np.isfinite(b)) or a <= 0:
+            return None
+        return a, b, float((a - b) / abs(a))
+
+
 
 # ---------------------------------------------------------------------- numeric helpers
 def robust_slope(x: np.ndarray, y: np.ndarray) -> float:

@@ -70,11 +70,10 @@ class Stalled(Detector):
         fin = upd[np.isfinite(upd)]
         if fin.size == 0 or np.mean(fin < self.small_update) < self.layer_fraction:
             return []
-        loss = ctx.step_stat("loss")
-        a, b = nanmedian(loss[:w]), nanmedian(loss[-w:])
-        if not (np.isfinite(a) and np.isfinite(b)) or a <= 0:
+        lp = ctx.loss_progress(self.window)
+        if lp is None:
             return []
-        progress = (a - b) / abs(a)
+        a, b, progress = lp
         if progress >= self.min_progress:
             return []
         if np.mean(fin < self.tiny_update) < self.layer_fraction:

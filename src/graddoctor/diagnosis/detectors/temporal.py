@@ -8,7 +8,7 @@ import numpy as np
 
 from ...stats.tensor_stats import memory_horizon
 from ..causes import LONG_SEQUENCE, rank_remedies
-from ..context import GATED_TYPES, Context, fnum, nanmedian, robust_slope, safe_log10
+from ..context import GATED_TYPES, Context, fnum, robust_slope, safe_log10
 from ..findings import Finding
 from .base import Detector, register
 
@@ -101,17 +101,6 @@ class Temporal(Detector):
                 out.append(f)
         return out
 
-    def _loss_progress(self, ctx: Context) -> float | None:
-        """Relative loss improvement from the first ``window`` recorded steps to the last, or None."""
-        loss = ctx.step_stat("loss")
-        w = min(self.window, loss.size // 2)
-        if w < 1:
-            return None
-        a, b = nanmedian(loss[:w]), nanmedian(loss[-w:])
-        if not (np.isfinite(a) and np.isfinite(b)) or a <= 0:
-            return None
-        return float((a - b) / abs(a))
-
     def _finding(self, ctx: Context, lname: str, ltype: str, s: dict[str, Any], ev: dict[str, Any],
                  step: int | None, last_step: int | None = None) -> Finding | None:
         ratio = s["first_last_ratio"]
@@ -150,7 +139,8 @@ class Temporal(Detector):
                 if ltype == "LSTM" and "forget_gate_closed" not in causes:
                     causes.append("forget_gate_closed")  # the gates it has are still shut, whatever the init
             elif "forget_gate_closed" in causes and last_step is not None and last_step >= self.stall_steps:
-                progress = self._loss_progress(ctx)
+                lp = ctx.loss_progress(self.window)
+                progress = lp[2] if lp is not None else None
                 if progress is not None and progress < self.min_progress:
                     # closed forget gates at bias 0 and a loss still at its starting level: failing, not starting
                     sev = "warning"

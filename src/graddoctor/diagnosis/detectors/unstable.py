@@ -49,7 +49,7 @@ class UnstableLoss(Detector):
         if not np.isfinite(start) or start <= 0:  # no logged loss, or a loss that is not "lower is better > 0"
             return []
         w = self.window
-        rolling = [nanmedian(loss[i:i + w]) for i in range(max(1, loss.size - w + 1))]
+        rolling = nanmedian(np.lib.stride_tricks.sliding_window_view(loss, min(w, loss.size)), axis=1)
         best_rolling = float(np.nanmin(rolling)) if np.isfinite(rolling).any() else float("nan")
         if not best_rolling <= self.learned * start:
             return []
