@@ -135,7 +135,7 @@ def test_reader_while_writing_sees_whole_steps(tmp_path: Path) -> None:
 
 
 CHILD = textwrap.dedent("""
-    import sys, torch
+    import os, sys, torch
     from torch import nn
     import graddoctor as gd
     path, marker = sys.argv[1], sys.argv[2]
@@ -149,18 +149,23 @@ CHILD = textwrap.dedent("""
         opt.step(); opt.zero_grad(); step += 1
         if step % 3 == 0:
             run.flush()
-            with open(marker, "w") as f:
+            with open(marker + ".tmp", "w") as f:  # atomic: the parent never reads a half-written file
                 f.write(str(step))
+            os.replace(marker + ".tmp", marker)
 """)
 
 
 def test_kill_9_mid_run_keeps_every_flushed_step(tmp_path: Path) -> None:
     path, marker = tmp_path / "crash.sqlite", tmp_path / "flushed.txt"
     proc = subprocess.Popen([sys.executable, "-c", CHILD, str(path), str(marker)])
+    flushed = 0  # the last step the child reported flushed before the kill: a lower bound on what is stored
     try:
         deadline = time.time() + 120
         while time.time() < deadline:
-            if marker.exists() and marker.read_text().strip() and int(marker.read_text()) >= 9:
+            text = marker.read_text().strip() if marker.exists() else ""
+            if text:
+                flushed = int(text)
+            if flushed >= 9:
                 break
             time.sleep(0.05)
         else:
@@ -168,7 +173,6 @@ def test_kill_9_mid_run_keeps_every_flushed_step(tmp_path: Path) -> None:
     finally:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
-    flushed = int(marker.read_text())
     data = gd.load_run(path)
     assert data.meta["status"] == "running"  # it never finished
     assert data.n_steps >= flushed

@@ -47,7 +47,12 @@ def start_child(mode: str, store: Path, side: Path, steps: int = 100_000, flush_
 
 
 def side_lines(side: Path) -> list[str]:
-    return side.read_text().splitlines() if side.exists() else []
+    """Complete lines only: a kill can land between the child's open() and its write, never mid-line, but a
+    line without its newline is dropped anyway rather than parsed half-written."""
+    if not side.exists():
+        return []
+    text = side.read_text()
+    return text[: text.rfind("\n") + 1].splitlines()
 
 
 def wait_for(side: Path, marker: str, proc: subprocess.Popen, timeout: float = 120.0) -> None:
