@@ -20,6 +20,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.nn.utils import parametrize
 from torch.nn.utils.rnn import PackedSequence
 
 from ..errors import ModelError
@@ -62,7 +63,11 @@ class LayerSpec:
 
     @property
     def type(self) -> str:
-        return type(self.module).__name__
+        # a parametrized module's class is a generated subclass ("ParametrizedLinear"): report the real one
+        cls = type(self.module)
+        if parametrize.is_parametrized(self.module) and cls.__bases__:
+            cls = cls.__bases__[0]
+        return cls.__name__
 
     def fan_in_out(self) -> tuple[int | None, int | None]:
         """Fan-in and fan-out of the main weight (as torch.nn.init computes them), or (None, None)."""
@@ -100,6 +105,21 @@ class ModelMap:
         return [(spec.index, p, is_bias) for spec in self.layers for _, p, is_bias in spec.params]
 
 
+def _own_parameters(module: nn.Module) -> list[tuple[str, nn.Parameter]]:
+    """The parameters ``module`` owns directly, plus, for a module parametrized with
+    ``torch.nn.utils.parametrize`` (weight_norm, spectral_norm, orthogonal, ...), the originals behind its
+    parametrized tensors (``parametrizations.weight.original``): they are its weight, and its forward pass is
+    where they act. Without this the Linear would own only its bias and its weight would become a separate
+    "layer" whose output is the weight itself. Larger originals first, so that ``fan_in_out`` reads the matrix
+    (weight_norm's ``v``) rather than the magnitude vector ``g`` of shape (out, 1)."""
+    own = list(module.named_parameters(recurse=False))
+    if parametrize.is_parametrized(module):
+        for tname, plist in module.parametrizations.items():
+            originals = sorted(plist.named_parameters(recurse=False), key=lambda kv: -kv[1].numel())
+            own.extend((f"parametrizations.{tname}.{n}", p) for n, p in originals)
+    return own
+
+
 def map_model(model: nn.Module) -> ModelMap:
     """Find the layers and activation modules of ``model``.
 
@@ -116,7 +136,7 @@ def map_model(model: nn.Module) -> ModelMap:
         if kind is not None and kind != "prelu":
             activations[name or "<model>"] = (module, kind)
         own = []
-        for pname, p in module.named_parameters(recurse=False):
+        for pname, p in _own_parameters(module):
             if id(p) in seen:
                 continue
             seen.add(id(p))
