@@ -77,9 +77,10 @@ def repair_context(result: dict[str, Any] | None) -> dict[str, Any] | None:
     rows = []
     for e in entries:
         seeds = e.get("seeds")
-        skipped = e.get("skipped")
+        skipped, failed = e.get("skipped"), e.get("failed")
+        note = f" (skipped: {skipped})" if skipped else (f" (failed: {failed})" if failed else "")
         rows.append({"winner": _same(e, best), "baseline": e.get("remedy") is None, "skipped": skipped or "",
-                     "cells": [label(e) + (f" (skipped: {skipped})" if skipped else ""), fmt_num(e.get("metric")),
+                     "cells": [label(e) + note, fmt_num(e.get("metric")),
                                fmt_num(e.get("loss")), n_problems(e), *[_cell(e.get(k)) for k, _ in extra],
                                ", ".join(str(s) for s in seeds) if isinstance(seeds, list) else fmt_num(seeds)]})
     remedy = best.get("remedy") if best else None

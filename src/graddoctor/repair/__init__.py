@@ -208,7 +208,13 @@ def _run_candidates(result: RepairResult, case: Case, seeds: list[int], prog: _P
             trial.skipped = str(e) if code in REGISTRY else f"graddoctor cannot apply {code} automatically"
             continue
         trial.changes = list(new_case.changes[len(case.changes):])
-        model = _train(trial, new_case, seeds, prog, keep=True, **kw)
+        try:
+            model = _train(trial, new_case, seeds, prog, keep=True, **kw)
+        except Exception as e:  # the remedy broke the recipe: keep what was measured so far, try the next one
+            trial.failed = f"{type(e).__name__}: {e}"
+            if on_trial is not None:
+                on_trial(trial)
+            continue
         _judge(result, trial, base, min_gain, model, new_case)
         if on_trial is not None:
             on_trial(trial)

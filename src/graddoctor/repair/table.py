@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from rich.markup import escape
 from rich.table import Table
 
 
@@ -34,6 +35,8 @@ def _verdict(result: Any, t: Any) -> str:
         return "before"
     if t.skipped:
         return "does not apply"
+    if t.failed:
+        return "failed (error)"
     if t is result.best:
         return "WINNER"
     if t.gain is not None and t.gain <= (t.margin or 0):
@@ -69,6 +72,8 @@ def print_result(result: Any, console: Any) -> None:
     for t in result.trials:
         if t.skipped:
             console.print(f"[dim]  {t.name} not tried: {t.skipped}[/dim]")
+        elif t.failed:
+            console.print(f"[yellow]  {t.name} failed while training: {escape(t.failed)}[/yellow]")
     if result.stopped in ("budget", "interrupted"):
         left = [c for c in result.candidates if c not in {t.name for t in result.trials} and
                 c not in {t.remedy for t in result.trials}]

@@ -134,6 +134,8 @@ class Trial:
         findings: findings of the first seed's run (``graddoctor.Finding``); ``None`` without the diagnosis.
         findings_by_seed: findings of every seed.
         skipped: why the remedy was not tried (it does not apply), else ``None``.
+        failed: the error that stopped the remedy's training (``"ValueError: ..."``; the remedy broke the
+            recipe, e.g. BatchNorm with one sample per batch), else ``None``. A failed trial never wins.
         fixes: whether the targeted findings are gone in the majority of seeds (``None``: nothing targeted).
         gain, margin: mean metric minus the baseline's, and the margin it had to beat.
         changes: readable descriptions of what the remedy changed.
@@ -149,6 +151,7 @@ class Trial:
     findings_by_seed: list[list[Any] | None] = field(default_factory=list)
     seconds: float = 0.0
     skipped: str | None = None
+    failed: str | None = None
     fixes: bool | None = None
     gain: float | None = None
     margin: float | None = None
@@ -212,7 +215,7 @@ class Trial:
             "remedy": self.remedy, "name": self.name, "seeds": self.seeds, "metric": self.metric, "loss": self.loss,
             "first_layer_speed": self.first_layer_speed, "gain": self.gain, "margin": self.margin,
             "spread": self.spread, "fixes": self.fixes, "seconds": self.seconds,
-            "variant": self.variant or "", "skipped": self.skipped or "", "diverged": self.diverged,
+            "variant": self.variant or "", "skipped": self.skipped or "", "failed": self.failed or "", "diverged": self.diverged,
             "seed_metrics": self.metrics, "seed_losses": self.losses, "seed_speeds": self.speeds,
             "curves": {"train loss": self.curves}, "changes": self.changes,
             "findings": None if self.findings is None else [f.to_dict() for f in self.findings],
