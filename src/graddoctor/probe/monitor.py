@@ -12,6 +12,7 @@ import os
 import platform
 import time
 import warnings
+import weakref
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -238,6 +239,10 @@ class Monitor:
         self._sig_hook = [partial(self._grad_hook, "sig", i) for i in range(self.n_layers)]
         self._insig_hook = [partial(self._grad_hook, "insig", i) for i in range(self.n_layers)]
         self._pending: dict[str, tuple[list[int], list[torch.Tensor]]] = {g: ([], []) for g in GROUPS}
+        # (kind, layer, id(tensor)) -> the tensor an input-gradient hook was put on this step: a forward that runs
+        # twice on the same input (a non-reentrant checkpoint recomputes it during backward) must not hook it
+        # twice, or the input gradient would be counted twice
+        self._hooked_inputs: dict[tuple[str, int, int], weakref.ref[torch.Tensor]] = {}
         self._host = np.zeros((self.n_layers, K), dtype=np.float32)  # counts known on the host, this step
         self._detail = False
         self._n_recorded = 0
@@ -422,15 +427,31 @@ class Monitor:
                     if not x.requires_grad:
                         x = x.detach().requires_grad_(True)
                         new_args = (x, *args[1:])
-                    x.register_hook(partial(self._time_hook, spec.index, tdim))
+                    if self._first_hook("time", spec.index, x):
+                        x.register_hook(partial(self._time_hook, spec.index, tdim))
             return new_args
         except Exception as e:
             self._fail("forward pre-hook", e)
             return None
 
+    def _first_hook(self, kind: str, layer: int, x: torch.Tensor) -> bool:
+        """True the first time this step that ``layer``'s input ``x`` is seen for a ``kind`` hook."""
+        key = (kind, layer, id(x))
+        ref = self._hooked_inputs.get(key)
+        if ref is not None and ref() is x:
+            return False
+        self._hooked_inputs[key] = weakref.ref(x)
+        return True
+
     def _layer_hook(self, spec: LayerSpec, module: nn.Module, args: Any, out: Any) -> None:
         # The hottest code of the Monitor (every watched layer, every recorded step): inlined on purpose.
-        if not self._active or self._disabled or not torch.is_grad_enabled():
+        if not self._active or self._disabled:
+            return
+        if not torch.is_grad_enabled():
+            # No statistics, but the execution order counts: the first pass of a reentrant checkpoint runs under
+            # no_grad and its layers are recorded only when backward recomputes them, after the layers above.
+            if spec.index not in self._order:
+                self._order[spec.index] = len(self._order)
             return
         try:
             li = spec.index
@@ -458,7 +479,8 @@ class Monitor:
                     self._overflow()
             if self.signal and t.requires_grad:
                 t.register_hook(self._sig_hook[li])
-                if detail and args and isinstance(args[0], torch.Tensor) and args[0].requires_grad:
+                if (detail and args and isinstance(args[0], torch.Tensor) and args[0].requires_grad
+                        and self._first_hook("in", li, args[0])):
                     args[0].register_hook(self._insig_hook[li])
         except Exception as e:
             self._fail("forward hook", e)
@@ -613,6 +635,7 @@ class Monitor:
                 self._flush_due = s == 0
             else:
                 self._discard_pending()
+            self._hooked_inputs.clear()
             self._step += 1
             self._active = bool(self.schedule(self._step))
             detail = self._active and self._n_recorded % self.detail_every == 0
