@@ -58,6 +58,38 @@ def load_function(spec: str) -> Any:
     return fn
 
 
+def _location(e: BaseException) -> str:
+    """`` (at FILE:LINE in FUNC)`` for the innermost traceback frame in the user's code (outside graddoctor and
+    torch), else ``""``."""
+    import traceback
+
+    import torch
+
+    libs = tuple(str(Path(m.__file__).resolve().parent) for m in (sys.modules["graddoctor"], torch) if m.__file__)
+    frames = [f for f in traceback.extract_tb(e.__traceback__) if not str(Path(f.filename).resolve()).startswith(libs)]
+    return f" (at {frames[-1].filename}:{frames[-1].lineno} in {frames[-1].name})" if frames else ""
+
+
+def user_code_failed(what: str, e: BaseException) -> click.UsageError:
+    """The exit-2 error for an exception raised by the user's own code (``what`` names the call)."""
+    return click.UsageError(f"{what} raised {type(e).__name__}: {e}{_location(e)}; fix it and run "
+                            "again")
+
+
+def plain_failure(model: Any, x: Any, y: Any, loss_fn: Any) -> BaseException | None:
+    """The exception ``loss_fn(model(x), y)`` raises without graddoctor attached, or None when it runs.
+
+    Called only after a graddoctor command failed, to tell the user's error from graddoctor's own."""
+    import torch
+
+    try:
+        with torch.no_grad():
+            loss_fn(model(x), y)
+    except Exception as e:
+        return e
+    return None
+
+
 def _first_rows(data: Any, n: int) -> tuple[Any, Any]:
     """The first ``n`` rows of a Case's train data: a tuple (X, y) of tensors, or a DataLoader's first batch."""
     if isinstance(data, (tuple, list)) and len(data) == 2:
@@ -77,7 +109,10 @@ def case_to_batch(result: Any, where: str) -> tuple[Any, Any, Any, Any]:
     import torch
 
     if hasattr(result, "model_fn") and hasattr(result, "train"):
-        model = result.model_fn()
+        try:
+            model = result.model_fn()
+        except Exception as e:
+            raise user_code_failed(f"{where}: the Case's model_fn()", e) from None
         x, y = _first_rows(result.train, int(getattr(result, "batch_size", 64) or 64))
         model_loss = (model, x, y, result.loss_fn)
     elif isinstance(result, (tuple, list)) and len(result) == 4:
@@ -145,7 +180,7 @@ def command(spec: str, as_json: bool, device: str | None) -> None:
     try:
         result = fn()
     except Exception as e:
-        raise click.UsageError(f"calling {spec} failed: {type(e).__name__}: {e}") from None
+        raise user_code_failed(f"{spec}()", e) from None
     model, x, y, loss_fn = case_to_batch(result, spec)
     if device == "cuda":
         import torch
@@ -159,6 +194,11 @@ def command(spec: str, as_json: bool, device: str | None) -> None:
         diag = check(model, x, y, loss_fn, device=device)
     except ModelError as e:
         raise click.UsageError(str(e)) from None
+    except Exception:
+        failure = plain_failure(model, x, y, loss_fn)
+        if failure is None:
+            raise  # the model runs without graddoctor: this is graddoctor's failure, keep its traceback
+        raise user_code_failed(f"{spec}: loss_fn(model(inputs), targets)", failure) from None
     if as_json:
         click.echo(json.dumps(diag.to_dict(), indent=2))
     else:

@@ -20,16 +20,49 @@ def load_case(target: str) -> Any:
         click.UsageError: for a malformed target, a missing file or function, or a wrong return type.
     """
     from ..repair.case import Case
-    from .check import load_function  # the one loader: only the named file, dependencies never shadowed
+    from .check import load_function, user_code_failed  # the one loader: only the named file, never shadowed
 
     fn = load_function(target)
     path_s, _, func = target.rpartition(":")
-    case = fn() if not isinstance(fn, Case) else fn
+    try:
+        case = fn() if not isinstance(fn, Case) else fn
+    except Exception as e:
+        raise user_code_failed(f"{target}()", e) from None
     if not isinstance(case, Case):
         raise click.UsageError(f"{path_s}:{func}() must return a graddoctor.Case, it returned {type(case).__name__}; "
                                "build one with gd.Case(model_fn=..., train=(X, y), val=..., loss_fn=..., "
                                "optimizer_fn=..., steps=...)")
     return case
+
+
+def preflight(case: Any, target: str) -> None:
+    """Run each part of the recipe once, in the order the trials call them, and name the first that fails:
+    model_fn, optimizer_fn, a training batch through the model, loss_fn and backward, the validation data
+    (and metric_fn). Costs one batch and one evaluation, and reports a broken recipe in seconds instead of
+    a traceback after the baseline has trained.
+
+    Raises:
+        click.UsageError: the call that failed, with its error and where it was raised in the user's code.
+    """
+    import torch
+
+    from ..repair.case import CaseError
+    from .check import user_code_failed
+
+    def attempt(what: str, call: Any) -> Any:
+        try:
+            return call()
+        except CaseError as e:
+            raise click.UsageError(f"{target}: {e}") from None
+        except Exception as e:
+            raise user_code_failed(f"{target}: {what}", e) from None
+
+    model = attempt("the Case's model_fn()", case.build_model)
+    attempt("the Case's optimizer_fn(model.parameters())", lambda: case.make_optimizer(model.parameters()))
+    device = next(iter(model.parameters()), torch.empty(0)).device
+    x, y = attempt("taking a training batch", lambda: next(iter(case.batches(0, device))))
+    attempt("loss_fn(model(x), y).backward() on a training batch", lambda: case.loss_fn(model(x), y).backward())
+    attempt("evaluating on the validation data (model, loss_fn and metric_fn)", lambda: case.evaluate(model))
 
 
 def save_repaired(result: Any, path: str) -> list[str]:
@@ -68,6 +101,7 @@ def command(target: str, budget: float, seeds: int, remedies: tuple[str, ...], a
     from rich.console import Console
 
     from ..repair import repair
+    from ..repair.case import CaseError
     from ..repair.remedies import get_remedy
     from ..repair.table import print_result
 
@@ -77,9 +111,13 @@ def command(target: str, budget: float, seeds: int, remedies: tuple[str, ...], a
             [get_remedy(r) for r in remedies]
         except ValueError as e:
             raise click.UsageError(str(e)) from e
+    preflight(case, target)
     console = Console(stderr=as_json)
-    result = repair(case, budget_s=budget, seeds=seeds, remedies=list(remedies) or None, progress=not as_json,
-                    console=console)
+    try:
+        result = repair(case, budget_s=budget, seeds=seeds, remedies=list(remedies) or None, progress=not as_json,
+                        console=console)
+    except CaseError as e:
+        raise click.UsageError(f"{target}: {e}") from None
     written: list[str] = []
     if save and result.model is not None:
         written = save_repaired(result, save)
