@@ -45,7 +45,7 @@ CAUSE_REMEDIES: dict[str, list[str]] = {
     "depth_without_normalization": ["add_batchnorm", "add_residual", "add_layernorm"],
     "plain_rnn_long_sequence": ["use_lstm_or_gru", "orthogonal_init", "clip_grad_norm"],
     "forget_gate_closed": ["forget_gate_bias", "orthogonal_init"],
-    "learning_rate_too_high": ["lower_learning_rate", "lr_warmup", "clip_grad_norm"],
+    "learning_rate_too_high": ["lower_learning_rate", "lr_warmup", "clip_grad_norm", "use_adam"],
     "learning_rate_too_low": ["raise_learning_rate", "use_adam"],
     "unnormalized_inputs": ["normalize_inputs"],
     "non_finite_inputs": ["sanitize_inputs"],
