@@ -18,7 +18,7 @@ def command(run: str, step: int | None, as_json: bool) -> None:
 
     from ..errors import GradDoctorError
     from ..present.console import make_console, print_layer_table
-    from ..present.sampling import load_for_display
+    from ..present.sampling import latest_values, load_for_display
 
     try:
         data, _ = load_for_display(run, MAX_DISPLAY_STEPS, include=[step] if step is not None else None)
@@ -32,11 +32,13 @@ def command(run: str, step: int | None, as_json: bool) -> None:
                                  f"{int(data.steps[-1])} (e.g. {int(data.steps[pos])})", param_hint="--step")
     shown = int(data.steps[-1]) if step is None else step
     if as_json:
-        col = int(np.searchsorted(data.steps, shown))
+        # Without --step, a statistic taken on detail steps only is read at the last step that recorded it
+        # (as the table does); "from_step" names that step for each statistic.
+        values, came_from = latest_values(data, list(data.layer_stats), step)
         rows = [{"layer": layer.name, "type": layer.type, "activation": layer.activation,
-                 **{k: (None if not np.isfinite(v[i, col]) else float(v[i, col])) for k, v in data.layer_stats.items()}}
+                 **{k: (None if not np.isfinite(v[i]) else float(v[i])) for k, v in values.items()}}
                 for i, layer in enumerate(data.layers)]
-        click.echo(json.dumps({"step": shown, "layers": rows}))
+        click.echo(json.dumps({"step": shown, "layers": rows, "from_step": came_from}))
         return
     console = make_console()
-    print_layer_table(data, shown, console=console, title=f"{run}: per-layer statistics at step {shown}")
+    print_layer_table(data, step, console=console, title=f"{run}: per-layer statistics at step {shown}")
