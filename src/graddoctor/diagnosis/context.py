@@ -19,6 +19,9 @@ from ..store.run_data import LayerInfo, RunData
 NORM_TYPES = frozenset({"BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "SyncBatchNorm", "LayerNorm", "GroupNorm",
                         "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "RMSNorm", "LazyBatchNorm1d",
                         "LazyBatchNorm2d", "LazyBatchNorm3d"})
+#: Lookup tables: no input signal (token ids) and N(0, 1) rows by design, so neither in the depth chain nor
+#: in the initialisation audit.
+EMBEDDING_TYPES = frozenset({"Embedding", "EmbeddingBag"})
 #: Recurrent layer types and which of them are gated.
 RECURRENT_TYPES = frozenset({"RNN", "LSTM", "GRU"})
 GATED_TYPES = frozenset({"LSTM", "GRU"})
@@ -138,7 +141,7 @@ class Context:
         recurrent layers (their gain is a time-axis matter) and no embeddings (no input signal)."""
         out = []
         for i, layer in enumerate(self.layers):
-            if self.is_norm(i) or self.is_recurrent(i) or layer.type == "Embedding":
+            if self.is_norm(i) or self.is_recurrent(i) or layer.type in EMBEDDING_TYPES:
                 continue
             if layer.info.get("fan_in") is None:
                 continue
