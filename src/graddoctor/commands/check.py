@@ -143,17 +143,18 @@ def print_diagnosis(diag: Any, title: str) -> None:
     """The rich text view: the per-layer table, then the findings."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     from ..present.console import print_findings
 
     console = Console(width=None if sys.stdout.isatty() else 150)
-    table = Table(title=title, title_justify="left")
+    table = Table(title=Text(title), title_justify="left")  # Text: user strings are never markup
     for head in ("#", "layer", "type", "act"):
         table.add_column(head, justify="right" if head == "#" else "left")
     for _, head in COLUMNS:
         table.add_column(head, justify="right")
     for i, row in enumerate(diag.layers):
-        table.add_row(str(i), row["layer"], row.get("type", ""), row.get("activation") or "-",
+        table.add_row(str(i), Text(row["layer"]), Text(row.get("type", "")), Text(row.get("activation") or "-"),
                       *[_fmt(row.get(k)) for k, _ in COLUMNS])
     console.print(table)
     print_findings(diag.findings, console)

@@ -129,6 +129,6 @@ def command(target: str, budget: float, seeds: int, remedies: tuple[str, ...], a
     print_result(result, console)
     if save:
         if written:
-            console.print(f"saved: {', '.join(written)}")
+            console.print(f"saved: {', '.join(written)}", markup=False)
         else:
             console.print("[yellow]nothing saved: no remedy won[/yellow]")

@@ -24,8 +24,8 @@ def _diagnosis(view: Any, downsampled: bool, console: Any) -> Any:
     try:
         return diagnose_run(view)
     except Exception as e:  # the report must still be written; say why the findings are missing
-        console.print(f"[yellow]diagnosis failed ({type(e).__name__}: {e}); the report shows the stored findings"
-                      "[/yellow]")
+        console.print(f"diagnosis failed ({type(e).__name__}: {e}); the report shows the stored findings",
+                      style="yellow", markup=False)
         return None
 
 
@@ -80,5 +80,5 @@ def command(run: str, output: str, png_dir: str | None, max_steps: int, repair_j
         console.print(sampling.note(), style="dim")
     if png_dir:
         n = len(list(Path(png_dir).glob("*.png")))
-        console.print(f"figures: {n} PNG files in {png_dir}")
-    console.print(f"report: {path.resolve()}")
+        console.print(f"figures: {n} PNG files in {png_dir}", markup=False)
+    console.print(f"report: {path.resolve()}", markup=False)

@@ -9,6 +9,7 @@ from typing import Any
 
 from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -46,7 +47,9 @@ def _fmt(x: float, digits: int = 3) -> str:
 
 def compact_table(title: str | None = None) -> Table:
     """A table with light rules and narrow padding."""
-    return Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False)
+    # Text, never markup: titles and cells hold user strings (module names, paths) that may contain "[...]".
+    return Table(title=Text(title) if isinstance(title, str) else title, title_justify="left", box=box.SIMPLE_HEAD,
+                 padding=(0, 1), pad_edge=False)
 
 
 def fitted_table(title: str | None, headers: list[str], rows: list[list[str]], *, n_fixed: int,
@@ -79,7 +82,7 @@ def fitted_table(title: str | None, headers: list[str], rows: list[list[str]], *
         table.add_column(headers[k], justify="right" if k >= numeric_from else "left",
                          no_wrap=k >= numeric_from, overflow="fold")
     for j, r in enumerate(rows):
-        table.add_row(*[r[k] for k in keep], style=row_styles[j] if row_styles else None)
+        table.add_row(*[Text(r[k]) for k in keep], style=row_styles[j] if row_styles else None)
     dropped = [headers[k] for k in range(len(headers)) if k not in keep]
     if dropped:
         table.caption = f"not shown for width: {', '.join(dropped)} (widen the terminal or set COLUMNS)"
@@ -142,16 +145,16 @@ def print_findings(findings: list[Any], console: Console | None = None) -> None:
     for f in findings:
         d = f.to_dict() if hasattr(f, "to_dict") else f
         style = SEVERITY_STYLE.get(d["severity"], "")
-        where = ", ".join(d.get("layers") or []) or d.get("origin") or "-"
-        console.print(f"[{style}]{d['severity'].upper()}[/{style}] {d['kind']}"
-                      + (f" ({d['axis']})" if d.get("axis") else "") + f" at {where}"
+        at = ", ".join(d.get("layers") or []) or d.get("origin") or "-"
+        console.print(f"[{style}]{d['severity'].upper()}[/{style}] {escape(d['kind'])}"
+                      + (f" ({d['axis']})" if d.get("axis") else "") + f" at {escape(str(at))}"
                       + (f", first at step {d['step']}" if d.get("step") is not None else ""))
         if d.get("message"):
-            console.print(f"  {d['message']}")
+            console.print(Text(f"  {d['message']}"))
         if d.get("causes"):
-            console.print(f"  causes: {', '.join(d['causes'])}")
+            console.print(Text(f"  causes: {', '.join(d['causes'])}"))
         if d.get("remedies"):
-            console.print(f"  remedies: {', '.join(d['remedies'])}")
+            console.print(Text(f"  remedies: {', '.join(d['remedies'])}"))
 
 
 def findings_table(findings: list[Any], title: str | None = None) -> Table:
@@ -165,7 +168,7 @@ def findings_table(findings: list[Any], title: str | None = None) -> Table:
         style = SEVERITY_STYLE.get(d["severity"], "")
         kind = d["kind"] + (f" ({d['axis']})" if d.get("axis") else "")
         step = "check" if d.get("step") is None else str(d["step"])
-        table.add_row(Text(d["severity"].upper(), style=style), kind, step, where(d))
+        table.add_row(Text(d["severity"].upper(), style=style), Text(kind), step, Text(where(d)))
     return table
 
 

@@ -119,7 +119,7 @@ def layer_panel(data: RunData, max_layers: int = MAX_LAYERS, width: int | None =
     spark_w = data.n_steps if width is None else max(MIN_SPARK, width - min(names, 24) - SPARK_RESERVE)
     for i in pick_layers(len(data.layers), max_layers):
         layer = data.layers[i]
-        table.add_row(str(i), layer.name, layer.activation or "-", sparkline(sig[i, -spark_w:], lo, hi),
+        table.add_row(str(i), Text(layer.name), Text(layer.activation or "-"), sparkline(sig[i, -spark_w:], lo, hi),
                       fmt_num(float(sig[i, -1])), fmt_num(float(upd[i, -1])) if upd is not None else "-")
     if len(data.layers) > max_layers:
         table.caption = f"{max_layers} of {len(data.layers)} layers shown (evenly spaced)"
@@ -181,7 +181,7 @@ class _Reader:
 def _wait_for(path: str, console: Console, timeout: float) -> None:
     t0 = time.monotonic()
     if not Path(path).exists():
-        console.print(f"waiting for {path} to appear ...")
+        console.print(Text(f"waiting for {path} to appear ..."))
     while not Path(path).exists():
         if time.monotonic() - t0 > timeout:
             raise StoreError(f"run store {path!r} did not appear within {timeout:g} s; start the training with "

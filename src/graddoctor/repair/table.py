@@ -71,7 +71,7 @@ def print_result(result: Any, console: Any) -> None:
     console.print(repair_table(result))
     for t in result.trials:
         if t.skipped:
-            console.print(f"[dim]  {t.name} not tried: {t.skipped}[/dim]")
+            console.print(f"[dim]  {t.name} not tried: {escape(t.skipped)}[/dim]")
         elif t.failed:
             console.print(f"[yellow]  {t.name} failed while training: {escape(t.failed)}[/yellow]")
     if result.stopped in ("budget", "interrupted"):
@@ -87,4 +87,4 @@ def print_result(result: Any, console: Any) -> None:
                   f"{_num(w.metric)} (gain {w.gain:+.3g} > margin {w.margin:.3g}), first-layer speed "
                   f"{_num(b.first_layer_speed)} -> {_num(w.first_layer_speed)}")
     for c in w.changes:
-        console.print(f"  change: {c}")
+        console.print(f"  change: {c}", markup=False)
