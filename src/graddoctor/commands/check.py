@@ -160,7 +160,8 @@ def print_diagnosis(diag: Any, title: str) -> None:
     print_findings(diag.findings, console)
     for f in diag.problems:
         ev = f.evidence
-        if ev.get("dominant_factor"):
+        # Only with its numbers: a finding may carry another finding's verdict without the logs behind it.
+        if ev.get("dominant_factor") and ev.get("log10_activation") is not None and ev.get("log10_weight") is not None:
             console.print(f"  {f.kind}: the {ev['dominant_factor']} factor dominates (log10 of the product over the "
                           f"layers: activation {ev.get('log10_activation')}, weight {ev.get('log10_weight')})")
 
