@@ -12,7 +12,8 @@ import click
 The findings are written back into the store (source "diagnose"; gd.load_run(path).findings returns them)
 unless --no-save is given.
 
-Exit code: 0 healthy, 1 problems found (a warning or critical finding), 2 bad usage.""")
+Exit code: 0 healthy, 1 problems found (a warning or critical finding), 2 bad usage (no run store at STORE,
+or a store with no recorded steps yet: nothing to diagnose).""")
 @click.argument("store")
 @click.option("--json", "as_json", is_flag=True, help="Print exactly Diagnosis.to_dict() as JSON.")
 @click.option("--no-save", is_flag=True, help="Do not write the findings back into the store.")
@@ -24,6 +25,9 @@ def command(store: str, as_json: bool, no_save: bool) -> None:
         diag = diagnose(store, save=not no_save)
     except StoreError as e:
         raise click.UsageError(str(e)) from None
+    if not diag.meta.get("steps"):  # "healthy" would be a claim about steps that do not exist
+        raise click.UsageError(f"run {store!r} has no recorded steps yet: nothing to diagnose; train a few steps "
+                               "under gd.watch(store=...) first")
     if as_json:
         click.echo(json.dumps(diag.to_dict(), indent=2))
     else:

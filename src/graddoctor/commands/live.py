@@ -17,13 +17,17 @@ from ..present.live import REFRESH_S, WAIT_FOR_FILE_S, WINDOW
               help="Seconds to wait for the store file to appear.")
 def command(run: str, interval: float, window: int, once: bool, wait: float) -> None:
     """Watch the run store RUN while it is written: per-layer backward-signal sparklines, the latest findings,
-    steps per second. Exits when the run ends or on Ctrl-C."""
+    steps per second. Exits when the run ends or on Ctrl-C.
+
+    Exit code: 0 the run finished (or --once, or Ctrl-C), 1 the run failed, 2 bad usage (no store at RUN
+    within --wait seconds, not a run store).
+    """
     from ..errors import GradDoctorError
     from ..present.live import run_live
 
     try:
         why = run_live(run, interval=interval, window=window, once=once, wait=wait)
     except GradDoctorError as e:
-        raise click.ClickException(str(e)) from None
+        raise click.UsageError(str(e)) from None
     if why == "failed":
         raise SystemExit(1)

@@ -58,7 +58,11 @@ def _read_repair(path: str | None) -> dict[str, Any] | None:
 @click.option("--title", default=None, help="Page title.")
 def command(run: str, output: str, png_dir: str | None, max_steps: int, repair_json: str | None,
             no_diagnose: bool, no_figures: bool, title: str | None) -> None:
-    """Write a self-contained HTML report of the run store RUN (opens offline; figures embedded)."""
+    """Write a self-contained HTML report of the run store RUN (opens offline; figures embedded).
+
+    Exit code: 0 written, 2 bad usage (no run store at RUN, an unreadable --repair file, an output that
+    cannot be written).
+    """
     from ..errors import GradDoctorError
     from ..present.console import make_console
     from ..present.html import render_run_report
@@ -69,13 +73,13 @@ def command(run: str, output: str, png_dir: str | None, max_steps: int, repair_j
     try:
         view, sampling = load_for_display(run, max_steps)
     except GradDoctorError as e:
-        raise click.ClickException(str(e)) from None
+        raise click.UsageError(str(e)) from None
     diag = None if no_diagnose else _diagnosis(view, sampling.downsampled, console)
     try:
         path = render_run_report(view, output, diagnosis=diag, repair=repair, png_dir=png_dir, title=title,
                                  sampling=sampling, figures=not no_figures)
     except (OSError, ValueError) as e:
-        raise click.ClickException(str(e)) from None
+        raise click.UsageError(f"cannot write the report: {e}") from None
     if sampling.downsampled:
         console.print(sampling.note(), style="dim")
     if png_dir:

@@ -13,7 +13,10 @@ from ..present.sampling import MAX_DISPLAY_STEPS
 @click.option("--step", default=None, type=int, help="A recorded step (default: the last one).")
 @click.option("--json", "as_json", is_flag=True, help="Print the table as JSON.")
 def command(run: str, step: int | None, as_json: bool) -> None:
-    """Print each layer's statistics (backward signal, gradient and update ratios, activations) at one step."""
+    """Print each layer's statistics (backward signal, gradient and update ratios, activations) at one step.
+
+    Exit code: 0 printed, 2 bad usage (no run store at RUN, no recorded steps, a --step that was not recorded).
+    """
     import numpy as np
 
     from ..errors import GradDoctorError
@@ -23,9 +26,9 @@ def command(run: str, step: int | None, as_json: bool) -> None:
     try:
         data, _ = load_for_display(run, MAX_DISPLAY_STEPS, include=[step] if step is not None else None)
     except GradDoctorError as e:
-        raise click.ClickException(str(e)) from None
+        raise click.UsageError(str(e)) from None
     if not data.n_steps:
-        raise click.ClickException(f"run {run!r} has no recorded steps yet; train a few steps under gd.watch()")
+        raise click.UsageError(f"run {run!r} has no recorded steps yet; train a few steps under gd.watch()")
     if step is not None and step not in set(data.steps.tolist()):
         pos = int(np.clip(np.searchsorted(data.steps, step), 0, data.n_steps - 1))
         raise click.BadParameter(f"step {step} was not recorded; recorded steps run from {int(data.steps[0])} to "

@@ -42,6 +42,8 @@ TABLE_COLUMNS = (("signal_norm", "‖∂L/∂out‖"), ("in_signal_norm", "‖�
 TABLE_VISIBLE_ROWS = 60
 #: Factorisation rows shown per finding before the rest collapse into a "more layers" block.
 FACTOR_ROWS_SHOWN = 10
+#: Summary of a run with no recorded step (instead of "No problems found.", a claim about steps that do not exist).
+NO_STEPS_SUMMARY = "No steps were recorded, so nothing was diagnosed."
 
 _ENV: Environment | None = None
 
@@ -233,7 +235,8 @@ def render_run_report(data: RunData | str | os.PathLike[str], path: str | os.Pat
         "n_steps": sampling.total_steps, "first_step": int(sampling.curve_steps[0]) if sampling.total_steps else None,
         "last_step": int(sampling.curve_steps[-1]) if sampling.total_steps else None,
         "sampling_note": sampling.note(), "findings": [finding_context(f) for f in findings],
-        "summary": findings_summary(findings), "findings_source": findings_source,
+        "summary": (NO_STEPS_SUMMARY if not sampling.total_steps and not findings else findings_summary(findings)),
+        "findings_source": findings_source,
         "figures": drawn, "stat_headers": headers, "stat_rows": rows,
         "stat_step": int(view.steps[-1]) if view.n_steps else None, "stat_note": stat_note, "visible_rows": TABLE_VISIBLE_ROWS,
         "model_rows": _model_rows(view), "meta_rows": _meta_rows(meta), "repair": repair_context(repair_dict),
