@@ -58,7 +58,9 @@ def repair_table(result: Any, title: str | None = None) -> Table:
     table.add_column("problems after", overflow="fold")
     table.add_column("verdict", overflow="fold")
     for t in [result.baseline, *result.trials]:
-        metric = "-" if not t.metrics else f"{_num(t.metric)} ±{_num(t.spread, 2)}"
+        # ± only when measured: one seed (or one finite metric) has no seed-to-seed spread, not a spread of 0
+        spread = f" ±{_num(t.spread, 2)}" if sum(math.isfinite(m) for m in t.metrics) > 1 else ""
+        metric = "-" if not t.metrics else f"{_num(t.metric)}{spread}"
         style = "bold green" if t is result.best else ("dim" if t.skipped else None)
         table.add_row(t.name, metric, _num(t.loss) if t.losses else "-",
                       _num(t.first_layer_speed) if t.speeds else "-", _problems(t) if t.metrics else "-",
