@@ -65,6 +65,24 @@ def preflight(case: Any, target: str) -> None:
     attempt("evaluating on the validation data (model, loss_fn and metric_fn)", lambda: case.evaluate(model))
 
 
+def check_writable(path: str) -> None:
+    """Fail before any training when ``--save`` cannot be written: its folder is created now and must be
+    writable.
+
+    Raises:
+        click.UsageError: naming the path and the reason.
+    """
+    import os
+
+    folder = Path(path).parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise click.UsageError(f"--save {path!r}: cannot create its folder ({e}); choose a writable path") from None
+    if not os.access(folder, os.W_OK):
+        raise click.UsageError(f"--save {path!r}: the folder {str(folder)!r} is not writable; choose a writable path")
+
+
 def save_repaired(result: Any, path: str) -> list[str]:
     """Write the repaired model's state_dict to ``path`` and a readable description next to it (.json, .txt)."""
     import torch
@@ -97,6 +115,9 @@ def command(target: str, budget: float, seeds: int, remedies: tuple[str, ...], a
 
     Only the file you name is imported (executed, as `python FILE.py` would). The repaired model is
     saved as a state_dict (load it with torch.load(path, weights_only=True)).
+
+    Exit code: 0 done (with or without a winning remedy), 2 bad usage (FILE.py, FUNCTION or the recipe fails,
+    an unknown --remedy, a --save file that cannot be written).
     """
     from rich.console import Console
 
@@ -111,6 +132,8 @@ def command(target: str, budget: float, seeds: int, remedies: tuple[str, ...], a
             [get_remedy(r) for r in remedies]
         except ValueError as e:
             raise click.UsageError(str(e)) from e
+    if save:
+        check_writable(save)
     preflight(case, target)
     console = Console(stderr=as_json)
     try:
@@ -119,16 +142,22 @@ def command(target: str, budget: float, seeds: int, remedies: tuple[str, ...], a
     except CaseError as e:
         raise click.UsageError(f"{target}: {e}") from None
     written: list[str] = []
+    save_error = None
     if save and result.model is not None:
-        written = save_repaired(result, save)
+        try:
+            written = save_repaired(result, save)
+        except OSError as e:  # the trials' results are still printed below; only the file is missing
+            save_error = click.ClickException(f"could not save the repaired model to {save!r}: {e}")
+            save_error.exit_code = 2
     if as_json:
         d = result.to_dict()
         d["saved"] = written
         click.echo(json.dumps(d, indent=1))
-        return
-    print_result(result, console)
-    if save:
-        if written:
+    else:
+        print_result(result, console)
+        if save and written:
             console.print(f"saved: {', '.join(written)}", markup=False)
-        else:
+        elif save and save_error is None:
             console.print("[yellow]nothing saved: no remedy won[/yellow]")
+    if save_error is not None:
+        raise save_error

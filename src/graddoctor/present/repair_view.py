@@ -15,6 +15,9 @@ from .explain import describe_remedy, fmt_num
 #: Keys under which a trial may carry curves (a list of numbers, a list of per-seed lists, or a dict of
 #: name -> list). The first one found is drawn.
 CURVE_KEYS = ("curves", "history", "curve", "loss_curve", "losses", "train_loss", "val_loss")
+#: The outcome when the baseline shows no problem: no remedy was tried (not "no remedy beat the baseline").
+HEALTHY_VERDICT = ("The baseline shows no gradient problem (no warning or critical finding), so no remedy was "
+                   "tried; the model is left as it was.")
 #: Optional per-entry numbers shown as columns when present: (key, heading).
 EXTRA_COLUMNS = (("first_layer_speed", "1st-layer ‖ΔW‖/‖W‖"), ("spread", "spread"), ("gain", "gain"),
                  ("margin", "margin"), ("fixes", "fixes"), ("seconds", "seconds"))
@@ -88,7 +91,8 @@ def repair_context(result: dict[str, Any] | None) -> dict[str, Any] | None:
     changes = result.get("changes") or (best.get("changes") if best else None) or []
     return {"headers": headers, "rows": rows, "best": label(best) if best else None,
             "best_descriptions": [(c, describe_remedy(c)) for c in codes], "changes": [str(c) for c in changes],
-            "verdict": (f"{label(best)} beat the baseline." if best else
+            "verdict": (f"{label(best)} beat the baseline." if best else HEALTHY_VERDICT
+                        if result.get("stopped") == "healthy" and not result.get("trials") else
                         "No remedy beat the baseline by more than the seed-to-seed spread; the model was left "
                         "as it was.")}
 

@@ -8,6 +8,8 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table
 
+from ..present.repair_view import HEALTHY_VERDICT
+
 
 def _num(x: float | None, digits: int = 3) -> str:
     if x is None or (isinstance(x, float) and not math.isfinite(x)):
@@ -80,6 +82,9 @@ def print_result(result: Any, console: Any) -> None:
         left = [c for c in result.candidates if c not in {t.name for t in result.trials} and
                 c not in {t.remedy for t in result.trials}]
         console.print(f"[yellow]stopped early ({result.stopped}); not tried: {', '.join(left) or '-'}[/yellow]")
+    if result.best is None and result.stopped == "healthy" and not result.trials:
+        console.print(f"[green]{HEALTHY_VERDICT}[/green]")
+        return
     if result.best is None:
         console.print("[yellow]No remedy beat the baseline by more than the seed-to-seed spread while fixing the "
                       "finding; the model is left as it was.[/yellow]")
