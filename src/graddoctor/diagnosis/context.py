@@ -23,6 +23,14 @@ NORM_TYPES = frozenset({"BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "SyncBatchN
 #: in the initialisation audit.
 EMBEDDING_TYPES = frozenset({"Embedding", "EmbeddingBag"})
 #: Recurrent layer types and which of them are gated.
+#: RMS below which a layer of gains or scales only (no weight matrix) is left out of relative-gradient
+#: thresholds (:meth:`Context.relative_gradient_layers`). Gains start at 1 (norm layers) or at 0 (ReZero,
+#: SkipInit, zero-gamma BatchNorm; LayerScale at 1e-6..0.1); below 0.1 the ratio ||g||/||w|| measures how
+#: small the scale still is, not how large the gradient is. Measured on a 20-block ReZero ReLU MLP (SGD lr
+#: 0.05): scales of 1e-4..2e-3 after the first step give ratios of 20 and more (up to 77 on later steps), the
+#: same scales at 0.03..0.53 after 200 steps give 0.1..2.6; Pascanu's cliff unit (w = 4.69) keeps its ratio.
+GAIN_RMS_FLOOR = 0.1
+
 RECURRENT_TYPES = frozenset({"RNN", "LSTM", "GRU"})
 GATED_TYPES = frozenset({"LSTM", "GRU"})
 #: Words in a layer's qualified name or type that mark a residual architecture when no check saw the adds.
@@ -135,6 +143,33 @@ class Context:
 
     def is_recurrent(self, i: int) -> bool:
         return self.layers[i].type in RECURRENT_TYPES or bool(self.layers[i].info.get("recurrent"))
+
+    def weight_shapes(self, i: int) -> list[list[int]] | None:
+        """Shapes of layer ``i``'s weight parameters (names without ``bias``), None when the store lacks them."""
+        params = self.layers[i].info.get("params")
+        if not isinstance(params, dict) or not params:
+            return None
+        return [list(shape) for name, shape in params.items()
+                if "bias" not in str(name) and isinstance(shape, (list, tuple))]
+
+    def relative_gradient_layers(self, col: int) -> list[int]:
+        """Layers whose relative gradient ||gW||/||W|| at step column ``col`` the detectors compare with
+        thresholds: every layer with a weight matrix or kernel (two or more dimensions), and a layer of gains or
+        scales only (a norm layer's 1-D weight, a scalar) while its weights' RMS is at least
+        :data:`GAIN_RMS_FLOOR`. A scale that starts at zero (ReZero/SkipInit, the zero-gamma last BatchNorm of
+        torchvision's ``zero_init_residual`` blocks, LayerScale) has an unbounded ratio by construction;
+        a gain of order one (a BatchNorm gamma at 1, Pascanu's scalar recurrent weight 4.69) keeps it."""
+        wn = self.stat("weight_norm")[:, col]
+        out = []
+        for i in range(len(self.layers)):
+            shapes = self.weight_shapes(i)
+            if shapes is None or any(len(s) >= 2 for s in shapes):
+                out.append(i)
+                continue
+            n = sum(int(np.prod(s)) if s else 1 for s in shapes)
+            if n and np.isfinite(wn[i]) and wn[i] / np.sqrt(n) >= GAIN_RMS_FLOOR:
+                out.append(i)
+        return out
 
     def chain(self) -> list[int]:
         """The depth chain: indices (forward order) of layers with a weight matrix, no norm layers, no

@@ -40,7 +40,8 @@ def profile(ctx: Context, col: int, exclude_head: bool = True, min_layers: int =
     """Fit the depth trends of step column ``col`` over the chain (minus the output head when
     ``exclude_head`` and the chain has at least three layers). ``None`` when fewer than ``min_layers`` chain
     layers have a finite backward signal; with ``min_layers=0`` a profile holding only the relative-gradient
-    statistics of every layer (``grad_ratio_max`` always covers every layer, head included)."""
+    statistics of every layer (``grad_ratio_max`` always covers every layer with a weight matrix, head
+    included: :meth:`Context.relative_gradient_layers`)."""
     chain = ctx.chain()
     if exclude_head and len(chain) >= 3:
         span = chain[:-1]
@@ -48,7 +49,7 @@ def profile(ctx: Context, col: int, exclude_head: bool = True, min_layers: int =
         span = chain
     sig = ctx.stat("signal_norm")[:, col]
     span = [i for i in span if np.isfinite(sig[i]) and sig[i] > 0]
-    all_gr = ctx.stat("grad_ratio")[:, col]
+    all_gr = ctx.stat("grad_ratio")[ctx.relative_gradient_layers(col), col]
     all_gr = all_gr[np.isfinite(all_gr)]
     if len(span) < max(min_layers, 1):
         if min_layers > 0 or not all_gr.size:

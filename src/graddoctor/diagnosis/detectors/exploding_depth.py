@@ -21,7 +21,8 @@ class ExplodingDepth(Detector):
     * the backward signal ||dL/d out|| grows towards the input: fitted first/last > ``signal_ratio``;
     * the forward activations grow geometrically: fitted act_rms last/first > ``act_growth``;
     * some layer's relative gradient ||∇W||/||W|| exceeds ``grad_ratio``: one SGD step at lr 0.1 would move
-      the weights by more than their own norm.
+      the weights by more than their own norm. Only layers with a weight matrix count: a gain or scale that
+      starts at zero (ReZero, zero-gamma BatchNorm, LayerScale) has an unbounded ratio by construction.
 
     Args:
         signal_ratio: 100. A residual+BatchNorm net routinely shows first-layer gradients 10-20x the last
@@ -70,7 +71,7 @@ class ExplodingDepth(Detector):
         causes, cev = depth_causes(ctx, p.layers, shrink=False, col=p.col)
         gr = ctx.stat("grad_ratio")[:, p.col]
         if symptoms == ["relative_gradient"] or len(p.layers) < 2:
-            layers = [ctx.layers[i].name for i in range(len(ctx.layers)) if np.isfinite(gr[i])
+            layers = [ctx.layers[i].name for i in ctx.relative_gradient_layers(p.col) if np.isfinite(gr[i])
                       and gr[i] > self.grad_ratio]
         else:
             layers = [ctx.layers[i].name for i in p.layers]
