@@ -167,12 +167,25 @@ def test_residual_wraps_same_shaped_blocks() -> None:
     model = mlp(4, 16, nn.Sigmoid)  # 64->16, then three 16->16 blocks, then 16->10
     new = get_remedy("add_residual")(model, CTX)
     assert sum(isinstance(m, Residual) for m in new.children()) == 3
-    assert n_params(new) == n_params(model)
+    assert n_params(new) == n_params(model) + 3  # one ReZero scale per block without normalization
     block = new[2]
     with torch.no_grad():
         h = torch.randn(5, 16)
-        assert torch.allclose(block(h), h + block.block(h))
+        assert torch.equal(block(h), h)  # the scale starts at 0: each block starts as the identity
+        block.scale.fill_(0.5)
+        assert torch.allclose(block(h), h + 0.5 * block.block(h))
     assert new(X).shape == (32, 10)
+    # blocks with a normalization layer keep He et al.'s plain shortcut, no extra parameter
+    bn = nn.Sequential(nn.Linear(64, 16), *[m for _ in range(3) for m in (nn.Linear(16, 16), nn.BatchNorm1d(16),
+                                                                          nn.ReLU())], nn.Linear(16, 10))
+    new_bn = get_remedy("add_residual")(bn, CTX)
+    wrapped = [m for m in new_bn.children() if isinstance(m, Residual)]
+    assert len(wrapped) == 3 and all(m.scale is None for m in wrapped)
+    assert n_params(new_bn) == n_params(bn)
+    with torch.no_grad():
+        new_bn.eval()
+        h = torch.randn(5, 16)
+        assert torch.allclose(wrapped[0](h), h + wrapped[0].block(h))
     with pytest.raises(NotApplicable):
         get_remedy("add_residual")(nn.Sequential(nn.Linear(64, 16), nn.ReLU(), nn.Linear(16, 10)), CTX)
 
