@@ -88,7 +88,8 @@ class Stalled(Detector):
         if len(chain) >= 2:
             dc, dev = depth_causes(ctx, chain, shrink=True, col=ctx.n_steps - 1)
             causes = [c for c in dc if c != "unknown"] or causes
-            ev["dominant_factor"] = dev.get("dominant_factor")
+            if dev.get("dominant_factor") is not None:  # the claim travels with the numbers behind it
+                ev.update({k: dev[k] for k in ("dominant_factor", "log10_activation", "log10_weight")})
         rem = rank_remedies(causes, "vanishing_gradient")
         if "use_adam" not in rem:
             rem.append("use_adam")
