@@ -70,17 +70,19 @@ def units_dead(a: torch.Tensor, unit_dim: int = -1) -> tuple[torch.Tensor, int]:
 def percentiles(t: torch.Tensor, qs: tuple[float, ...] = PERCENTILES, sample: int = PERCENTILE_SAMPLE) -> torch.Tensor:
     """Percentiles of ``t`` estimated on a fixed strided subsample of at most ``sample`` elements.
 
-    Non-finite values are replaced by NaN-free bounds first so that one NaN does not hide the distribution.
+    NaN entries are left out (NaN when the subsample holds nothing else): a NaN has no place in the
+    distribution, and counting it as 0 would report a value the output never took. +-Inf is clamped to the
+    float32 range, so that one Inf does not turn every percentile infinite.
     """
     flat = t.detach().reshape(-1)
     if flat.numel() == 0:
         return torch.full((len(qs),), float("nan"), dtype=F32, device=t.device)
     stride = max(1, flat.numel() // sample)
     sub = flat[::stride].to(F32)
-    sub = torch.nan_to_num(sub, nan=0.0)
+    sub = torch.nan_to_num(sub, nan=float("nan"))  # clamps +-Inf, keeps NaN for nanquantile to leave out
     # Interpolate in float64: between values near +-3.4e38 (clamped Inf) float32 interpolation overflows to Inf.
     q = torch.tensor(qs, dtype=torch.float64, device=t.device)
-    return torch.quantile(sub.to(torch.float64), q).to(F32)
+    return torch.nanquantile(sub.to(torch.float64), q).to(F32)
 
 
 #: Columns of :func:`activation_stats`.
@@ -91,27 +93,31 @@ def activation_stats(kind: str, a: torch.Tensor, module: torch.nn.Module | None 
                      unit_dim: int = -1) -> torch.Tensor:
     """Activation-specific additive statistics of an activation output ``a``; columns :data:`ACT_COLUMNS`.
 
-    ``sat_count``: units in the flat region (NaN when ``kind`` is not saturating); ``deriv_sum``: sum of the
-    derivative over elements (NaN when it cannot be computed from the output); ``dead_units``/``units``: see
-    :func:`units_dead` (NaN for activations that cannot die); ``p_lo``/``p_hi``: 2nd/98th percentiles;
-    ``act_n``: element count.
+    ``sat_count``: finite units in the flat region (NaN when ``kind`` is not saturating); ``deriv_sum``: sum of
+    the derivative over the finite elements (NaN when it cannot be computed from the output); ``dead_units``/
+    ``units``: see :func:`units_dead` (NaN for activations that cannot die); ``p_lo``/``p_hi``: 2nd/98th
+    percentiles (:func:`percentiles`); ``act_n``: the number of *finite* elements, the denominator of the
+    saturated fraction and the mean derivative (a NaN/Inf entry has no derivative and is not saturated; it is
+    counted by the non-finite statistics). All-NaN outputs give ``act_n`` 0, so those fractions are undefined.
     """
     nan = torch.full((), float("nan"), dtype=F32, device=a.device)
     if a.numel() == 0:
         return torch.stack([nan, nan, nan, nan, nan, nan, torch.zeros((), dtype=F32, device=a.device)])
     x = a.detach()
-    sat = saturated_mask(kind, x, module)
-    sat_count = sat.sum(dtype=F32) if sat is not None else nan
-    d = derivative_from_output(kind, x, module)
-    deriv_sum = d.sum(dtype=F32) if d is not None else nan
+    fin = torch.isfinite(x)
+    xs = torch.where(fin, x, torch.zeros((), dtype=x.dtype, device=x.device))
+    sat = saturated_mask(kind, xs, module)
+    sat_count = (sat & fin).sum(dtype=F32) if sat is not None else nan
+    d = derivative_from_output(kind, xs, module)
+    deriv_sum = torch.where(fin, d, torch.zeros((), dtype=d.dtype, device=d.device)).sum(dtype=F32) \
+        if d is not None else nan
     if kind in DEAD_CAPABLE:
         dead, units = units_dead(x, unit_dim)
         units_t = torch.tensor(float(units), dtype=F32, device=a.device)
     else:
         dead, units_t = nan, nan
     p = percentiles(x)
-    n = torch.tensor(float(a.numel()), dtype=F32, device=a.device)
-    return torch.stack([sat_count, deriv_sum, dead, units_t, p[0], p[1], n])
+    return torch.stack([sat_count, deriv_sum, dead, units_t, p[0], p[1], fin.sum(dtype=F32)])
 
 
 def time_profile(grad: torch.Tensor, time_dim: int) -> torch.Tensor:
@@ -239,6 +245,12 @@ def activation_sample_stats(kind: str | None, a: torch.Tensor, module: torch.nn.
         count, derivative sum, dead units, 2nd percentile, 98th percentile]`` where the first five are over the
         ``n_sample`` sampled elements (NaN where they do not apply to ``kind``), dead units are counted over
         the whole output (``units`` of them; NaN and 0 units when the activation cannot die).
+
+        NaN/Inf entries are not values of the distribution: the sum, sum of squares, saturated count and
+        derivative sum are taken over the *finite* sampled entries and scaled by ``n_sample / finite`` (exactly
+        1 when all are finite), so that divided by ``n_sample`` (as the monitor does) they give the mean,
+        saturated fraction and mean derivative of the finite entries; NaN when no entry is finite. The
+        percentiles are those of the finite entries (NaN when none). The non-finite count is unscaled.
     """
     dev = a.device
     nan = torch.full((), float("nan"), dtype=F32, device=dev)
@@ -247,23 +259,51 @@ def activation_sample_stats(kind: str | None, a: torch.Tensor, module: torch.nn.
     period = a.numel() // a.shape[0] if a.dim() >= 2 and a.shape[0] else None
     x = strided_sample(a, sample, period).to(F32)
     finite = torch.isfinite(x)
-    xs = torch.where(finite, x, torch.zeros((), dtype=F32, device=dev))
+    zero = torch.zeros((), dtype=F32, device=dev)
+    xs = torch.where(finite, x, zero)
     sat = saturated_mask(kind, xs, module) if kind else None
     d = derivative_from_output(kind, xs, module) if kind else None
     if kind in DEAD_CAPABLE:
         dead, units = dead_units_fast(a, unit_dim)
     else:
         dead, units = nan, 0
-    p = strided_sample(xs, PCT_SAMPLE, period).sort().values
-    lo = p[min(p.numel() - 1, int(PERCENTILES[0] * (p.numel() - 1) + 0.5))]
-    hi = p[min(p.numel() - 1, int(PERCENTILES[1] * (p.numel() - 1) + 0.5))]
-    vals = torch.stack([
-        xs.sum(), (xs * xs).sum(), (~finite).sum(dtype=F32),
-        sat.sum(dtype=F32) if sat is not None else nan,
-        d.sum(dtype=F32) if d is not None else nan,
-        dead, lo, hi,
-    ])
+    lo, hi = finite_percentiles(strided_sample(x, PCT_SAMPLE, period).reshape(1, -1))[0].unbind(0)
+    nonfinite = (~finite).sum(dtype=F32)
+    means = torch.stack([
+        xs.sum(), (xs * xs).sum(),
+        (sat & finite).sum(dtype=F32) if sat is not None else nan,
+        torch.where(finite, d, zero).sum(dtype=F32) if d is not None else nan,
+    ]) * finite_scale(nonfinite, x.numel())
+    vals = torch.stack([means[0], means[1], nonfinite, means[2], means[3], dead, lo, hi])
     return vals, int(x.numel()), units
+
+
+def finite_scale(nonfinite: torch.Tensor, n: int) -> torch.Tensor:
+    """``n / (n - nonfinite)``: what turns a sum over the finite entries of an ``n``-element sample into one
+    that, divided by ``n``, is their mean; exactly 1 when all are finite, NaN when none is (no mean)."""
+    finite = n - nonfinite
+    return torch.where(finite > 0, n / finite, torch.full_like(finite, float("nan")))
+
+
+def _rank(q: float, count: torch.Tensor) -> torch.Tensor:
+    """``int(q * (count - 1) + 0.5)``, the nearest rank of the ``q`` quantile among ``count`` sorted entries,
+    in exact integer arithmetic on the device (``q`` taken as the fraction it is written as, e.g. 1/50)."""
+    from fractions import Fraction
+
+    f = Fraction(q).limit_denominator(1_000_000)
+    return ((2 * f.numerator * (count - 1) + f.denominator) // (2 * f.denominator)).clamp_(min=0)
+
+
+def finite_percentiles(p: torch.Tensor, qs: tuple[float, ...] = PERCENTILES) -> torch.Tensor:
+    """Per row of ``p`` (R, m), the nearest-rank ``qs`` percentiles of its *finite* entries; (R, len(qs)),
+    NaN for a row without a finite entry. On the device, without a host sync: the non-finite entries are
+    sorted past the end and the rank is taken among the finite ones."""
+    fin = torch.isfinite(p)
+    count = fin.sum(dim=1)
+    srt = torch.where(fin, p, torch.full((), float("inf"), dtype=p.dtype, device=p.device)).sort(dim=1).values
+    idx = torch.stack([_rank(q, count) for q in qs], dim=1)
+    vals = srt.gather(1, idx.clamp_(max=max(p.shape[1] - 1, 0)))
+    return torch.where(count[:, None] > 0, vals, torch.full((), float("nan"), dtype=p.dtype, device=p.device))
 
 
 def sample_period(a: torch.Tensor) -> int | None:
@@ -306,29 +346,31 @@ def activation_batch_stats(kind: str | None, x: torch.Tensor, dead: torch.Tensor
     arithmetic-only paths (their derivative sums follow from the sums: sigma' = a - a^2, tanh' = 1 - a^2)."""
     from .activations import SATURATION_DERIV_FRACTION
 
-    xs = torch.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)  # non-finite entries count as 0, as per layer
+    xs = torch.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)  # non-finite entries as 0, then taken out below
     nonfinite = torch.sub(x, x).nan_to_num_(nan=1.0).sum(dim=1)  # x - x is NaN exactly where x is not finite
     s1 = xs.sum(dim=1)
     s2 = torch.mul(xs, xs).sum(dim=1)
     n = x.shape[1]
     nan = torch.full((x.shape[0],), float("nan"), dtype=F32, device=x.device)
-    if kind == "sigmoid":  # saturated: a(1-a) < 1 % of 1/4
-        sat = _count_positive(torch.mul(xs, 1 - xs).sub_(SATURATION_DERIV_FRACTION * 0.25).neg_())
+    if kind == "sigmoid":  # saturated: a(1-a) < 1 % of 1/4; each non-finite entry (as 0) counts once: taken off
+        sat = _count_positive(torch.mul(xs, 1 - xs).sub_(SATURATION_DERIV_FRACTION * 0.25).neg_()) - nonfinite
         dsum = s1 - s2
-    elif kind == "tanh":  # saturated: 1 - a^2 < 1 %
+    elif kind == "tanh":  # saturated: 1 - a^2 < 1 % (0 is not); derivative 1 - a^2 summed over finite entries
         sat = _count_positive(torch.mul(xs, xs).sub_(1 - SATURATION_DERIV_FRACTION))
-        dsum = n - s2
+        dsum = (n - nonfinite) - s2
     elif kind == "relu":
         sat = nan
         dsum = _count_positive(xs.clone())
     else:
+        fin = torch.isfinite(x)
         m_sat = saturated_mask(kind, xs, module) if kind else None
         d = derivative_from_output(kind, xs, module) if kind else None
-        sat = m_sat.sum(dim=1, dtype=F32) if m_sat is not None else nan
-        dsum = d.sum(dim=1, dtype=F32) if d is not None else nan
+        sat = (m_sat & fin).sum(dim=1, dtype=F32) if m_sat is not None else nan
+        dsum = torch.where(fin, d, torch.zeros((), dtype=F32, device=x.device)).sum(dim=1, dtype=F32) \
+            if d is not None else nan
     stride = sample_stride(n, PCT_SAMPLE, period)  # each row's percentile sample, as strided_sample takes it
-    p = xs[:, ::stride] if stride > 1 else xs
-    m = p.shape[1]
-    lo = p.kthvalue(min(m - 1, int(PERCENTILES[0] * (m - 1) + 0.5)) + 1, dim=1).values
-    hi = p.kthvalue(min(m - 1, int(PERCENTILES[1] * (m - 1) + 0.5)) + 1, dim=1).values
-    return torch.stack([s1, s2, nonfinite, sat, dsum, dead, lo, hi], dim=1)
+    pct = finite_percentiles(x[:, ::stride] if stride > 1 else x)
+    # over the finite entries, scaled so that / n gives their mean (see activation_sample_stats)
+    means = torch.stack([s1, s2, sat, dsum], dim=1) * finite_scale(nonfinite, n)[:, None]
+    return torch.stack([means[:, 0], means[:, 1], nonfinite, means[:, 2], means[:, 3], dead, pct[:, 0], pct[:, 1]],
+                       dim=1)
