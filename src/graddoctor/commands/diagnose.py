@@ -10,7 +10,8 @@ import click
 @click.command("diagnose", help="""Diagnose a recorded run from its store (the .sqlite file gd.watch wrote).
 
 The findings are written back into the store (source "diagnose"; gd.load_run(path).findings returns them)
-unless --no-save is given.
+unless --no-save is given. They replace the previous diagnosis in what readers show (report --no-diagnose,
+live); earlier diagnoses stay in the store as history.
 
 Exit code: 0 healthy, 1 problems found (a warning or critical finding), 2 bad usage (no run store at STORE,
 or a store with no recorded steps yet: nothing to diagnose).""")

@@ -71,8 +71,9 @@ def diagnose(source: str | os.PathLike[str] | RunData, *, save: bool = True, **t
         source: path of a ``.sqlite`` run store written by ``gd.watch(store=...)``, or a RunData.
         save: when ``source`` is a path, write the findings back into that store
             (:func:`graddoctor.store.sqlite.append_findings`, ``source="diagnose"``), so that
-            ``gd.load_run(path).findings`` returns them. A diagnosis identical to the one stored last is not
-            written twice. If the store cannot be written (e.g. a read-only file) the diagnosis is still
+            ``gd.load_run(path).findings`` returns them. Each diagnosis replaces the previous one in what
+            readers show (earlier ones stay in the store: ``graddoctor.store.sqlite.load_findings(path,
+            history=True)``); one identical to the diagnosis stored last is not written again. If the store cannot be written (e.g. a read-only file) the diagnosis is still
             returned, with a warning and ``meta["saved"] = False``. Ignored for a RunData.
         **thresholds: detector threshold overrides (see docs/detectors.md).
 
@@ -93,7 +94,8 @@ def diagnose(source: str | os.PathLike[str] | RunData, *, save: bool = True, **t
 
 
 def _save_findings(path: str | os.PathLike[str], data: RunData, diag: Diagnosis) -> bool:
-    """Append ``diag``'s findings to the store at ``path`` unless the last stored diagnosis is the same."""
+    """Store ``diag``'s findings at ``path`` as the latest diagnosis, which readers show instead of the
+    previous one (kept in the store), unless the last stored diagnosis is the same."""
     import json
     import warnings
 
@@ -101,9 +103,10 @@ def _save_findings(path: str | os.PathLike[str], data: RunData, diag: Diagnosis)
     from ..store.sqlite import append_findings
 
     new = [json.loads(json.dumps(f.to_dict())) for f in diag.findings]
+    # data.findings holds the latest diagnosis of each source (earlier ones stay in the store, unshown)
     stored = [{k: v for k, v in f.items() if k != "source"} for f in data.findings if f.get("source") == "diagnose"]
-    if new and stored[-len(new):] == new:
-        return True  # already there: diagnosing the same store twice does not duplicate its findings
+    if stored == new:
+        return True  # already there: diagnosing an unchanged store again writes nothing
     try:
         append_findings(path, new, source="diagnose")
     except StoreError as e:

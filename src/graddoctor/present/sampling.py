@@ -18,7 +18,7 @@ import numpy as np
 
 from ..store.base import Batch
 from ..store.run_data import LAYER_STATS, RunData
-from ..store.sqlite import _unblob, read_store
+from ..store.sqlite import _unblob, read_meta_and_findings, read_store
 from ..store.tables import assemble
 
 #: Most recorded steps of per-layer statistics that a report draws. 1,000 columns keep a layer x step
@@ -162,7 +162,7 @@ def _read_sampled(con: sqlite3.Connection, path: str, max_steps: int, include: l
                   tail: int | None) -> tuple[RunData, Sampling]:
     import json
 
-    meta = {k: json.loads(v) for k, v in con.execute("SELECT key, value FROM meta")}
+    meta, findings = read_meta_and_findings(con)
     layers = [json.loads(info) for (info,) in con.execute("SELECT info FROM layers ORDER BY idx")]
     q = "SELECT step, wall_time, loss, total_grad_norm, nonfinite_grads FROM steps ORDER BY step"
     if tail is not None:
@@ -193,8 +193,6 @@ def _read_sampled(con: sqlite3.Connection, path: str, max_steps: int, include: l
             arr[pos, : min(v.size, n_layers)] = v[:n_layers]
         layer_stats[stat] = arr
     series = _read_series(con, steps)
-    findings = [{**json.loads(d), "source": src}
-                for src, d in con.execute("SELECT source, data FROM findings ORDER BY id")]
     batch = Batch(steps=steps, wall_time=step_stats["wall_time"][idx], layer_stats=layer_stats,
                   step_stats={k: v[idx] for k, v in step_stats.items() if k != "wall_time"}, series=series)
     data = assemble(meta, layers, [batch] if steps.size or series else [], findings, path=path)

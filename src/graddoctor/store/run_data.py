@@ -69,7 +69,8 @@ class RunData:
         series: series name -> layer name -> (steps, values (n_steps x T)); e.g. ``time_signal``, the norm of
             dL/dx_t per time step of a recurrent layer's input.
         meta: run metadata (model summary, optimizer, versions, settings, start time, status).
-        findings: findings stored with the run (list of dicts).
+        findings: findings stored with the run (list of dicts, each with its ``source``): the latest batch
+            (diagnosis) of each source; earlier ones stay in the store (``store.sqlite.load_findings``).
     """
 
     layers: list[LayerInfo]

@@ -10,6 +10,12 @@ stored as little-endian float32 blobs; nothing is pickled.
     layer_stats(stat, step, data BLOB)                data: float32[layers] in layer-index order
     series(name, layer, step, data BLOB)              data: float32[T], e.g. time_signal of an RNN input
     findings(id INTEGER PRIMARY KEY, source, created, data TEXT)
+
+Each call that adds findings (one diagnosis) is a *batch*: its rows share a ``created`` time that no earlier
+batch of the same source has, and meta["findings_latest"] maps each source to the ``created`` of its latest
+batch (which also marks a batch that found nothing). Readers show the latest batch of each source
+(:func:`~graddoctor.store.tables.latest_findings`); earlier batches are kept (:func:`load_findings` with
+``history=True`` returns them). Stores written before the key existed group their rows by ``created``.
 """
 from __future__ import annotations
 
@@ -26,11 +32,13 @@ import numpy as np
 from ..errors import SchemaVersionError, StoreError
 from .base import Batch
 from .run_data import LAYER_STATS, RunData
-from .tables import assemble
+from .tables import assemble, latest_findings
 
 SCHEMA_VERSION = 1
 T = TypeVar("T")
 APPLICATION_ID = 0x67646F63  # "gdoc"
+#: meta key: source -> ``created`` of that source's latest batch of findings (not part of RunData.meta)
+FINDINGS_LATEST = "findings_latest"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -176,10 +184,8 @@ class SQLiteStore:
         self._tx(do)
 
     def add_findings(self, findings: list[dict[str, Any]], source: str) -> None:
-        now = time.time()
-        self._tx(lambda con: con.executemany(
-            "INSERT INTO findings(source, created, data) VALUES (?, ?, ?)",
-            [(source, now, json.dumps(f)) for f in findings]))
+        """One batch: it replaces the previous batch of ``source`` in ``run_data().findings`` (both are kept)."""
+        self._tx(lambda con: _insert_findings(con, findings, source))
 
     def close(self, status: str) -> None:
         if self._con is None:
@@ -195,8 +201,58 @@ class SQLiteStore:
         return load_run(self.path)
 
 
+def _latest_map(value: str | None) -> dict[str, float]:
+    try:
+        latest = json.loads(value) if value is not None else {}
+    except ValueError:
+        return {}
+    return {str(k): float(v) for k, v in latest.items() if isinstance(v, (int, float))} \
+        if isinstance(latest, dict) else {}
+
+
+def _insert_findings(con: sqlite3.Connection, findings: list[dict[str, Any]], source: str) -> None:
+    """Write one batch of findings (inside the caller's write transaction) and mark it as ``source``'s latest."""
+    row = con.execute("SELECT value FROM meta WHERE key = ?", (FINDINGS_LATEST,)).fetchone()
+    latest = _latest_map(row[0] if row else None)
+    created = time.time()
+    prev = con.execute("SELECT MAX(created) FROM findings WHERE source = ?", (source,)).fetchone()[0]
+    for p in (prev, latest.get(source)):
+        if p is not None and created <= p:  # same clock tick, or a clock set back: still a new batch
+            created = float(p) + 1e-3
+    con.executemany("INSERT INTO findings(source, created, data) VALUES (?, ?, ?)",
+                    [(source, created, json.dumps(f)) for f in findings])
+    latest[source] = created
+    con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (FINDINGS_LATEST, json.dumps(latest)))
+
+
+def read_meta_and_findings(con: sqlite3.Connection, *, history: bool = False
+                           ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The run's metadata and its findings: the latest batch of each source (every batch with ``history``,
+    each finding then with its ``created`` time), each finding with its ``source``."""
+    meta = {k: json.loads(v) for k, v in con.execute("SELECT key, value FROM meta") if k != FINDINGS_LATEST}
+    rows = [(src, created, json.loads(d))
+            for src, created, d in con.execute("SELECT source, created, data FROM findings ORDER BY id")]
+    if history:
+        return meta, [{**f, "source": src, "created": created} for src, created, f in rows]
+    row = con.execute("SELECT value FROM meta WHERE key = ?", (FINDINGS_LATEST,)).fetchone()
+    return meta, latest_findings(rows, _latest_map(row[0] if row else None))
+
+
+def load_findings(path: str | os.PathLike[str], *, history: bool = False) -> list[dict[str, Any]]:
+    """The findings stored with a run: the latest batch of each source, as ``load_run(path).findings``, or
+    with ``history=True`` every batch ever stored, oldest first, each finding with its ``created`` time.
+
+    Raises:
+        StoreError: the file does not exist, is not a graddoctor store, or is damaged.
+    """
+    return read_store(path, lambda con, _: read_meta_and_findings(con, history=history)[1])
+
+
 def append_findings(path: str | os.PathLike[str], findings: list[dict[str, Any]], source: str = "diagnose") -> None:
-    """Add findings (dicts, e.g. ``Finding.to_dict()``) to an existing run store, in one transaction.
+    """Add one batch of findings (dicts, e.g. ``Finding.to_dict()``) to an existing run store, in one transaction.
+
+    The batch replaces the previous batch of ``source`` in what readers show (``load_run(path).findings``);
+    the previous one stays in the store (:func:`load_findings` with ``history=True``).
 
     Safe while a writer is still recording into the store (WAL mode; SQLite serialises the writers).
 
@@ -209,10 +265,8 @@ def append_findings(path: str | os.PathLike[str], findings: list[dict[str, Any]]
     con = _connect(path, readonly=False)
     try:
         _validate(con, path)
-        now = time.time()
         con.execute("BEGIN IMMEDIATE")
-        con.executemany("INSERT INTO findings(source, created, data) VALUES (?, ?, ?)",
-                        [(source, now, json.dumps(f)) for f in findings])
+        _insert_findings(con, findings, source)
         con.execute("COMMIT")
     except sqlite3.Error as e:
         raise StoreError(f"cannot add findings to run store {path!r}: {e}") from None
@@ -267,7 +321,7 @@ def read_store(path: str | os.PathLike[str], reader: Callable[[sqlite3.Connectio
 
 
 def _read(con: sqlite3.Connection, path: str) -> RunData:
-    meta = {k: json.loads(v) for k, v in con.execute("SELECT key, value FROM meta")}
+    meta, findings = read_meta_and_findings(con)
     layers = [json.loads(info) for (info,) in con.execute("SELECT info FROM layers ORDER BY idx")]
     rows = con.execute("SELECT step, wall_time, loss, total_grad_norm, nonfinite_grads FROM steps ORDER BY step"
                        ).fetchall()
@@ -286,8 +340,6 @@ def _read(con: sqlite3.Connection, path: str) -> RunData:
         layer_stats[stat] = arr
     series = [(int(step), int(layer), name, _unblob(data).copy())
               for name, layer, step, data in con.execute("SELECT name, layer, step, data FROM series")]
-    findings = [{**json.loads(d), "source": src}
-                for src, d in con.execute("SELECT source, data FROM findings ORDER BY id")]
     batch = Batch(steps=steps, wall_time=col(1), layer_stats=layer_stats,
                   step_stats={"loss": col(2), "total_grad_norm": col(3), "nonfinite_grads": col(4)},
                   series=series)

@@ -1,6 +1,7 @@
 """Turning stored rows into :class:`RunData` arrays (shared by the SQLite and memory stores)."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -62,3 +63,27 @@ def assemble(meta: dict[str, Any], layers: list[dict[str, Any]], batches: list[B
         series.setdefault(sname, {})[lname] = (np.array([r[0] for r in rows], dtype=np.int64), mat)
     return RunData(layers=infos, steps=steps, layer_stats=layer_stats, step_stats=step_stats, series=series,
                    meta=dict(meta), findings=list(findings), path=path)
+
+
+def latest_findings(rows: Iterable[tuple[str, float | None, dict[str, Any]]],
+                    latest: Any = None) -> list[dict[str, Any]]:
+    """The findings to show: those of the latest batch of each source, in stored order, each with its source.
+
+    Every call that stores findings is one batch (one diagnosis); its rows share a ``created`` value that no
+    earlier batch of the same source has. Earlier batches stay in the store (an audit record) but are not
+    shown, so diagnosing a run repeatedly never multiplies its findings.
+
+    Args:
+        rows: (source, created, finding) in stored order.
+        latest: source -> ``created`` of its latest batch, as stored with the run; it also marks a batch that
+            found nothing (which leaves no row, and must hide the batch before it). A source without an entry
+            (stores written before it was recorded) shows its rows of the largest ``created``.
+    """
+    rows = list(rows)
+    newest: dict[str, float] = {}
+    for src, created, _ in rows:
+        if created is not None and (src not in newest or created > newest[src]):
+            newest[src] = created
+    if isinstance(latest, dict):
+        newest.update({k: float(v) for k, v in latest.items() if isinstance(v, (int, float))})
+    return [{**f, "source": src} for src, created, f in rows if src not in newest or created == newest[src]]
