@@ -4,7 +4,9 @@ Every refresh re-reads only the last ``window`` recorded steps of the store (SQL
 writer), and shows per layer a sparkline of the backward signal ‖∂L/∂out‖ over that window on one log scale
 shared by all layers (so a vanishing gradient shows as low bars on the input side), the latest findings
 (stored with the run, or a diagnosis of the window every :data:`DIAGNOSE_EVERY_S` seconds) and steps per
-second. It stops when the run's status is no longer ``running``, or on Ctrl-C.
+second. It stops when the run's status is no longer ``running``, or on Ctrl-C. A writer that is killed or crashes
+never marks its run finished, so when no new step has arrived for :data:`STALE_AFTER_S` seconds the view says the
+writer may have stopped, and with ``exit_when_stale`` (``--exit-when-stale``) it ends by itself.
 """
 from __future__ import annotations
 
@@ -40,6 +42,12 @@ DIAGNOSE_EVERY_S = 5.0
 MAX_FINDINGS = 6
 #: How long to wait for the store file to appear before giving up, in seconds.
 WAIT_FOR_FILE_S = 30.0
+#: Seconds without a new recorded step (counted from when the view started or last saw one) after which the
+#: view says the writer may have stopped: a writer killed (SIGKILL, out of memory) or crashed hard never sets the
+#: run's status, which stays ``running``. 60 s is 10x a 0.1 s/step run's flush interval (flush_every=50 steps);
+#: a writer that flushes less often than this is shown the notice wrongly (raise ``--stale-after``), which is
+#: why the view only *says* so and does not end unless ``--exit-when-stale`` is given.
+STALE_AFTER_S = 60.0
 #: Characters the other columns of the layer panel take besides the layer name (#, act, latest, update ratio,
 #: gaps); the sparkline gets the rest of the terminal width, but at least MIN_SPARK characters.
 SPARK_RESERVE = 46
@@ -74,6 +82,31 @@ class LiveState:
     last_diagnosis: float = 0.0
     last_step: int | None = None
     frames: int = 0
+    #: Steps recorded at the last change, and when (time.monotonic()) the view saw it.
+    last_total: int | None = None
+    last_change: float = 0.0
+    #: The "writer may have stopped" line while no new step has arrived for ``stale_after`` seconds, else "".
+    notice: str = ""
+
+
+def stale_notice(seconds: float, exit_when_stale: bool) -> str:
+    """What the view says when no new step has arrived for ``seconds`` while the status is still running."""
+    then = ("exiting (--exit-when-stale)" if exit_when_stale else
+            "Ctrl-C to quit (the store is kept), or rerun with --exit-when-stale to end by itself")
+    return (f"no new step for {seconds:.0f} s while the status is still 'running': the writer may have stopped "
+            f"(killed or crashed before marking the run finished), or flushes less often than that; {then}")
+
+
+def check_stale(state: LiveState, status: str, total: int, now: float, stale_after: float,
+                exit_when_stale: bool) -> bool:
+    """Update ``state.notice`` after a read; True when the run is stale (running, no new step for
+    ``stale_after`` seconds)."""
+    if total != state.last_total:
+        state.last_total, state.last_change = total, now
+    age = now - state.last_change
+    stale = status == "running" and age >= stale_after
+    state.notice = stale_notice(age, exit_when_stale) if stale else ""
+    return stale
 
 
 def steps_per_second(data: RunData) -> float | None:
@@ -148,6 +181,8 @@ def render(data: RunData, state: LiveState, total_steps: int | None = None, widt
         step = f" from step {f['step']}" if f.get("step") is not None else ""
         parts.append(Text.assemble("  ", (f["severity"].upper(), style), f" {f['kind']}"
                                    + (f" ({f['axis']})" if f.get("axis") else "") + f" at {where(f)}{step}"))
+    if state.notice:
+        parts.append(Text(state.notice, style="bold yellow"))
     parts.append(Text("Ctrl-C to quit", style="dim"))
     return Group(*parts)
 
@@ -190,9 +225,10 @@ def _wait_for(path: str, console: Console, timeout: float) -> None:
 
 
 def run_live(path: str, *, interval: float = REFRESH_S, window: int = WINDOW, once: bool = False,
-             console: Console | None = None, wait: float = WAIT_FOR_FILE_S, max_frames: int | None = None) -> str:
+             console: Console | None = None, wait: float = WAIT_FOR_FILE_S, max_frames: int | None = None,
+             stale_after: float = STALE_AFTER_S, exit_when_stale: bool = False) -> str:
     """Show the live view until the run ends (or Ctrl-C, or ``once``). Returns why it stopped:
-    ``"finished"``/``"failed"`` (the run's status), ``"interrupted"``, ``"once"`` or ``"frames"``.
+    ``"finished"``/``"failed"`` (the run's status), ``"interrupted"``, ``"once"``, ``"frames"`` or ``"stale"``.
 
     Args:
         path: the run store being written.
@@ -202,6 +238,9 @@ def run_live(path: str, *, interval: float = REFRESH_S, window: int = WINDOW, on
         console: where to draw.
         wait: seconds to wait for the file to appear (and for a readable store in it).
         max_frames: stop after this many frames (for tests).
+        stale_after: seconds without a new recorded step, while the status is ``running``, after which the
+            view says the writer may have stopped (:data:`STALE_AFTER_S`).
+        exit_when_stale: then also stop (return ``"stale"``) instead of waiting for Ctrl-C.
 
     Raises:
         StoreError: the file never appeared or is not a graddoctor store.
@@ -211,18 +250,23 @@ def run_live(path: str, *, interval: float = REFRESH_S, window: int = WINDOW, on
     _wait_for(path, console, wait)
     state = LiveState(path=path)
     reader = _Reader(path, window, max(wait, 2 * interval))
+    stale = (stale_after, exit_when_stale)
     if once or not console.is_terminal:
-        return _plain_loop(reader, state, console, interval, once, max_frames)
+        return _plain_loop(reader, state, console, interval, once, max_frames, stale)
     try:
         with Live(console=console, auto_refresh=False, transient=False) as live:
             while True:
                 data, total = reader.read()
-                _refresh_findings(data, state, time.monotonic())
+                status = data.meta.get("status") or "running"
+                now = time.monotonic()
+                is_stale = check_stale(state, status, total, now, *stale)
+                _refresh_findings(data, state, now)
                 live.update(render(data, state, total, console.width), refresh=True)
                 state.frames += 1
-                status = data.meta.get("status") or "running"
                 if status != "running":
                     return str(status)
+                if is_stale and exit_when_stale:
+                    return "stale"
                 if max_frames is not None and state.frames >= max_frames:
                     return "frames"
                 time.sleep(interval)
@@ -232,10 +276,12 @@ def run_live(path: str, *, interval: float = REFRESH_S, window: int = WINDOW, on
 
 
 def _plain_loop(reader: _Reader, state: LiveState, console: Console, interval: float, once: bool,
-                max_frames: int | None) -> str:
-    """Without a terminal (piped, CI): the full view once, then one status line per refresh with new steps."""
+                max_frames: int | None, stale: tuple[float, bool]) -> str:
+    """Without a terminal (piped, CI): the full view once, then one status line per refresh with new steps,
+    and the stale-writer notice once each time the steps stop coming."""
     try:
         data, total = reader.read()
+        check_stale(state, data.meta.get("status") or "running", total, time.monotonic(), *stale)
         _refresh_findings(data, state, time.monotonic())
         console.print(render(data, state, total, console.width))
         state.frames = 1
@@ -248,6 +294,12 @@ def _plain_loop(reader: _Reader, state: LiveState, console: Console, interval: f
             time.sleep(interval)
             data, total = reader.read()
             state.frames += 1
+            shown = state.notice
+            if check_stale(state, data.meta.get("status") or "running", total, time.monotonic(), *stale):
+                if not shown:
+                    console.print(state.notice)
+                if stale[1]:
+                    return "stale"
             last = int(data.steps[-1]) if data.n_steps else None
             if last != state.last_step:
                 rate = steps_per_second(data)
