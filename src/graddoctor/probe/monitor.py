@@ -878,6 +878,18 @@ class Monitor:
     def _drain(self) -> Batch:
         n = self._row
         self._flush_due = False
+        batch = self._rows_batch(n)
+        self._series_rows.clear()
+        self._buf[:n].zero_()
+        self._loss[:n].fill_(float("nan"))
+        self._overflowed = False
+        self._row = 0
+        self._rows_steps = []
+        self._rows_time = []
+        return batch
+
+    def _rows_batch(self, n: int) -> Batch:
+        """Rows ``0..n-1`` (materialized) as a Batch on the host, left in place (one blocking copy)."""
         raw = self._buf[:n].to("cpu", torch.float64).numpy()
         loss = self._loss[:n].to("cpu", torch.float64).numpy()
         raw = self._reduce(raw)
@@ -890,19 +902,25 @@ class Monitor:
             for (s, li, _), L in zip(self._series_rows, lens):
                 series.append((s, li, "time_signal", np.sqrt(flat[off:off + L]).astype(np.float32)))
                 off += L
-            self._series_rows.clear()
         stats = derive(raw)
         totals = step_totals(raw)
-        batch = Batch(steps=np.array(self._rows_steps, dtype=np.int64),
-                      wall_time=np.array(self._rows_time, dtype=np.float64),
-                      layer_stats=stats, step_stats={"loss": loss, **totals}, series=series)
-        self._buf[:n].zero_()
-        self._loss[:n].fill_(float("nan"))
-        self._overflowed = False
-        self._row = 0
-        self._rows_steps = []
-        self._rows_time = []
-        return batch
+        return Batch(steps=np.array(self._rows_steps, dtype=np.int64),
+                     wall_time=np.array(self._rows_time, dtype=np.float64),
+                     layer_stats=stats, step_stats={"loss": loss, **totals}, series=series)
+
+    def _peek(self) -> Batch | None:
+        """The steps still in the buffer as a Batch, without writing or resetting them: the last one may still
+        receive its loss from ``run.step(loss=...)`` after ``optimizer.step()``."""
+        if not self._row:
+            return None
+        try:
+            fill = self._slot_fill  # this step's slots, when hook values were folded early (_overflow)
+            self._materialize(self._row)  # folds each row once: a later flush adds nothing twice
+            self._slot_fill = fill
+            return self._rows_batch(self._row)
+        except Exception as e:
+            self._fail("run.data", e)
+            return None
 
     def _reduce(self, raw: np.ndarray) -> np.ndarray:
         """Combine raw sums across processes; single-process runs return ``raw`` unchanged.
@@ -914,20 +932,23 @@ class Monitor:
     # ------------------------------------------------------------------ results
     @property
     def data(self) -> Any:
-        """Everything recorded so far as :class:`graddoctor.RunData` (flushes first)."""
-        if not self._stopped:
-            self.flush()
+        """Everything recorded so far as :class:`graddoctor.RunData`: what the store holds, then the steps not
+        written yet. Reading it writes nothing: the steps in the buffer stay there (a flush would close the
+        current step, and a ``run.step(loss=...)`` after ``optimizer.step()`` would lose its loss)."""
         data = self.store.run_data()
-        return self._with_unwritten(data) if self._unwritten else data
+        pending = self._peek() if not self._stopped else None
+        extra = [*self._unwritten, pending] if pending is not None else self._unwritten
+        return self._with_unwritten(data, extra) if extra else data
 
-    def _with_unwritten(self, data: Any) -> Any:
-        """``data`` (what the store holds) followed by the steps kept in memory after a failed write, so that
-        a full disk never hides recorded steps from ``run.data`` / ``run.diagnose()``."""
+    def _with_unwritten(self, data: Any, batches: list[Batch]) -> Any:
+        """``data`` (what the store holds) followed by ``batches``, the steps kept in memory (not flushed yet, or
+        kept after a failed write, so that a full disk never hides recorded steps from ``run.data`` /
+        ``run.diagnose()``)."""
         import dataclasses
 
         from ..store.tables import assemble
 
-        extra = assemble(data.meta, self._layer_rows(), self._unwritten, [], None)
+        extra = assemble(data.meta, self._layer_rows(), batches, [], None)
         if not data.n_steps:  # nothing was ever written: the memory is the whole run (in its layer order)
             return dataclasses.replace(extra, meta=data.meta, findings=data.findings, path=data.path)
         if extra.layer_names != data.layer_names:  # the store's layer order predates the first forward
