@@ -21,8 +21,17 @@ from .result import RepairResult
 from .trials import Trial, run_seed
 
 #: A remedy must beat the baseline's mean metric by more than max(seed-to-seed spread, MIN_GAIN):
-#: one point of accuracy, so that a single seed (no spread measured) cannot win on noise alone.
+#: one point of accuracy, so that a single seed (no spread measured) cannot win on noise alone. Used for
+#: accuracy and for user metrics (``metric_fn``), whose scale graddoctor cannot know.
 MIN_GAIN = 0.01
+#: For the ``-loss`` metric (regression without a ``metric_fn``) the floor is relative instead: the validation
+#: loss must fall by more than this fraction of the baseline's. A loss has the units of its targets (an MSE
+#: scales with their square), so any absolute floor is wrong somewhere: MIN_GAIN = 0.01 was 1 % of an MSE of 1
+#: but twice a whole MSE of 0.005, which no improvement could ever beat. 5 % plays the accuracy point's role (one
+#: point off a 30 % error rate is a 3 % relative cut): below a few percent a single seed's loss moves on
+#: initialisation noise alone (small tanh-MLP regression recipes: seed-to-seed std of the final validation loss
+#: 0.6-23 % of it, median 9 %, over 2-4 seeds). A floor only: with two or more seeds the spread usually decides.
+MIN_RELATIVE_LOSS_GAIN = 0.05
 #: Candidate order when no diagnosis is available (AutoTrainer's fixed order, Zhang et al. 2021).
 FALLBACK_ORDER = ("use_relu_family", "add_batchnorm", "clip_grad_norm", "he_init", "lower_learning_rate", "use_adam")
 #: Recorded steps per trial when ``watch_every`` is not given: every step up to this many, else every n-th
@@ -33,7 +42,7 @@ RECORDED_STEPS = 100
 FIX_MAJORITY = 0.5
 
 __all__ = ["repair", "RepairResult", "Trial", "Case", "CaseError", "NotApplicable", "REGISTRY", "get_remedy",
-           "rank_remedies", "MIN_GAIN"]
+           "rank_remedies", "MIN_GAIN", "MIN_RELATIVE_LOSS_GAIN", "default_min_gain"]
 
 
 def rank_remedies(findings: Sequence[Any]) -> list[str]:
@@ -45,6 +54,15 @@ def rank_remedies(findings: Sequence[Any]) -> list[str]:
             if code not in out:
                 out.append(code)
     return out
+
+
+def default_min_gain(metric_name: str, baseline_loss: float) -> float:
+    """The smallest metric gain that can win when ``repair(min_gain=None)``: :data:`MIN_RELATIVE_LOSS_GAIN` of
+    the baseline's validation loss for the ``-loss`` metric, :data:`MIN_GAIN` otherwise (accuracy, user
+    metrics, or a baseline whose loss is not finite: then any finite loss is an infinite gain)."""
+    if metric_name == "-loss" and math.isfinite(baseline_loss):
+        return MIN_RELATIVE_LOSS_GAIN * abs(baseline_loss)
+    return MIN_GAIN
 
 
 def _key(f: Any) -> tuple[str, str | None]:
@@ -100,7 +118,7 @@ def _train(trial: Trial, case: Case, seeds: list[int], prog: _Progress, keep: bo
 
 def repair(case: Case, budget_s: float = 120.0, seeds: int | Sequence[int] = 2,
            train_fn: Callable[[nn.Module, Case], Any] | None = None,
-           remedies: Sequence[str | Remedy] | None = None, *, min_gain: float = MIN_GAIN,
+           remedies: Sequence[str | Remedy] | None = None, *, min_gain: float | None = None,
            progress: bool = True, console: Any = None, watch_every: int | None = None,
            max_trials: int | None = None, on_trial: Callable[[Trial], None] | None = None) -> RepairResult:
     """Find the remedy that measurably repairs a training recipe, by controlled trials.
@@ -123,7 +141,9 @@ def repair(case: Case, budget_s: float = 120.0, seeds: int | Sequence[int] = 2,
             remedies (optimizer, clipping, warm-up) reach it.
         remedies: codes (or ``"code:variant"``, or Remedy objects) to try in this order instead of the
             diagnosis' ranking; trials then run even when the baseline looks healthy.
-        min_gain: smallest metric gain that can win (default :data:`MIN_GAIN`).
+        min_gain: smallest metric gain that can win; ``None`` (default): :func:`default_min_gain`, i.e.
+            :data:`MIN_GAIN` for accuracy and user metrics, :data:`MIN_RELATIVE_LOSS_GAIN` of the baseline's
+            validation loss for ``-loss``. A number is an absolute gain of the metric, whatever it is.
         progress: show rich progress bars.
         console: a rich Console for the bars.
         watch_every: record every n-th step in the trials' watched runs (default: about
@@ -149,7 +169,9 @@ def repair(case: Case, budget_s: float = 120.0, seeds: int | Sequence[int] = 2,
         try:
             _train(result.baseline, case, seed_list, prog, keep=False, **kw)
             limits = (budget_s, max_trials if max_trials is not None else 10**9)
-            _run_candidates(result, case, seed_list, prog, explicit, limits, min_gain, t0, on_trial, kw)
+            floor = min_gain if min_gain is not None else default_min_gain(result.metric_name,
+                                                                           result.baseline.loss)
+            _run_candidates(result, case, seed_list, prog, explicit, limits, floor, t0, on_trial, kw)
         except KeyboardInterrupt:
             result.stopped = "interrupted"
     result.seconds = time.time() - t0
