@@ -13,6 +13,12 @@ from typing import Any
 import click
 
 
+class _UsageExit(click.ClickException):
+    """A ClickException that exits 2, the code of every user error (see ``graddoctor --help``)."""
+
+    exit_code = 2
+
+
 def load_case(target: str) -> Any:
     """Import ``FILE.py`` and call ``FUNC()``; it must return a :class:`graddoctor.Case`.
 
@@ -147,8 +153,7 @@ def command(target: str, budget: float, seeds: int, remedies: tuple[str, ...], a
         try:
             written = save_repaired(result, save)
         except OSError as e:  # the trials' results are still printed below; only the file is missing
-            save_error = click.ClickException(f"could not save the repaired model to {save!r}: {e}")
-            save_error.exit_code = 2
+            save_error = _UsageExit(f"could not save the repaired model to {save!r}: {e}")
     if as_json:
         d = result.to_dict()
         d["saved"] = written

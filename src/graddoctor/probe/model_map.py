@@ -114,7 +114,8 @@ def _own_parameters(module: nn.Module) -> list[tuple[str, nn.Parameter]]:
     (weight_norm's ``v``) rather than the magnitude vector ``g`` of shape (out, 1)."""
     own = list(module.named_parameters(recurse=False))
     if parametrize.is_parametrized(module):
-        for tname, plist in module.parametrizations.items():
+        plists: nn.ModuleDict = module.parametrizations  # type: ignore[assignment]
+        for tname, plist in plists.items():
             originals = sorted(plist.named_parameters(recurse=False), key=lambda kv: -kv[1].numel())
             own.extend((f"parametrizations.{tname}.{n}", p) for n, p in originals)
     return own
