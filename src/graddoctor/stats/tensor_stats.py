@@ -280,30 +280,23 @@ def activation_sample_stats(kind: str | None, a: torch.Tensor, module: torch.nn.
 
 def finite_scale(nonfinite: torch.Tensor, n: int) -> torch.Tensor:
     """``n / (n - nonfinite)``: what turns a sum over the finite entries of an ``n``-element sample into one
-    that, divided by ``n``, is their mean; exactly 1 when all are finite, NaN when none is (no mean)."""
-    finite = n - nonfinite
-    return torch.where(finite > 0, n / finite, torch.full_like(finite, float("nan")))
-
-
-def _rank(q: float, count: torch.Tensor) -> torch.Tensor:
-    """``int(q * (count - 1) + 0.5)``, the nearest rank of the ``q`` quantile among ``count`` sorted entries,
-    in exact integer arithmetic on the device (``q`` taken as the fraction it is written as, e.g. 1/50)."""
-    from fractions import Fraction
-
-    f = Fraction(q).limit_denominator(1_000_000)
-    return ((2 * f.numerator * (count - 1) + f.denominator) // (2 * f.denominator)).clamp_(min=0)
+    that, divided by ``n``, is their mean; exactly 1 when all are finite. When none is, it is Inf and the sums
+    it scales are 0, so their product is NaN (no mean)."""
+    return torch.reciprocal(nonfinite.neg().add_(n)).mul_(n)
 
 
 def finite_percentiles(p: torch.Tensor, qs: tuple[float, ...] = PERCENTILES) -> torch.Tensor:
     """Per row of ``p`` (R, m), the nearest-rank ``qs`` percentiles of its *finite* entries; (R, len(qs)),
     NaN for a row without a finite entry. On the device, without a host sync: the non-finite entries are
-    sorted past the end and the rank is taken among the finite ones."""
+    sorted past the end and the rank, ``int(q * (count - 1) + 0.5)`` among the ``count`` finite ones, is
+    computed in float64 as Python computes it (the all-finite rank of the former kthvalue path)."""
     fin = torch.isfinite(p)
     count = fin.sum(dim=1)
-    srt = torch.where(fin, p, torch.full((), float("inf"), dtype=p.dtype, device=p.device)).sort(dim=1).values
-    idx = torch.stack([_rank(q, count) for q in qs], dim=1)
+    srt = p.masked_fill(~fin, float("inf")).sort(dim=1).values
+    q = torch.tensor(qs, dtype=torch.float64, device=p.device)
+    idx = (count.sub(1).clamp_(min=0).to(torch.float64)[:, None] * q).add_(0.5).floor_().long()
     vals = srt.gather(1, idx.clamp_(max=max(p.shape[1] - 1, 0)))
-    return torch.where(count[:, None] > 0, vals, torch.full((), float("nan"), dtype=p.dtype, device=p.device))
+    return vals.masked_fill_((count == 0)[:, None], float("nan"))
 
 
 def sample_period(a: torch.Tensor) -> int | None:
