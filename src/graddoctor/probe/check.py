@@ -30,7 +30,11 @@ class _Snapshot:
 
     def __init__(self, model: nn.Module) -> None:
         self.params = [(p, p.detach().clone(), p.grad) for p in model.parameters()]
-        self.buffers = [(b, b.detach().clone()) for b in model.buffers() if b is not None]
+        # Per module and name, not model.buffers(): a forward may rebind a buffer (``self.ema = 0.9 * self.ema
+        # + ...``) instead of updating it in place, and ``model.to(device)`` rebinds every buffer; the original
+        # tensor objects are put back.
+        self.buffers = [(m, name, b, b.detach().clone()) for m in model.modules()
+                        for name, b in m._buffers.items() if b is not None]
         self.modes = [(m, m.training) for m in model.modules()]
         self.cpu_rng = torch.get_rng_state()
         self.cuda_rng = (torch.cuda.get_rng_state_all()
@@ -43,8 +47,9 @@ class _Snapshot:
             for p, saved, grad in self.params:
                 p.copy_(saved)
                 p.grad = grad
-            for b, saved in self.buffers:
+            for m, name, b, saved in self.buffers:
                 b.copy_(saved)
+                m._buffers[name] = b
         for m, mode in self.modes:
             m.training = mode
         torch.set_rng_state(self.cpu_rng)
