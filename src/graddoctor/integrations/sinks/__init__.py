@@ -118,18 +118,28 @@ class TeeStore:
         self.finish_on_close = finish_on_close
         self.layers: list[str] = []
         self.findings: list[dict[str, Any]] = []
+        self._failed: dict[int, str] = {}  # id(sink) -> the call that failed first
 
     @property
     def path(self) -> str | None:
         return getattr(self.inner, "path", None)
 
     def _each(self, what: str, fn: Any) -> None:
+        # A sink that fails is warned about once and not logged to again: a backend that is missing or down
+        # would otherwise warn (and, for a server, time out) at every flush. ``finish`` is still attempted
+        # after a failed ``log`` (to close what the sink opened), never after a failed ``start``.
         for sink in self.sinks:
+            failed = self._failed.get(id(sink))
+            if failed == "start" or (failed is not None and what == "log"):
+                continue
             try:
                 fn(sink)
             except Exception as e:  # a logging backend never breaks training
-                warnings.warn(f"graddoctor: {type(sink).__name__}.{what} failed ({type(e).__name__}: {e}); "
-                              "the run store is unaffected", GradDoctorWarning, stacklevel=3)
+                if failed is None:
+                    self._failed[id(sink)] = what
+                    warnings.warn(f"graddoctor: {type(sink).__name__}.{what} failed ({type(e).__name__}: {e}); "
+                                  "graddoctor stops logging to it, the run store is unaffected",
+                                  GradDoctorWarning, stacklevel=3)
 
     def begin(self, meta: dict[str, Any], layers: list[dict[str, Any]]) -> None:
         self.inner.begin(meta, layers)
