@@ -29,7 +29,10 @@ class _Snapshot:
     """Everything a forward/backward pass in train mode can change, and how to put it back."""
 
     def __init__(self, model: nn.Module) -> None:
-        self.params = [(p, p.detach().clone(), p.grad) for p in model.parameters()]
+        # Each parameter's binding (module, name), its storage (``p.data``: ``model.to(device)`` swaps it, or
+        # binds a new Parameter), its values and its ``.grad`` object.
+        self.bindings = [(m, name, p) for m in model.modules() for name, p in m._parameters.items() if p is not None]
+        self.params = [(p, p.data, p.detach().clone(), p.grad) for p in model.parameters()]
         # Per module and name, not model.buffers(): a forward may rebind a buffer (``self.ema = 0.9 * self.ema
         # + ...``) instead of updating it in place, and ``model.to(device)`` rebinds every buffer; the original
         # tensor objects are put back.
@@ -44,7 +47,11 @@ class _Snapshot:
 
     def restore(self) -> None:
         with torch.no_grad():
-            for p, saved, grad in self.params:
+            for m, name, p in self.bindings:
+                m._parameters[name] = p
+            for p, data, saved, grad in self.params:
+                if p.device != data.device or p.data_ptr() != data.data_ptr():
+                    p.data = data
                 p.copy_(saved)
                 p.grad = grad
             for m, name, b, saved in self.buffers:
@@ -221,9 +228,13 @@ def check(model: nn.Module, inputs: Any, targets: Any, loss_fn: Callable[[Any, A
     dev = torch.device(device) if device is not None else home
     moved = dev != home
     snap = _Snapshot(model)
-    if moved:
-        model.to(dev)
     try:
+        if moved:
+            # The user's .grad tensors stay out of the move (model.to() would move them in place, and the
+            # snapshot puts these very objects back); the pass starts from None anyway.
+            for p in model.parameters():
+                p.grad = None
+            model.to(dev)
         inputs, targets = _to(inputs, dev), _to(targets, dev)
         xs, ys = _split(inputs, batches), _split(targets, batches)
         inp = input_stats(inputs)
@@ -265,9 +276,12 @@ def check(model: nn.Module, inputs: Any, targets: Any, loss_fn: Callable[[Any, A
         loss_host = torch.stack(losses).cpu().tolist()
         grads_nonfinite = bool(torch.stack(grad_bad).any().cpu())
     finally:
+        # Restore first: it puts the original parameters, storage and buffers back by itself, so a move back
+        # that fails (or cannot be done, as from the meta device) never leaves the model on ``dev``. The move
+        # then only lets modules re-derive what their _apply() caches (an RNN's flat weights).
+        snap.restore()
         if moved:
             model.to(home)
-        snap.restore()
     seconds = time.perf_counter() - t0
     extra = _extra(inp, seen, loss_host, grads_nonfinite, facts)
     ctx = Context.from_run(data, source="check", extra=extra)
