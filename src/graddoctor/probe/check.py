@@ -5,7 +5,8 @@ Monitor that ``gd.watch`` uses (memory store, no optimizer); a :class:`~.functio
 functional activations, unsafe ops, residual additions and the first non-finite module. Everything the pass
 touches is restored afterwards: parameters, ``.grad`` (the same tensor objects), buffers (BatchNorm running
 statistics and ``num_batches_tracked``), RNG states (torch CPU, CUDA when initialised, numpy, ``random``),
-every module's train/eval mode, and hooks (ours are removed, the user's are never touched).
+every module's train/eval mode, every parameter's requires_grad (model.train() runs the user's overrides), and hooks
+(ours are removed, the user's are never touched).
 """
 from __future__ import annotations
 
@@ -33,6 +34,8 @@ class _Snapshot:
         # binds a new Parameter), its values and its ``.grad`` object.
         self.bindings = [(m, name, p) for m in model.modules() for name, p in m._parameters.items() if p is not None]
         self.params = [(p, p.data, p.detach().clone(), p.grad) for p in model.parameters()]
+        # model.train() runs the user's train() overrides, which may freeze or unfreeze parameters.
+        self.requires_grad = [(p, p.requires_grad) for p in model.parameters()]
         # Per module and name, not model.buffers(): a forward may rebind a buffer (``self.ema = 0.9 * self.ema
         # + ...``) instead of updating it in place, and ``model.to(device)`` rebinds every buffer; the original
         # tensor objects are put back.
@@ -59,6 +62,8 @@ class _Snapshot:
                 m._buffers[name] = b
         for m, mode in self.modes:
             m.training = mode
+        for p, flag in self.requires_grad:
+            p.requires_grad_(flag)
         torch.set_rng_state(self.cpu_rng)
         if self.cuda_rng is not None:
             torch.cuda.set_rng_state_all(self.cuda_rng)
