@@ -107,4 +107,7 @@ def _check_plain_loop(trainer, seen, tmp) -> None:
     for name in ("weight_norm", "update_ratio", "signal_norm", "out_rms"):
         np.testing.assert_allclose(got.layer_stats[name], want.layer_stats[name], rtol=1e-4, equal_nan=True,
                                    err_msg=name)
-    np.testing.assert_allclose(got.step_stats["loss"], want.step_stats["loss"], rtol=RTOL)
+    # the loss of a step is the window's mean loss, the Trainer's logged `loss` (with num_items_in_batch each
+    # micro-batch returns a share of it, so the plain loop's last micro-batch `loss` is not comparable)
+    hf_loss = [h["loss"] for h in trainer.state.log_history if "loss" in h]
+    np.testing.assert_allclose(got.step_stats["loss"], hf_loss, rtol=1e-4)

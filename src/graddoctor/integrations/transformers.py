@@ -11,7 +11,9 @@ parameter; during the backward of the synchronising micro-batch (accelerate's ``
 records its parameter's squared gradient norm, after accumulation and before any clipping (fp16 AMP: divided
 by the scaler's scale squared, i.e. unscaled). The step itself is closed when the real optimizer's ``step()``
 returns, so weights and update ratios are after the update, as in a plain loop. The loss recorded per step is
-the ``loss`` the model returned for the last micro-batch.
+the mean loss of its accumulation window, the number the Trainer logs as ``loss``: when the Trainer passes
+``num_items_in_batch`` (models that accept loss kwargs, e.g. causal LMs) each micro-batch's ``loss`` is its share
+of the window's token-mean, so the shares are added; otherwise the micro-batch means are averaged.
 
 Under torch.distributed (DDP/FSDP through accelerate) a post-accumulate-grad hook would see each rank's
 local gradient before the all-reduce; there the callback measures at the optimizer step instead, i.e. after
@@ -64,6 +66,9 @@ class GradDoctorCallback(TrainerCallback):
         self._hooks: list[Any] = []
         self._sq: list[torch.Tensor | None] = []
         self._amp: Any = None
+        self._loss_acc: torch.Tensor | None = None  # this window's micro-batch losses, added on the device
+        self._loss_n = 0
+        self._loss_scale = 1.0
 
     def on_train_begin(self, args: Any, state: Any, control: Any, model: Any = None, optimizer: Any = None,
                        **kwargs: Any) -> None:
@@ -80,8 +85,13 @@ class GradDoctorCallback(TrainerCallback):
             from .amp import track_scaler
 
             self._amp = track_scaler(self.run, scaler)
-        self._hooks.append(model.register_forward_hook(self._loss_hook))
+        self._hooks.append(model.register_forward_hook(self._loss_hook, with_kwargs=True))
+        self._reset_loss()
         if is_distributed() and torch.distributed.get_world_size() > 1:
+            # with average_tokens_across_devices, num_items_in_batch counts every rank's tokens and the Trainer
+            # multiplies the model's loss by the number of processes after the forward (as here)
+            if getattr(args, "average_tokens_across_devices", False):
+                self._loss_scale = float(torch.distributed.get_world_size())
             if getattr(args, "max_grad_norm", 0):
                 warnings.warn("graddoctor: under torch.distributed the Trainer's gradients are measured after "
                               "clipping (max_grad_norm); set max_grad_norm=0 to record unclipped norms",
@@ -108,15 +118,27 @@ class GradDoctorCallback(TrainerCallback):
             self._sq[i] = sq
         return hook
 
-    def _loss_hook(self, module: Any, args: Any, out: Any) -> None:
+    def _reset_loss(self) -> None:
+        self._loss_acc, self._loss_n = None, 0
+
+    def _loss_hook(self, module: Any, args: Any, kwargs: Any, out: Any) -> None:
         loss = _model_loss(out) if torch.is_grad_enabled() and self.run is not None else None
-        if loss is not None:
-            self.run.log_loss(loss)  # the last micro-batch's loss stays: a device copy, no host sync
+        if loss is None:
+            return
+        # Device ops only (no host sync): the window's running total is re-logged at every micro-batch.
+        loss = loss.detach().to(torch.float32).reshape(())
+        self._loss_acc = loss if self._loss_acc is None else self._loss_acc + loss
+        self._loss_n += 1
+        if kwargs.get("num_items_in_batch") is not None:  # a share of the window's mean: add the shares
+            self.run.log_loss(self._loss_acc * self._loss_scale)
+        else:  # a micro-batch mean: average them
+            self.run.log_loss(self._loss_acc / self._loss_n)
 
     def on_pre_optimizer_step(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         if self.run is not None and any(t is not None for t in self._sq):
             self.run.capture_sq(self._sq)
         self._sq = [None] * len(self._sq)
+        self._reset_loss()  # the window is complete; its loss is in the step's row
 
     def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         run, self.run = self.run, None
