@@ -3,10 +3,10 @@
 One forward and backward pass per batch, in train mode, no optimizer step. The statistics come from the same
 Monitor that ``gd.watch`` uses (memory store, no optimizer); a :class:`~.function_watch.CheckObserver` adds
 functional activations, unsafe ops, residual additions and the first non-finite module. Everything the pass
-touches is restored afterwards: parameters, ``.grad`` (the same tensor objects), buffers (BatchNorm running
-statistics and ``num_batches_tracked``), RNG states (torch CPU, CUDA when initialised, numpy, ``random``),
-every module's train/eval mode, every parameter's requires_grad (model.train() runs the user's overrides), and hooks
-(ours are removed, the user's are never touched).
+touches is restored afterwards: parameters, ``.grad`` (the same tensor objects; also of batch tensors that
+require grad), buffers (BatchNorm running statistics and ``num_batches_tracked``), RNG states (torch CPU, CUDA
+when initialised, numpy, ``random``), every module's train/eval mode, every parameter's requires_grad
+(model.train() runs the user's overrides), and hooks (ours are removed, the user's are never touched).
 """
 from __future__ import annotations
 
@@ -29,7 +29,11 @@ from .monitor import Monitor
 class _Snapshot:
     """Everything a forward/backward pass in train mode can change, and how to put it back."""
 
-    def __init__(self, model: nn.Module) -> None:
+    def __init__(self, model: nn.Module, batch: Any = ()) -> None:
+        # Leaf tensors of the batch that require grad (inputs of a saliency or physics-informed model): the
+        # backward accumulates into their .grad, in place.
+        self.batch_grads = [(t, t.grad, None if t.grad is None else t.grad.detach().clone())
+                            for t in _tensors(batch) if t.is_leaf and t.requires_grad]
         # Each parameter's binding (module, name), its storage (``p.data``: ``model.to(device)`` swaps it, or
         # binds a new Parameter), its values and its ``.grad`` object.
         self.bindings = [(m, name, p) for m in model.modules() for name, p in m._parameters.items() if p is not None]
@@ -60,6 +64,11 @@ class _Snapshot:
             for m, name, b, saved in self.buffers:
                 b.copy_(saved)
                 m._buffers[name] = b
+        with torch.no_grad():
+            for t, g, saved_g in self.batch_grads:
+                if g is not None and saved_g is not None:
+                    g.copy_(saved_g)
+                t.grad = g
         for m, mode in self.modes:
             m.training = mode
         for p, flag in self.requires_grad:
@@ -107,14 +116,18 @@ def _call(model: nn.Module, x: Any) -> Any:
     return model(x)
 
 
-def _float_tensors(x: Any) -> list[torch.Tensor]:
+def _tensors(x: Any) -> list[torch.Tensor]:
     if isinstance(x, torch.Tensor):
-        return [x] if x.is_floating_point() else []
+        return [x]
     if isinstance(x, (list, tuple)):
-        return [t for v in x for t in _float_tensors(v)]
+        return [t for v in x for t in _tensors(v)]
     if isinstance(x, dict):
-        return [t for v in x.values() for t in _float_tensors(v)]
+        return [t for v in x.values() for t in _tensors(v)]
     return []
+
+
+def _float_tensors(x: Any) -> list[torch.Tensor]:
+    return [t for t in _tensors(x) if t.is_floating_point()]
 
 
 def input_stats(inputs: Any) -> dict[str, Any]:
@@ -232,7 +245,7 @@ def check(model: nn.Module, inputs: Any, targets: Any, loss_fn: Callable[[Any, A
     home = next(model.parameters()).device
     dev = torch.device(device) if device is not None else home
     moved = dev != home
-    snap = _Snapshot(model)
+    snap = _Snapshot(model, (inputs, targets))
     try:
         if moved:
             # The user's .grad tensors stay out of the move (model.to() would move them in place, and the
