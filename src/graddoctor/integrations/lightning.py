@@ -98,11 +98,12 @@ class GradDoctorCallback(Callback):
                           GradDoctorWarning, stacklevel=2)
         optimizer = getattr(optimizers[0], "optimizer", optimizers[0])  # unwrap LightningOptimizer
         store: Any = self.store
+        kwargs = dict(self.watch_kwargs)  # a copy: the callback may serve several fits
         if self.log and trainer.logger is not None and trainer.is_global_zero:
             store = TeeStore(store, [LoggerSink(trainer.logger)], stats=self.stats, diagnose=False,
-                             finish_on_close=False, overwrite=self.watch_kwargs.pop("overwrite", False))
+                             finish_on_close=False, overwrite=kwargs.pop("overwrite", False))
         self.run = monitor_class(pre_clip=True)(pl_module, optimizer, store=store, every=self.every,
-                                                meta={"trainer": "lightning"}, **self.watch_kwargs)
+                                                meta={"trainer": "lightning"}, **kwargs)
         self.run.start()
         scaler = getattr(trainer.precision_plugin, "scaler", None)
         if scaler is not None:
