@@ -230,8 +230,8 @@ def check(model: nn.Module, inputs: Any, targets: Any, loss_fn: Callable[[Any, A
         ``to_dict()``.
 
     Raises:
-        ModelError: the model has no parameters, ``loss_fn`` does not return a scalar tensor, or ``batches``
-            is not a positive integer.
+        ModelError: the model has no parameters, the batch is empty, ``loss_fn`` does not return a scalar
+            tensor, or ``batches`` is not a positive integer.
     """
     from ..diagnosis import diagnose_context
     from ..diagnosis.context import Context
@@ -240,6 +240,9 @@ def check(model: nn.Module, inputs: Any, targets: Any, loss_fn: Callable[[Any, A
         raise ModelError(f"batches must be a positive integer, got {batches!r}")
     if not callable(loss_fn):
         raise ModelError(f"loss_fn must be callable as loss_fn(output, targets), got {type(loss_fn).__name__}")
+    rows = [t.shape[0] for t in _tensors(inputs) if t.dim() >= 1]
+    if rows and not any(rows):  # the mean loss of no samples is NaN: never report it as a model's NaN
+        raise ModelError("the batch is empty (0 rows along dim 0); pass at least one sample")
     mmap = map_model(model)
     t0 = time.perf_counter()
     home = next(model.parameters()).device
