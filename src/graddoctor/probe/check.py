@@ -230,8 +230,8 @@ def check(model: nn.Module, inputs: Any, targets: Any, loss_fn: Callable[[Any, A
         ``to_dict()``.
 
     Raises:
-        ModelError: the model has no parameters, the batch is empty, ``loss_fn`` does not return a scalar
-            tensor, or ``batches`` is not a positive integer.
+        ModelError: the model has no parameters or an uninitialized lazy module, the batch is empty,
+            ``loss_fn`` does not return a scalar tensor, or ``batches`` is not a positive integer.
     """
     from ..diagnosis import diagnose_context
     from ..diagnosis.context import Context
@@ -243,6 +243,10 @@ def check(model: nn.Module, inputs: Any, targets: Any, loss_fn: Callable[[Any, A
     rows = [t.shape[0] for t in _tensors(inputs) if t.dim() >= 1]
     if rows and not any(rows):  # the mean loss of no samples is NaN: never report it as a model's NaN
         raise ModelError("the batch is empty (0 rows along dim 0); pass at least one sample")
+    lazy = [n for n, p in model.named_parameters() if isinstance(p, nn.parameter.UninitializedParameter)]
+    if lazy:  # nothing to snapshot yet, and the pass would create (not restore) the parameters
+        raise ModelError(f"{lazy[0]} is an uninitialized parameter of a lazy module (nn.LazyLinear, ...); run one "
+                         "forward pass first (model(inputs)) so that its shape is known, then check")
     mmap = map_model(model)
     t0 = time.perf_counter()
     home = next(model.parameters()).device
