@@ -22,7 +22,14 @@ NORM_TYPES = frozenset({"BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "SyncBatchN
 #: Lookup tables: no input signal (token ids) and N(0, 1) rows by design, so neither in the depth chain nor
 #: in the initialisation audit.
 EMBEDDING_TYPES = frozenset({"Embedding", "EmbeddingBag"})
-#: Recurrent layer types and which of them are gated.
+#: Last name components of attention's query and key projections (BERT's ``query``/``key``, LLaMA/BART's
+#: ``q_proj``/``k_proj``, diffusers' ``to_q``/``to_k``, DistilBERT's ``q_lin``/``k_lin``, ``wq``/``wk``). They
+#: branch off the same input as the value projection and reach the output only through the softmax scores,
+#: whose gradient at a small init is ~100x below the value path's (a 2-block BERT at std 0.02: 4e-6 against
+#: 2e-4). They are not links of the depth chain; counted as such, a tiny BERT read as critical vanishing
+#: (tests/regressions/test_attention_qk_not_in_chain.py). The value projection stays in the chain.
+ATTENTION_SCORE_PROJECTIONS = frozenset({"query", "key", "q", "k", "q_proj", "k_proj", "query_proj", "key_proj",
+                                         "to_q", "to_k", "q_lin", "k_lin", "wq", "wk", "w_q", "w_k"})
 #: RMS below which a layer of gains or scales only (no weight matrix) is left out of relative-gradient
 #: thresholds (:meth:`Context.relative_gradient_layers`). Gains start at 1 (norm layers) or at 0 (ReZero,
 #: SkipInit, zero-gamma BatchNorm; LayerScale at 1e-6..0.1); below 0.1 the ratio ||g||/||w|| measures how
@@ -30,7 +37,7 @@ EMBEDDING_TYPES = frozenset({"Embedding", "EmbeddingBag"})
 #: 0.05): scales of 1e-4..2e-3 after the first step give ratios of 20 and more (up to 77 on later steps), the
 #: same scales at 0.03..0.53 after 200 steps give 0.1..2.6; Pascanu's cliff unit (w = 4.69) keeps its ratio.
 GAIN_RMS_FLOOR = 0.1
-
+#: Recurrent layer types and which of them are gated.
 RECURRENT_TYPES = frozenset({"RNN", "LSTM", "GRU"})
 GATED_TYPES = frozenset({"LSTM", "GRU"})
 #: Words in a layer's qualified name or type that mark a residual architecture when no check saw the adds.
@@ -173,10 +180,13 @@ class Context:
 
     def chain(self) -> list[int]:
         """The depth chain: indices (forward order) of layers with a weight matrix, no norm layers, no
-        recurrent layers (their gain is a time-axis matter) and no embeddings (no input signal)."""
+        recurrent layers (their gain is a time-axis matter), no embeddings (no input signal) and no attention
+        query/key projections (:data:`ATTENTION_SCORE_PROJECTIONS`: side branches into the softmax scores)."""
         out = []
         for i, layer in enumerate(self.layers):
             if self.is_norm(i) or self.is_recurrent(i) or layer.type in EMBEDDING_TYPES:
+                continue
+            if layer.name.rsplit(".", 1)[-1].lower() in ATTENTION_SCORE_PROJECTIONS:
                 continue
             if layer.info.get("fan_in") is None:
                 continue

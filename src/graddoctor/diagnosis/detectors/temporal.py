@@ -106,6 +106,17 @@ class Temporal(Detector):
         ratio = s["first_last_ratio"]
         gated = ltype in GATED_TYPES
         causes: list[str]
+        if ratio > self.explode_ratio and lname == "<input>":
+            # a non-recurrent sequence model (check): no product over time steps, so no explosion through time.
+            # Positions get unequal gradients by design: a [CLS] token pooled by the head, or a causal model's
+            # early tokens, which every later output sees. A measurement, not an alarm.
+            ev["note"] = "the model's input; no recurrent layer"
+            return Finding(kind="exploding_gradient", severity="info", layers=[], axis="time", step=step,
+                           evidence=ev, causes=["unknown"], remedies=[], origin=None,
+                           message=f"||dL/dx_t|| at the model's input is {ratio:.3g}x larger at the first position "
+                                   f"than at the last ({s['length']} steps); without a recurrent layer this "
+                                   "reflects how the model uses positions (pooling, causal attention)",
+                           detector=self.name)
         if ratio > self.explode_ratio:
             causes = ["init_scale_too_large"] + (["plain_rnn_long_sequence"] if not gated else [])
             sev = "critical" if ratio > self.critical_ratio else "warning"
