@@ -280,10 +280,13 @@ def check(model: nn.Module, inputs: Any, targets: Any, loss_fn: Callable[[Any, A
                         p.grad = None
                     x = seq.prepare(x)
                     loss = loss_fn(_call(model, x), y)
-                    if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
+                    if not isinstance(loss, torch.Tensor):
                         raise ModelError("loss_fn(model(inputs), targets) must return a scalar tensor, got "
-                                         + (f"shape {tuple(loss.shape)}" if isinstance(loss, torch.Tensor)
-                                            else type(loss).__name__) + "; reduce it (e.g. .mean())")
+                                         f"{type(loss).__name__}; return the loss tensor itself, not "
+                                         "loss.item() or a value computed outside autograd")
+                    if loss.numel() != 1:
+                        raise ModelError("loss_fn(model(inputs), targets) must return a scalar tensor, got "
+                                         f"shape {tuple(loss.shape)}; reduce it (e.g. .mean())")
                     if not loss.requires_grad:  # nothing to measure: never report a healthy model instead
                         raise ModelError(
                             "the loss does not require grad, so there are no gradients to check: loss_fn detached "
