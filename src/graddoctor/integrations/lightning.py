@@ -35,16 +35,21 @@ SEVERITY_LEVEL = {"info": 0, "warning": 1, "critical": 2}
 
 
 class LoggerSink:
-    """A :class:`~graddoctor.integrations.sinks.Sink` over a Lightning logger (``log_metrics``)."""
+    """A :class:`~graddoctor.integrations.sinks.Sink` over a Lightning logger (``log_metrics``).
 
-    def __init__(self, logger: Any) -> None:
+    ``step_offset`` is added to graddoctor's step (which counts this fit's optimizer steps from 0) so that the
+    logged step is the trainer's ``global_step``: a fit resumed from a checkpoint at step N logs at N, N+1, ...
+    like the user's own metrics (wandb rejects steps that go backwards)."""
+
+    def __init__(self, logger: Any, step_offset: int = 0) -> None:
         self.logger = logger
+        self.step_offset = step_offset
 
     def start(self, meta: dict[str, Any], layers: list[str]) -> None:
         pass
 
     def log(self, step: int, scalars: dict[str, float]) -> None:
-        self.logger.log_metrics(scalars, step=step)
+        self.logger.log_metrics(scalars, step=step + self.step_offset)
 
     def finish(self, findings: list[dict[str, Any]], status: str) -> None:
         levels: dict[str, float] = {}
@@ -88,6 +93,7 @@ class GradDoctorCallback(Callback):
         self.run: Any = None
         self.diagnosis: Any = None
         self.amp: Any = None
+        self._logger_sink: LoggerSink | None = None
 
     def on_fit_start(self, trainer: Any, pl_module: Any) -> None:
         optimizers = list(trainer.optimizers)
@@ -99,8 +105,10 @@ class GradDoctorCallback(Callback):
         optimizer = getattr(optimizers[0], "optimizer", optimizers[0])  # unwrap LightningOptimizer
         store: Any = self.store
         kwargs = dict(self.watch_kwargs)  # a copy: the callback may serve several fits
+        self._logger_sink = None
         if self.log and trainer.logger is not None and trainer.is_global_zero:
-            store = TeeStore(store, [LoggerSink(trainer.logger)], stats=self.stats, diagnose=False,
+            self._logger_sink = LoggerSink(trainer.logger)
+            store = TeeStore(store, [self._logger_sink], stats=self.stats, diagnose=False,
                              finish_on_close=False, overwrite=kwargs.pop("overwrite", False))
         self.run = monitor_class(pre_clip=True)(pl_module, optimizer, store=store, every=self.every,
                                                 meta={"trainer": "lightning"}, **kwargs)
@@ -110,6 +118,12 @@ class GradDoctorCallback(Callback):
             from .amp import track_scaler
 
             self.amp = track_scaler(self.run, scaler)
+
+    def on_train_start(self, trainer: Any, pl_module: Any) -> None:
+        # A resumed fit restores global_step after on_fit_start and before this hook, and before any step is
+        # recorded or logged: the logger's steps continue from it.
+        if self._logger_sink is not None:
+            self._logger_sink.step_offset = int(trainer.global_step)
 
     def on_before_optimizer_step(self, trainer: Any, pl_module: Any, optimizer: Any) -> None:
         if self.run is not None:
