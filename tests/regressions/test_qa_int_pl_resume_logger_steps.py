@@ -8,24 +8,10 @@ from typing import Any
 
 import pytest
 import torch
-from torch import nn
 
 L = pytest.importorskip("lightning")
 
-
-class _Module(L.LightningModule):
-    def __init__(self) -> None:
-        super().__init__()
-        self.net = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 1))
-
-    def training_step(self, batch, batch_idx):
-        x, y = batch
-        loss = nn.functional.mse_loss(self.net(x), y)
-        self.log("train_loss", loss)
-        return loss
-
-    def configure_optimizers(self):
-        return torch.optim.SGD(self.parameters(), lr=0.1)
+from .test_qa_int_pl_refit_overwrite import _Module  # noqa: E402  (logs a train_loss of its own)
 
 
 def _logger_class() -> Any:
