@@ -40,8 +40,12 @@ def _spawn_reader(args: list[str], cwd: Path) -> tuple[subprocess.Popen, int]:
     master, slave = pty.openpty()
     env = {**os.environ, "COLUMNS": "100", "LINES": "40", "TERM": "xterm"}
     env.pop("NO_COLOR", None)
+    # SIGINT back to its default: a test run started from a background job of a non-interactive shell
+    # (`bash -c '... &'`) hands its children SIGINT ignored, and Python then installs no KeyboardInterrupt
+    # handler, so the Ctrl-C test would hang (seen in a clean-clone .ci/run started that way)
     proc = subprocess.Popen([sys.executable, "-m", "graddoctor.cli", "live", *args], cwd=cwd, stdin=slave,
-                            stdout=slave, stderr=slave, env=env, close_fds=True)
+                            stdout=slave, stderr=slave, env=env, close_fds=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     os.close(slave)
     return proc, master
 
