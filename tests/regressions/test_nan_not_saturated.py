@@ -19,17 +19,11 @@ from graddoctor.stats.tensor_stats import (
     activation_stats,
 )
 
+from . import watched_sgd
+
 
 def _train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, steps: int = 4) -> gd.RunData:
-    opt = torch.optim.SGD(model.parameters(), lr=0.1)
-    with gd.watch(model, opt, detail_every=1) as run:
-        for _ in range(steps):
-            loss = nn.functional.cross_entropy(model(x), y)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            run.step(loss=loss)
-    return run.data
+    return watched_sgd(model, x, y, steps=steps, detail_every=1).data
 
 
 def test_nan_layers_are_not_reported_saturated():

@@ -5,8 +5,9 @@ import torch
 from click.testing import CliRunner
 from torch import nn
 
-import graddoctor as gd
 from graddoctor.cli import main
+
+from . import watched_sgd
 
 NAMES = ("[/]", "[bold]w")
 USER = """
@@ -32,16 +33,9 @@ def _model() -> nn.Module:
 
 def test_module_names_with_markup_are_printed_as_text(tmp_path):
     model = _model()
-    opt = torch.optim.SGD(model.parameters(), lr=0.1)
     x, y = torch.randn(16, 4), torch.randint(0, 2, (16,))
     store = str(tmp_path / "run [x].sqlite")
-    with gd.watch(model, opt, store=store) as run:
-        for _ in range(3):
-            loss = nn.functional.cross_entropy(model(x), y)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            run.step(loss=loss)
+    watched_sgd(model, x, y, store=store)
     (tmp_path / "net.py").write_text(USER)
     runner = CliRunner(env={"COLUMNS": "200"})
     for args in (["stats", store], ["diagnose", "--no-save", store], ["live", "--once", store],

@@ -55,14 +55,14 @@ class UnstableLoss(Detector):
         if ctx.source != "run" or ctx.n_steps < self.min_steps:
             return []
         loss = ctx.step_stat("loss")
-        start = nanmedian(loss[:self.window])
+        w = self.window
+        start = nanmedian(loss[:w])
         if not np.isfinite(start) or start <= 0:  # no logged loss, or a loss that is not "lower is better > 0"
             return []
-        w = self.window
         rolling = nanmedian(np.lib.stride_tricks.sliding_window_view(loss, min(w, loss.size)), axis=1)
         best_rolling = float(np.nanmin(rolling)) if np.isfinite(rolling).any() else float("nan")
-        first = loss[:w][np.isfinite(loss[:w])]
-        noise = float(nanmedian(np.abs(np.diff(first)))) / start if first.size > 1 else 0.0
+        head = loss[:w][np.isfinite(loss[:w])]
+        noise = float(nanmedian(np.abs(np.diff(head)))) / start if head.size > 1 else 0.0
         if not best_rolling <= min(self.learned, 1.0 - self.noise_margin * noise) * start:
             return []  # never learned, or "learned" by batch noise alone (a noisy start near the loss floor)
         half = ctx.n_steps // 2
