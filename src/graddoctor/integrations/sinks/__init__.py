@@ -107,12 +107,16 @@ class TeeStore:
         from ...store.memory import MemoryStore
         from ...store.sqlite import SQLiteStore
 
-        if store is None:
+        main = _is_main_process()
+        if store is None or (not main and isinstance(store, (str, os.PathLike))):
+            # Another rank never opens the path: rank 0 writes it (a second opener would find rank 0's file and
+            # refuse it, or with overwrite=True delete it under rank 0); DistributedMonitor keeps that rank's
+            # records in memory.
             store = MemoryStore()
         elif isinstance(store, (str, os.PathLike)):
             store = SQLiteStore(store, overwrite=overwrite)
         self.inner = store
-        self.sinks = list(sinks) if _is_main_process() else []
+        self.sinks = list(sinks) if main else []
         self.stats = tuple(stats)
         self.diagnose = diagnose
         self.finish_on_close = finish_on_close
