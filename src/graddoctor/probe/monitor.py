@@ -243,7 +243,8 @@ class Monitor:
         # twice on the same input (a non-reentrant checkpoint recomputes it during backward) must not hook it
         # twice, or the input gradient would be counted twice
         self._hooked_inputs: dict[tuple[str, int, int], weakref.ref[torch.Tensor]] = {}
-        self._host = np.zeros((self.n_layers, K), dtype=np.float32)  # counts known on the host, this step
+        # counts known on the host, this step (float64: exact beyond 2**24 elements, and the dtype of _hrows)
+        self._host = np.zeros((self.n_layers, K), dtype=np.float64)
         self._detail = False
         self._n_recorded = 0
         self._views: list[torch.Tensor] | None = None
