@@ -3,7 +3,10 @@
 
 A block starts at a Linear/Conv layer and runs up to the next one (its normalization and activation
 included). A block is wrapped when its layer keeps the shape (Linear in == out features; Conv with equal
-channels, stride 1 and "same" padding) and at least :data:`MIN_RUN` such blocks follow each other.
+channels, stride 1 and "same" padding) and at least :data:`MIN_RUN` such blocks follow each other. A module
+that changes the shape (pooling, Flatten, padding, upsampling, ...: a known type, or one whose output shape
+differs from its input's on a training batch) ends the block before it and is left outside every shortcut:
+``x + f(x)`` needs ``f(x)`` shaped like ``x``.
 
 A block without a normalization layer gets a learnable branch scale initialised to zero, ``x + a * block(x)``
 with ``a = 0`` at the start (ReZero, Bachlechner et al. 2021; SkipInit, De & Smith 2020): without
@@ -20,7 +23,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .base import LINEAR_LIKE, ModelRemedy, NotApplicable, RepairContext
+from .base import LINEAR_LIKE, ModelRemedy, NotApplicable, RepairContext, probe_run
 
 #: Fewest consecutive same-shaped blocks worth wrapping (a single block gains little depth-wise).
 MIN_RUN = 2
@@ -60,10 +63,46 @@ def _keeps_shape(layer: nn.Module) -> bool:
     return False
 
 
-def _blocks(children: list[nn.Module]) -> list[list[nn.Module]]:
+#: Module types that change the shape of what they get (a block containing one cannot be ``x + f(x)``).
+RESHAPING: tuple[type[nn.Module], ...] = (
+    nn.Flatten, nn.Unflatten, nn.modules.pooling._MaxPoolNd, nn.modules.pooling._AvgPoolNd,
+    nn.modules.pooling._AdaptiveMaxPoolNd, nn.modules.pooling._AdaptiveAvgPoolNd, nn.modules.pooling._LPPoolNd,
+    nn.modules.pooling._MaxUnpoolNd, nn.FractionalMaxPool2d, nn.FractionalMaxPool3d, nn.Upsample, nn.PixelShuffle,
+    nn.PixelUnshuffle, nn.modules.padding._ConstantPadNd, nn.modules.padding._ReflectionPadNd,
+    nn.modules.padding._ReplicationPadNd, nn.modules.padding._CircularPadNd, nn.Fold, nn.Unfold, nn.RNNBase,
+    nn.Embedding, nn.EmbeddingBag)
+
+
+def _reshaping(model: nn.Module, sample: Any) -> set[int]:
+    """ids of the modules inside a Sequential whose output shape differs from their (single tensor) input's on
+    ``sample`` (one forward pass that changes nothing); empty when there is no sample or the pass fails."""
+    if sample is None:
+        return set()
+    found: set[int] = set()
+
+    def hook(m: nn.Module, args: Any, out: Any) -> None:
+        x = args[0] if len(args) == 1 else None
+        if not (isinstance(x, torch.Tensor) and isinstance(out, torch.Tensor) and x.shape == out.shape):
+            found.add(id(m))
+
+    handles = [m.register_forward_hook(hook) for seq in model.modules() if isinstance(seq, nn.Sequential)
+               for m in seq.children()]
+    try:
+        probe_run(model, sample[0] if isinstance(sample, (tuple, list)) else sample)
+    except Exception:
+        return set()
+    finally:
+        for h in handles:
+            h.remove()
+    return found
+
+
+def _blocks(children: list[nn.Module], reshaping: set[int] | None = None) -> list[list[nn.Module]]:
+    """Children split into blocks: each Linear/Conv starts one; a module that changes the shape is a block of
+    its own (never inside a shortcut); anything else joins the block before it."""
     blocks: list[list[nn.Module]] = []
     for m in children:
-        if isinstance(m, LINEAR_LIKE) or not blocks:
+        if isinstance(m, (*LINEAR_LIKE, *RESHAPING)) or id(m) in (reshaping or set()) or not blocks:
             blocks.append([m])
         else:
             blocks[-1].append(m)
@@ -81,8 +120,9 @@ class AddResidual(ModelRemedy):
 
     def transform(self, model: nn.Module, ctx: RepairContext) -> nn.Module:
         wrapped = 0
+        reshaping = _reshaping(model, ctx.sample)
         for seq in [m for m in model.modules() if isinstance(m, nn.Sequential)]:
-            blocks = _blocks(list(seq.children()))
+            blocks = _blocks(list(seq.children()), reshaping)
             ok = [isinstance(b[0], LINEAR_LIKE) and _keeps_shape(b[0]) for b in blocks]
             new: list[nn.Module] = []
             changed = False
