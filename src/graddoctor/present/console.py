@@ -7,7 +7,6 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
 from rich import box
 from rich.console import Console
 from rich.markup import escape
@@ -17,7 +16,7 @@ from rich.text import Text
 from ..store.run_data import RunData
 from .explain import as_dict, describe_cause, describe_remedy, factorisation, findings_summary, fmt_num, where
 from .repair_view import repair_context
-from .sampling import earlier_note, latest_values
+from .sampling import earlier_note, latest_values, nonfinite_note
 
 SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
 #: Width of plain (uncoloured, fixed-width) output such as golden files.
@@ -115,25 +114,11 @@ def layer_table(data: RunData, step: int | None = None, title: str | None = None
     table = fitted_table(title or f"per-layer statistics at step {shown_step}", headers, rows, n_fixed=3,
                          width=width, numeric_from=3)
     note = "; ".join(x for x in (earlier_note(came_from, shown_step, dict(LAYER_COLUMNS)),
-                                  _nonfinite_note(data, shown_step)) if x)
+                                  nonfinite_note(data, shown_step)) if x)
     if note:
         table.caption = note + ("\n" + str(table.caption) if table.caption else "")
         table.caption_justify = "left"
     return table
-
-
-def _nonfinite_note(data: RunData, step: int | None) -> str:
-    """Says when the shown step recorded NaN/Inf gradients or outputs: the table prints non-finite values as
-    "-", which would otherwise read as "not recorded"."""
-    if step is None or not data.n_steps:
-        return ""
-    col = min(int(np.searchsorted(data.steps, step)), data.n_steps - 1)
-    counts = {what: int(np.sum(np.nan_to_num(arr[:, col]) > 0)) for what, arr in
-              (("gradients", data.layer_stats.get("grad_nonfinite")), ("outputs", data.layer_stats.get("out_nonfinite")))
-              if arr is not None}
-    parts = [f"{what} of {n} layer(s)" for what, n in counts.items() if n]
-    return (f"NaN/Inf at step {step} in the {' and the '.join(parts)}: a '-' in their rows can be a non-finite "
-            "value, not only a missing one") if parts else ""
 
 
 def print_layer_table(data: RunData, step: int | None = None, console: Console | None = None,

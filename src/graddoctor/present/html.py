@@ -31,7 +31,14 @@ from .explain import (
     where,
 )
 from .repair_view import repair_context, run_pair
-from .sampling import MAX_DISPLAY_STEPS, Sampling, earlier_note, latest_values, load_for_display
+from .sampling import (
+    MAX_DISPLAY_STEPS,
+    Sampling,
+    earlier_note,
+    latest_values,
+    load_for_display,
+    nonfinite_note,
+)
 
 #: Per-layer columns of the report's statistics table: (statistic, heading).
 TABLE_COLUMNS = (("signal_norm", "‖∂L/∂out‖"), ("in_signal_norm", "‖∂L/∂in‖"), ("weight_grad_norm", "‖∇W‖"),
@@ -104,11 +111,14 @@ def _model_rows(data: RunData) -> list[dict[str, Any]]:
 def _stat_rows(data: RunData) -> tuple[list[str], list[list[str]], str]:
     cols = [(k, h) for k, h in TABLE_COLUMNS if k in data.layer_stats]
     vals, came_from = latest_values(data, [k for k, _ in cols])
-    cols = [(k, h) for k, h in cols if np.isfinite(vals[k]).any()]
+    # A column the run recorded stays even when the step shown holds only NaN/Inf (a run whose gradients
+    # blew up): the note then says that its "-" cells can be non-finite values.
+    cols = [(k, h) for k, h in cols if np.isfinite(vals[k]).any() or not np.isnan(data.layer_stats[k]).all()]
     rows = [[str(i), layer.name, layer.type, layer.activation or "-"] + [fmt_num(vals[k][i]) for k, _ in cols]
             for i, layer in enumerate(data.layers)]
-    note = earlier_note({k: came_from[k] for k, _ in cols}, int(data.steps[-1]) if data.n_steps else None,
-                        dict(cols))
+    last = int(data.steps[-1]) if data.n_steps else None
+    note = "; ".join(x for x in (earlier_note({k: came_from[k] for k, _ in cols}, last, dict(cols)),
+                                 nonfinite_note(data, last)) if x)
     return ["#", "layer", "type", "act"] + [h for _, h in cols], rows, note
 
 

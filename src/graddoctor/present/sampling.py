@@ -217,13 +217,29 @@ def _read_series(con: sqlite3.Connection, steps: np.ndarray) -> list[tuple[int, 
 
 
 
+#: Per-layer statistics the Monitor records on *every* recorded step (docs/statistics.md). A NaN of theirs at a
+#: step is what that step measured (a NaN gradient or output), never "taken on detail steps only", so a view
+#: never replaces it by an older finite value.
+EVERY_STEP_STATS = frozenset({"weight_grad_norm", "bias_grad_norm", "signal_norm", "signal_rms", "out_mean",
+                              "out_nonfinite", "grad_nonfinite"})
+
+
 def latest_values(data: RunData, names: list[str], step: int | None = None
                   ) -> tuple[dict[str, np.ndarray], dict[str, int | None]]:
     """Per statistic, its per-layer values at ``step`` (default: the last recorded step), and the step each
-    came from. With ``step=None``, a statistic with no value at the last step (one taken on detail steps
-    only, such as the activation statistics) is read at the last step that recorded it."""
+    came from. With ``step=None``, a statistic taken on detail steps only (the activation statistics, the
+    weight norm and update) is read at the last detail step, when the last recorded step is not one.
+
+    A statistic recorded on every step is always read at the last step, NaN or not: a run whose gradients
+    turned NaN shows them as such (with the non-finite note), never the last finite values from before.
+    """
     values: dict[str, np.ndarray] = {}
     came_from: dict[str, int | None] = {}
+    # Detail steps the Monitor marks even when every value of them is NaN: act_nonfinite is a fraction, finite
+    # on each detail step whatever the activations held (all-NaN activations give 1).
+    marker = data.layer_stats.get("act_nonfinite")
+    detail = (~np.isnan(marker).all(axis=0) if marker is not None and marker.shape[1] == data.n_steps
+              else np.zeros(data.n_steps, dtype=bool))
     for name in names:
         arr = data.layer_stats.get(name)
         if arr is None or not data.n_steps:
@@ -231,11 +247,26 @@ def latest_values(data: RunData, names: list[str], step: int | None = None
             continue
         col = int(np.searchsorted(data.steps, step)) if step is not None else data.n_steps - 1
         col = min(col, data.n_steps - 1)
-        if step is None and not np.isfinite(arr[:, col]).any():
-            cols = np.flatnonzero(np.isfinite(arr).any(axis=0))
-            col = int(cols[-1]) if cols.size else col
+        if step is None and name not in EVERY_STEP_STATS and np.isnan(arr[:, col]).all():
+            # the last step where it was measured: it holds a value (Inf counts), or it was a detail step
+            cols = np.flatnonzero(~np.isnan(arr).all(axis=0) | detail)
+            col = int(cols[-1]) if cols.size and not np.isnan(arr).all() else col
         values[name], came_from[name] = arr[:, col], int(data.steps[col])
     return values, came_from
+
+
+def nonfinite_note(data: RunData, step: int | None) -> str:
+    """Says when the shown step recorded NaN/Inf gradients or outputs: tables print non-finite values as
+    "-", which would otherwise read as "not recorded"."""
+    if step is None or not data.n_steps:
+        return ""
+    col = min(int(np.searchsorted(data.steps, step)), data.n_steps - 1)
+    counts = {what: int(np.sum(np.nan_to_num(arr[:, col]) > 0)) for what, arr in
+              (("gradients", data.layer_stats.get("grad_nonfinite")), ("outputs", data.layer_stats.get("out_nonfinite")))
+              if arr is not None}
+    parts = [f"{what} of {n} layer(s)" for what, n in counts.items() if n]
+    return (f"NaN/Inf at step {step} in the {' and the '.join(parts)}: a '-' in their rows can be a non-finite "
+            "value, not only a missing one") if parts else ""
 
 
 def earlier_note(came_from: dict[str, int | None], shown: int | None, labels: dict[str, str]) -> str:
