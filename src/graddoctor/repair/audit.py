@@ -10,7 +10,12 @@ layer after it. :func:`audit` checks the recipe itself before the trials:
   ``unsafe_op``, remedies ``guard_unsafe_op`` then ``sanitize_inputs``;
 - a run that went non-finite (a ``non_finite`` problem among ``findings``) whose model calls log, sqrt,
   rsqrt or exp in its forward -> ``non_finite``, cause ``unsafe_op``, remedy ``guard_unsafe_op`` (the
-  operation is a suspect; the trial decides).
+  operation is a suspect; the trial decides);
+- a vanishing-gradient problem whose remedies do not include ``use_relu_family`` while the model's forward
+  calls sigmoid/tanh-family activations as functions (``torch.sigmoid(x)``, ``F.tanh(x)``) on hidden layers
+  -> ``vanishing_gradient`` with the same severity and axis, cause ``saturating_activation``, remedies
+  ``use_relu_family`` then ``xavier_init``: the run store records activation modules only, so the diagnosis
+  cannot see functional ones and blames the depth alone.
 
 The findings (detector ``"repair.audit"``) join the diagnosis' findings when ranking the remedies.
 """
@@ -65,7 +70,30 @@ def audit(case: Case, findings: list[Finding] | None = None) -> list[Finding]:
                         remedies=["guard_unsafe_op"], detector="repair.audit",
                         message="the run went NaN/Inf and the model's forward calls log/sqrt/exp, whose inputs can "
                         "leave their safe range")]
+    vanishing = [f for f in findings or [] if f.kind == "vanishing_gradient" and f.is_problem and f.axis != "time"
+                 and "use_relu_family" not in f.remedies]
+    hidden = _hidden_saturating_calls(model, x) if vanishing else 0
+    if hidden:
+        worst = max(vanishing, key=lambda f: f.severity == "critical")
+        return [Finding(kind="vanishing_gradient", severity=worst.severity, axis=worst.axis, layers=list(worst.layers),
+                        step=worst.step, evidence={"hidden_functional_activations": hidden},
+                        causes=["saturating_activation"], remedies=["use_relu_family", "xavier_init"],
+                        detector="repair.audit",
+                        message=f"the model's forward calls {hidden} hidden sigmoid/tanh-family activation(s) as "
+                        "functions (torch.sigmoid, F.tanh, ...), which the run's statistics do not see: their "
+                        "derivative (at most 1/4 for sigmoid) shrinks the gradient at every layer")]
     return []
+
+
+def _hidden_saturating_calls(model: torch.nn.Module, x: object) -> int:
+    """Functional sigmoid/tanh-family calls in one forward pass, except the one that makes the output."""
+    from .remedies.activation import _record_calls, _targets
+
+    try:
+        calls, output_call = _record_calls(model, x, _targets("use_relu_family"))
+    except Exception:
+        return 0
+    return calls - (output_call is not None)
 
 
 def _unsafe_calls(model: torch.nn.Module, x: object) -> int:
