@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import io
 import os
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -366,7 +367,11 @@ class FigureSpec:
 def to_png(fig: Figure) -> bytes:
     """The figure as PNG bytes (closed afterwards)."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=FIG_DPI)
+    with warnings.catch_warnings():
+        # A layer name in a script the font lacks (CJK, emoji) draws as boxes; matplotlib warns once per
+        # character and figure, which flooded stderr with dozens of lines. The HTML text shows the name.
+        warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from", category=UserWarning)
+        fig.savefig(buf, format="png", dpi=FIG_DPI)
     plt.close(fig)
     return buf.getvalue()
 
