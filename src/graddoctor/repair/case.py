@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,11 +31,25 @@ def _is_pair(data: Any) -> bool:
             and all(isinstance(t, torch.Tensor) for t in data))
 
 
+def _positive_int(value: Any, name: str) -> int:
+    """``value`` as an int >= 1: an integer, or a float with an integral value (e.g. ``epochs * n / bs``)."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise CaseError(f"{name} must be a whole number >= 1, got {value!r} ({type(value).__name__})")
+    if int(value) < 1:
+        raise CaseError(f"{name} must be >= 1, got {value}")
+    return int(value)
+
+
 def _check_data(data: Any, what: str) -> None:
     if data is None and what == "val":
         return
     if _is_pair(data):
         x, y = data
+        if x.dim() == 0 or y.dim() == 0:
+            raise CaseError(f"{what}=(X, y) must hold samples along the first dimension, got a 0-dim tensor "
+                            f"(shapes {tuple(x.shape)} and {tuple(y.shape)}); pass X of shape (N, ...) and y of (N, ...)")
         if x.shape[0] != y.shape[0]:
             raise CaseError(f"{what}=(X, y) must have as many samples in X as in y: got {x.shape[0]} and "
                             f"{y.shape[0]}; pass matching tensors")
@@ -83,12 +98,13 @@ class Case:
         if not callable(self.loss_fn) or not callable(self.optimizer_fn):
             raise CaseError("loss_fn and optimizer_fn must be callables: loss_fn(output, target) and "
                             "optimizer_fn(params), e.g. lambda p: torch.optim.SGD(p, lr=0.1)")
+        if self.metric_fn is not None and not callable(self.metric_fn):
+            raise CaseError(f"metric_fn must be a callable metric_fn(output, target) -> float or None, got "
+                            f"{type(self.metric_fn).__name__}")
         _check_data(self.train, "train")
         _check_data(self.val, "val")
-        if int(self.steps) < 1:
-            raise CaseError(f"steps must be >= 1, got {self.steps}")
-        if int(self.batch_size) < 1:
-            raise CaseError(f"batch_size must be >= 1, got {self.batch_size}")
+        for name in ("steps", "batch_size"):  # frozen dataclass: store the checked int
+            object.__setattr__(self, name, _positive_int(getattr(self, name), name))
 
     # ------------------------------------------------------------------ recipe
     def replace(self, change: str | None = None, **fields: Any) -> Case:
