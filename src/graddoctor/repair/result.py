@@ -49,6 +49,17 @@ class RepairResult:
         """True when the first remedy that trained is the winner."""
         return bool(self.best is not None and self.tried and self.tried[0] is self.best)
 
+    def no_winner_reason(self) -> str:
+        """Why there is no winner, in one sentence: no remedy applied or trained without an error (nothing was
+        compared), or none beat the baseline by the margin while fixing the finding."""
+        if self.trials and not any(t.skipped is None and t.failed is None for t in self.trials):
+            skipped, failed = sum(t.skipped is not None for t in self.trials), sum(t.failed is not None for t in self.trials)
+            parts = ([f"{skipped} did not apply to this model"] if skipped else []) + \
+                ([f"{failed} failed while training"] if failed else [])
+            return (f"no remedy could be compared with the baseline: of the {len(self.trials)} tried, "
+                    f"{' and '.join(parts)}")
+        return "no remedy beat the baseline by more than the seed-to-seed spread while fixing the finding"
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form (the CLI's ``--json`` prints exactly this)."""
         return {
@@ -72,7 +83,7 @@ class RepairResult:
         b = self.baseline
         lines = [f"baseline: {self.metric_name} {b.metric:.4g}, loss {b.loss:.4g}"]
         if self.best is None:
-            lines.append("no remedy beat the baseline by more than the seed-to-seed spread while fixing the finding")
+            lines.append(self.no_winner_reason())
         else:
             lines.append(f"winner: {self.best.name}: {self.metric_name} {self.best.metric:.4g} "
                          f"(gain {self.best.gain:+.4g}, margin {self.best.margin:.3g}), loss {self.best.loss:.4g}")

@@ -86,8 +86,8 @@ def print_result(result: Any, console: Any) -> None:
         console.print(f"[green]{HEALTHY_VERDICT}[/green]")
         return
     if result.best is None:
-        console.print("[yellow]No remedy beat the baseline by more than the seed-to-seed spread while fixing the "
-                      "finding; the model is left as it was.[/yellow]")
+        reason = result.no_winner_reason()
+        console.print(f"[yellow]{escape(reason[:1].upper() + reason[1:])}; the model is left as it was.[/yellow]")
         return
     b, w = result.baseline, result.best
     console.print(f"[bold green]{w.name}[/bold green] repairs it: {result.metric_name} {_num(b.metric)} -> "
