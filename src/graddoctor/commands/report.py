@@ -65,10 +65,14 @@ def command(run: str, output: str, png_dir: str | None, max_steps: int, repair_j
     """
     from ..errors import GradDoctorError
     from ..present.console import make_console
-    from ..present.html import render_run_report
+    from ..present.html import check_output, render_run_report
     from ..present.sampling import load_for_display
 
     console = make_console()
+    try:  # before the store is read and diagnosed and the figures drawn, which take seconds
+        check_output(output)
+    except (OSError, ValueError) as e:
+        raise click.UsageError(f"cannot write the report: {e}") from None
     repair = _read_repair(repair_json)
     try:
         view, sampling = load_for_display(run, max_steps)

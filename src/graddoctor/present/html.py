@@ -183,13 +183,19 @@ def run_figures(data: RunData, sampling: Sampling, png_dir: Any = None,
     return _figures(specs, png_dir, draw_figures)
 
 
-def _write(html: str, path: str | os.PathLike[str]) -> Path:
+def check_output(path: str | os.PathLike[str]) -> Path:
+    """The report's path, checked before any work (reading, diagnosing, drawing) is spent on it."""
     out = Path(path)
     if out.is_dir():
         raise ValueError(f"report path {str(out)!r} is a directory; give a file name like report.html")
     if not out.parent.exists():
         raise FileNotFoundError(f"cannot write report {str(out)!r}: directory {str(out.parent)!r} does not exist; "
                                 "create it first")
+    return out
+
+
+def _write(html: str, path: str | os.PathLike[str]) -> Path:
+    out = check_output(path)
     out.write_text(html, encoding="utf-8")
     return out
 
@@ -226,6 +232,7 @@ def render_run_report(data: RunData | str | os.PathLike[str], path: str | os.Pat
     Returns:
         The path written.
     """
+    check_output(path)
     if sampling is not None and isinstance(data, RunData):
         view = data
     else:
@@ -283,6 +290,7 @@ def render_check_report(diag: Any, path: str | os.PathLike[str], *, png_dir: str
     Returns:
         The path written.
     """
+    check_output(path)
     d = diag.to_dict() if hasattr(diag, "to_dict") else dict(diag)
     findings = [as_dict(f) for f in d.get("findings", [])]
     meta = d.get("meta") or {}
