@@ -183,6 +183,27 @@ def run_figures(data: RunData, sampling: Sampling, png_dir: Any = None,
     return _figures(specs, png_dir, draw_figures)
 
 
+def _missing(meta: dict[str, Any], n_steps: int) -> dict[str, str]:
+    """What each run figure says in its place when it has nothing to draw. A run without a recorded step says
+    that, rather than advice about settings it already had (activations were on). watch() measures update
+    ratios with or without the optimizer, so none is advised for them."""
+    if not n_steps:
+        none = "Nothing to draw: no steps were recorded."
+        return dict.fromkeys(("gradient_flow", "heatmap", "update_speed", "activations", "saturation", "loss"),
+                             none)
+    settings = meta.get("settings") if isinstance(meta.get("settings"), dict) else {}
+    return {
+        "gradient_flow": "No backward-signal statistics were recorded.",
+        "heatmap": "A heatmap needs at least two recorded steps." if n_steps < 2 else
+                   "No backward-signal or relative-gradient statistics were recorded.",
+        "update_speed": "No update ratios were recorded.",
+        "activations": "No activation statistics were recorded" + (
+            " (watch(activations=True) records them)." if settings.get("activations") is False else "."),
+        "saturation": "No saturating or ReLU-family activations were recorded.",
+        "loss": "No loss or total gradient norm was recorded.",
+    }
+
+
 def check_output(path: str | os.PathLike[str]) -> Path:
     """The report's path, checked before any work (reading, diagnosing, drawing) is spent on it."""
     out = Path(path)
@@ -254,8 +275,8 @@ def render_run_report(data: RunData | str | os.PathLike[str], path: str | os.Pat
         "sampling_note": sampling.note(), "findings": [finding_context(f) for f in findings],
         "summary": (NO_STEPS_SUMMARY if not sampling.total_steps and not findings else findings_summary(findings)),
         "findings_source": findings_source,
-        "figures": drawn, "stat_headers": headers, "stat_rows": rows,
-        "stat_step": int(view.steps[-1]) if view.n_steps else None, "stat_note": stat_note, "visible_rows": TABLE_VISIBLE_ROWS,
+        "figures": drawn, "missing": _missing(meta, sampling.total_steps), "stat_headers": headers,
+        "stat_rows": rows, "stat_step": int(view.steps[-1]) if view.n_steps else None, "stat_note": stat_note, "visible_rows": TABLE_VISIBLE_ROWS,
         "model_rows": _model_rows(view), "meta_rows": _meta_rows(meta), "repair": repair_context(repair_dict),
         "has_series": bool(view.series.get("time_signal")),
     }
