@@ -111,7 +111,7 @@ def test_a_given_diagnosis_replaces_the_stored_findings(make_store, tmp_path):
 
 def test_empty_run_renders_with_explanations(make_store, tmp_path):
     html = _html(render_run_report(load_run(make_store(n_steps=0)), tmp_path / "r.html"))
-    assert "No backward-signal statistics were recorded" in html
+    assert "Nothing to draw: no steps were recorded." in html and "needs the optimizer" not in html
     assert "No steps were recorded, so nothing was diagnosed." in html and "No problems found" not in html
 
 
