@@ -1,4 +1,5 @@
-"""``use_adam`` / ``use_rmsprop`` / ``use_adagrad``: switch the optimizer, keeping the recipe's weight decay.
+"""``use_adam`` / ``use_rmsprop`` / ``use_adagrad``: switch the optimizer, keeping the recipe's parameter groups and
+each group's weight decay.
 
 Learning rates are the widely used defaults (Keras and the original papers): Adam 1e-3 (Kingma & Ba 2015),
 RMSprop 1e-3 (Hinton's lecture 6e), AdaGrad 1e-2 (Duchi et al. 2011; Keras' default).
@@ -38,10 +39,13 @@ class SwitchOptimizer(RecipeRemedy):
     def wrap(self, optimizer_fn: Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer], case: Case,
              ctx: RepairContext) -> Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer]:
         cls, lr = OPTIMIZERS[self.code]
-        wd = float(probe_optimizer(case).param_groups[0].get("weight_decay", 0.0) or 0.0)
 
         def fn(params: Iterable[nn.Parameter]) -> torch.optim.Optimizer:
-            return cls(params, lr=lr, weight_decay=wd)  # type: ignore[call-arg]
+            # The recipe's own optimizer, built once on the real parameters, gives its parameter groups and each
+            # group's weight decay (e.g. none on biases and norms): those are kept, only the algorithm changes.
+            groups = [{"params": list(g["params"]), "weight_decay": float(g.get("weight_decay", 0.0) or 0.0)}
+                      for g in optimizer_fn(params).param_groups]
+            return cls([g for g in groups if g["params"]], lr=lr)  # type: ignore[call-arg]
 
         return fn
 
