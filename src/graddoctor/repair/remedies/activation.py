@@ -96,14 +96,14 @@ class ActivationSwap(ModelRemedy):
         if ctx.sample is None:
             raise NotApplicable(f"{self.name}: no activation module to replace, and no batch to look for "
                                 "functional calls with")
-        if self.variant not in NEW_FUNCTIONS:
-            raise NotApplicable(f"{self.name}: the model calls its activations functionally and "
-                                f"{self.variant} needs a module (it has a parameter); use another variant")
         calls, output_call = _record_calls(model, ctx.sample[0], targets)
         swap = [i for i in range(calls) if i != output_call]
         if not swap:
             raise NotApplicable(f"{self.name}: the model has no hidden {'/'.join(sorted(targets))} activation "
                                 "(neither a module nor a functional call in a forward pass)")
+        if self.variant not in NEW_FUNCTIONS:
+            raise NotApplicable(f"{self.name}: the model calls its activations functionally and "
+                                f"{self.variant} needs a module (it has a parameter); use another variant")
         for m in model.modules():  # every weight feeds a swapped activation in a functional model
             if isinstance(m, LINEAR_LIKE):
                 init_for(m, str(self.variant))
