@@ -93,8 +93,21 @@ def repair_context(result: dict[str, Any] | None) -> dict[str, Any] | None:
             "best_descriptions": [(c, describe_remedy(c)) for c in codes], "changes": [str(c) for c in changes],
             "verdict": (f"{label(best)} beat the baseline." if best else HEALTHY_VERDICT
                         if result.get("stopped") == "healthy" and not result.get("trials") else
-                        "No remedy beat the baseline by more than the seed-to-seed spread; the model was left "
-                        "as it was.")}
+                        _no_winner(result))}
+
+
+def _no_winner(result: dict[str, Any]) -> str:
+    """Why no remedy won: when every trial was skipped (did not apply) or failed, none was compared with the
+    baseline at all, which "no remedy beat the baseline" would misstate (as RepairResult.no_winner_reason)."""
+    trials = [t for t in result.get("trials") or [] if isinstance(t, dict)]
+    if trials and not any(not t.get("skipped") and not t.get("failed") for t in trials):
+        skipped = sum(bool(t.get("skipped")) for t in trials)
+        failed = sum(bool(t.get("failed")) and not t.get("skipped") for t in trials)
+        parts = ([f"{skipped} did not apply to this model"] if skipped else []) + \
+            ([f"{failed} failed while training"] if failed else [])
+        return (f"No remedy could be compared with the baseline: of the {len(trials)} tried, {' and '.join(parts)}; "
+                "the model was left as it was.")
+    return "No remedy beat the baseline by more than the seed-to-seed spread; the model was left as it was."
 
 
 def curves_of(entry: dict[str, Any] | None) -> dict[str, list[np.ndarray]]:
