@@ -39,6 +39,9 @@ class ScalerTracker:
     skipped: list[int] = field(default_factory=list)
     consecutive: int = 0
     persistent: int = 0
+    #: the last ``scaler.step`` skipped the optimizer step and nothing was recorded: the loss that
+    #: ``run.step(loss=...)`` passes next belongs to no recorded step
+    dropped: bool = False
 
     def summary(self) -> dict[str, Any]:
         return {"skipped_steps": len(self.skipped), "skipped_at": self.skipped[-100:],
@@ -47,6 +50,7 @@ class ScalerTracker:
     def detach(self) -> None:
         """Restore the scaler's and the Monitor's original methods."""
         self.scaler.__dict__.pop("step", None)
+        self.run.__dict__.pop("_log_previous_loss", None)
         self.run._grad_scale = None
 
 
@@ -85,6 +89,7 @@ def track_scaler(run: Monitor, scaler: Any, *, persistent_skips: int = PERSISTEN
 
     def step(optimizer: torch.optim.Optimizer, *args: Any, **kwargs: Any) -> Any:
         out = orig_step(optimizer, *args, **kwargs)
+        tracker.dropped = False
         if not _found_inf(scaler, optimizer):
             tracker.consecutive = 0
             return out
@@ -95,12 +100,24 @@ def track_scaler(run: Monitor, scaler: Any, *, persistent_skips: int = PERSISTEN
             run._end_step(None)  # a real overflow: record this iteration (its gradients are non-finite)
         else:
             run._discard_pending()
+            tracker.dropped = True
         try:
             run.store.update_meta({"amp": tracker.summary()})
         except Exception as e:  # never break training over a metadata write
             run._warn(f"could not record the AMP skip count: {e}")
         return out
 
+    orig_log_previous_loss = run._log_previous_loss
+
+    def log_previous_loss(loss: torch.Tensor | float) -> None:
+        # run.step(loss=...) after optimizer.step() writes into the row of the step just recorded; after a
+        # skipped iteration that row is the previous step's, whose loss the skipped one's would overwrite
+        if tracker.dropped:
+            tracker.dropped = False
+            return
+        orig_log_previous_loss(loss)
+
     scaler.step = step
+    run._log_previous_loss = log_previous_loss  # type: ignore[method-assign]
     run._grad_scale = inv2  # the Monitor's gradient hooks divide what they record by S (norms) or S**2
     return tracker
