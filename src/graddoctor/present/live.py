@@ -27,7 +27,7 @@ from ..store.run_data import RunData
 from .console import SEVERITY_STYLE, compact_table
 from .explain import as_dict, fmt_num, where
 from .plots import pick_layers
-from .sampling import load_for_display
+from .sampling import latest_values, load_for_display
 
 #: Seconds between refreshes.
 REFRESH_S = 1.0
@@ -136,7 +136,8 @@ def _refresh_findings(data: RunData, state: LiveState, now: float) -> None:
 
 
 def layer_panel(data: RunData, max_layers: int = MAX_LAYERS, width: int | None = None) -> Table:
-    """Per layer: activation, sparkline of ‖∂L/∂out‖ over the window, latest value, latest update ratio.
+    """Per layer: activation, sparkline of ‖∂L/∂out‖ over the window, latest value, latest update ratio (from
+    the last detail step in the window).
     With ``width``, the sparklines keep the most recent values that fit beside the other columns."""
     sig = data.layer_stats.get("signal_norm")
     upd = data.layer_stats.get("update_ratio")
@@ -146,6 +147,9 @@ def layer_panel(data: RunData, max_layers: int = MAX_LAYERS, width: int | None =
                          no_wrap=head != "layer", overflow="fold")
     if sig is None or not data.n_steps:
         return table
+    # the update ratio is measured on detail steps only (every detail_every-th recorded step): its latest value
+    # is that of the last detail step in the window, not the NaN of the steps in between
+    upd_latest = latest_values(data, ["update_ratio"])[0]["update_ratio"] if upd is not None else None
     pos = sig[np.isfinite(sig) & (sig > 0)]
     lo, hi = (math.log10(float(pos.min())), math.log10(float(pos.max()))) if pos.size else (0.0, 1.0)
     names = max((len(x.name) for x in data.layers), default=5)
@@ -153,7 +157,7 @@ def layer_panel(data: RunData, max_layers: int = MAX_LAYERS, width: int | None =
     for i in pick_layers(len(data.layers), max_layers):
         layer = data.layers[i]
         table.add_row(str(i), Text(layer.name), Text(layer.activation or "-"), sparkline(sig[i, -spark_w:], lo, hi),
-                      fmt_num(float(sig[i, -1])), fmt_num(float(upd[i, -1])) if upd is not None else "-")
+                      fmt_num(float(sig[i, -1])), fmt_num(float(upd_latest[i])) if upd_latest is not None else "-")
     if len(data.layers) > max_layers:
         table.caption = f"{max_layers} of {len(data.layers)} layers shown (evenly spaced)"
     return table
