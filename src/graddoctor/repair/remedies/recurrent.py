@@ -36,21 +36,29 @@ class LSTMAsRNN(nn.Module):
 
 
 class LSTMCellAsRNNCell(nn.Module):
-    """An LSTMCell with the signature of ``nn.RNNCell`` (keeps its own cell state between calls of a sequence;
-    the state resets whenever ``hx`` is None)."""
+    """An LSTMCell with the signature of ``nn.RNNCell``. It keeps its own cell state within a sequence: the cell
+    state carries on when ``hx`` is the hidden state this cell returned last (``h = cell(x_t, h)``), and starts
+    at zero for any other ``hx`` (``None``, or a fresh ``torch.zeros(...)`` at the start of the next sequence),
+    so no state (and no autograd graph) leaks from one batch into the next."""
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True) -> None:
         super().__init__()
         self.cell = nn.LSTMCell(input_size, hidden_size, bias)
         self._c: torch.Tensor | None = None
+        self._h: torch.Tensor | None = None
 
     def forward(self, x: torch.Tensor, hx: torch.Tensor | None = None) -> torch.Tensor:
-        if hx is None or self._c is None or self._c.shape != hx.shape:
-            self._c = None
-        state = None if hx is None else (hx, self._c if self._c is not None else torch.zeros_like(hx))
+        carry = hx is not None and hx is self._h and self._c is not None
+        state = None if hx is None else (hx, self._c if carry else torch.zeros_like(hx))
         h, c = self.cell(x, state)
-        self._c = c
+        self._h, self._c = h, c
         return h
+
+    def __getstate__(self) -> dict[str, Any]:
+        # the carried state is mid-sequence scratch (non-leaf tensors, which cannot be deep-copied): never copied
+        state = self.__dict__.copy()
+        state["_c"] = state["_h"] = None
+        return state
 
 
 class UseGated(ModelRemedy):
