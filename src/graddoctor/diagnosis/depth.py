@@ -2,7 +2,7 @@
 against a layer's position in the depth chain, per recorded step."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -29,6 +29,7 @@ class DepthProfile:
     grad_ratio_max: float
     act_growth: float            # fitted act_rms last / first (forward growth)
     measured_signal_ratio: float  # raw signal first / last (no fit)
+    silent: list[int] = field(default_factory=list)  # chain layers before the fit whose signal is exactly 0
 
     @property
     def transitions(self) -> int:
@@ -48,7 +49,12 @@ def profile(ctx: Context, col: int, exclude_head: bool = True, min_layers: int =
     else:
         span = chain
     sig = ctx.stat("signal_norm")[:, col]
-    span = [i for i in span if np.isfinite(sig[i]) and sig[i] > 0]
+    measured = [i for i in span if np.isfinite(sig[i])]
+    span = [i for i in measured if sig[i] > 0]
+    # Layers whose backward signal is exactly 0 before (towards the input of) layers that still get one: the
+    # signal vanished entirely there (a float32 underflow below ~1e-45, 20 sigmoid layers at small init) and
+    # log10 cannot fit them, but they are the most affected layers, not absent ones.
+    silent = [i for i in measured if sig[i] == 0 and span and i < span[-1]]
     all_gr = ctx.stat("grad_ratio")[ctx.relative_gradient_layers(col), col]
     all_gr = all_gr[np.isfinite(all_gr)]
     if len(span) < max(min_layers, 1):
@@ -78,6 +84,7 @@ def profile(ctx: Context, col: int, exclude_head: bool = True, min_layers: int =
         grad_ratio_max=float(np.max(all_gr)) if all_gr.size else float("nan"),
         act_growth=float(10 ** (s_act * (len(chain) - 1))) if np.isfinite(s_act) else float("nan"),
         measured_signal_ratio=float(sig[span[0]] / sig[span[-1]]),
+        silent=silent,
     )
 
 

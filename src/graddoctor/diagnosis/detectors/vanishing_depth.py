@@ -117,7 +117,7 @@ class VanishingDepth(Detector):
         soft = [(p, v) for p, v in verdicts if v == "compensated"]
         if bad and (len(bad) / len(verdicts) >= self.min_fraction or bad[0][0].col == 0):
             p, v = bad[0]
-            worst = min(q.signal_ratio for q, _ in bad)
+            worst = min(0.0 if q.silent else q.signal_ratio for q, _ in bad)  # a signal of exactly 0: ratio 0
             sev = "critical" if worst < self.critical_ratio else "warning"
             return [self._finding(ctx, p, v, sev)]
         if soft and len(soft) / len(verdicts) >= self.min_fraction:
@@ -139,9 +139,12 @@ class VanishingDepth(Detector):
             "grad_ratio_gain_per_layer": fnum(p.grad_ratio_gain),
             "grad_ratio_median": fnum(p.grad_ratio_median),
             "layers_fitted": len(p.layers),
+            "layers_without_signal": [ctx.layers[i].name for i in p.silent],
             **cev,
         }
-        names = [ctx.layers[i].name for i in p.layers]
+        # The layers whose signal is exactly 0 come first: they are the earliest and the most affected (the fit
+        # cannot take log10 of them, so naming only the fitted ones named the deep end of a 20-layer net).
+        names = [ctx.layers[i].name for i in p.silent] + [ctx.layers[i].name for i in p.layers]
         msg = {
             "slow_first": f"the backward signal shrinks by x{p.signal_gain:.2g} per layer "
                           f"(first/last {p.signal_ratio:.2g}); the first layers learn "
@@ -151,6 +154,8 @@ class VanishingDepth(Detector):
             "compensated": f"the backward signal shrinks to {p.signal_ratio:.2g} of the last layer's, but the "
                            "forward signal shrinks as fast, so the weight gradients stay uniform",
         }[verdict]
+        if p.silent:
+            msg += f"; the {len(p.silent)} layer(s) nearest the input get no backward signal at all (exactly 0)"
         return Finding(kind="vanishing_gradient", severity=severity, layers=names, axis="depth",
                        step=ctx.step_of(p.col), evidence=ev, causes=causes,
                        remedies=rank_remedies(causes, "vanishing_gradient", saturating=bool(kinds & SATURATING)),
