@@ -66,6 +66,8 @@ def run_cmd(name: str, quick: bool, seeds: int | None, out: Path | None, threads
 
             result = run_experiment(n, quick=quick, seeds=seeds, out=out, progress=progress)
         render(result, console)
+        if seeds is not None and result.seeds != seeds:
+            console.print(f"[yellow]note:[/yellow] {n} ran with {result.seeds} seed(s); it does not take --seeds")
         console.print(f"[dim]results:[/dim] {out / (n + '.json')}, {out / (n + '.html')}\n")
         results.append(result)
         if not result.passed:
