@@ -72,6 +72,10 @@ class GradDoctorCallback(TrainerCallback):
 
     def on_train_begin(self, args: Any, state: Any, control: Any, model: Any = None, optimizer: Any = None,
                        **kwargs: Any) -> None:
+        if self.run is not None:
+            # The previous train() raised before on_train_end (the Trainer has no exception callback): close its
+            # run as failed and remove its hooks, which would otherwise go on recording into it.
+            self._close("failed")
         if model is None or optimizer is None:
             raise RuntimeError("GradDoctorCallback needs the model and optimizer the Trainer passes to "
                                "on_train_begin; use it through Trainer(callbacks=[...])")
@@ -141,6 +145,9 @@ class GradDoctorCallback(TrainerCallback):
         self._reset_loss()  # the window is complete; its loss is in the step's row
 
     def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        self._close("finished")
+
+    def _close(self, status: str) -> None:
         run, self.run = self.run, None
         if run is None:
             return
@@ -149,9 +156,12 @@ class GradDoctorCallback(TrainerCallback):
         self._hooks.clear()
         if self._amp is not None:
             self._amp.detach()
-        run.stop()
+            self._amp = None
+        self._sq = [None] * len(self._sq)
+        self._reset_loss()
+        run.stop(status=status)
         self.finished = run
-        if self.do_diagnose:
+        if self.do_diagnose and status == "finished":
             try:
                 self.diagnosis = run.diagnose()
             except ImportError:
