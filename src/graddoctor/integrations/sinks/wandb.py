@@ -14,8 +14,9 @@ class WandbSink:
 
     Logs into the active wandb run when there is one (and leaves it open); otherwise calls ``wandb.init``
     with ``init_kwargs`` (e.g. ``project=...``, ``mode="offline"``) and finishes that run at the end.
-    graddoctor's charts use their own step metric (``graddoctor/step``, the optimizer step), so they never
-    advance or conflict with the user's ``wandb.log`` steps.
+    graddoctor's charts use their own step metric (``graddoctor/step``, the optimizer step). Each logged step is
+    still one ``run.log`` call, which advances wandb's internal ``_step``: a script that passes explicit ``step=``
+    to ``wandb.log`` gets rows refused by wandb; log against your own step metric (``define_metric``) instead.
     """
 
     def __init__(self, **init_kwargs: Any) -> None:
