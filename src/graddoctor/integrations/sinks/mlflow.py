@@ -50,9 +50,14 @@ class MLflowSink:
                 exp_id = exp.experiment_id if exp else self._client.create_experiment(self.experiment)
             run = self._client.create_run(exp_id or "0", run_name=self.run_name)
             self.run_id, self._own = run.info.run_id, True
+        # MLflow refuses to change a logged parameter: a second watched run inside the same active MLflow run would
+        # fail here and lose all its metrics, so a parameter that an earlier watched run set differently is left
+        # as it was (the metrics are what matter).
+        existing = self._client.get_run(self.run_id).data.params if active is not None else {}
         for key in ("model_class", "n_parameters", "n_layers"):
-            if meta.get(key) is not None:
-                self._client.log_param(self.run_id, f"{PREFIX}.{key}", meta[key])
+            name = f"{PREFIX}.{key}"
+            if meta.get(key) is not None and existing.get(name, str(meta[key])) == str(meta[key]):
+                self._client.log_param(self.run_id, name, meta[key])
 
     def log(self, step: int, scalars: dict[str, float]) -> None:
         from mlflow.entities import Metric
