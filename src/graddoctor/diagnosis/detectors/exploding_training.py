@@ -5,7 +5,7 @@ from typing import Any
 
 import numpy as np
 
-from ..causes import FIRST_UPDATE_TOO_LARGE, rank_remedies
+from ..causes import FIRST_UPDATE_TOO_LARGE, INIT_TOO_SMALL, init_audit, rank_remedies
 from ..context import Context, fnum, nanmedian, robust_slope, safe_log10
 from ..findings import Finding
 from .base import Detector, register
@@ -24,6 +24,14 @@ class ExplodingTraining(Detector):
       ``max_update``: the optimizer moved the weights by their own norm (a learning rate so high that the
       first steps replace the weights instead of refining them; the gradient norm may then collapse, e.g.
       when the ReLUs die, instead of spiking);
+    * grown weights: between two consecutive steps where the weight norm was measured (detail steps), the
+      layers' norms grew so much that the steps in between moved them, on average, by at least ``max_update``
+      x their earlier norm per step (median over layers; a lower bound, since Σ‖ΔW‖ ≥ ‖W_b‖ − ‖W_a‖). The
+      update ratio itself is measured on detail steps only, so a learning rate that blows the weights up
+      between them was missed: an LSTM under SGD at lr 50 whose loss jumped from 0.69 to 30-140 at step 2
+      and never came back (no NaN, gradient norm back to ~1.5) had its weights grow 33-62x between steps 0
+      and 10 and got no finding. Layers that started at zero or below ``INIT_TOO_SMALL`` x the
+      variance-preserving scale (the init audit's bound) are left out: they are meant to grow;
     * any of them followed by non-finite gradients or loss makes the finding critical.
 
     Args:
@@ -77,16 +85,21 @@ class ExplodingTraining(Detector):
         upd = ctx.stat("update_ratio")
         med_upd = nanmedian(upd, axis=0) if upd.size else np.full(g.size, np.nan)
         oversized = [t for t in range(med_upd.size) if np.isfinite(med_upd[t]) and med_upd[t] >= self.max_update]
-        if not spikes and not growing and not oversized:
+        grown, per_layer_growth = self._grown_weights(ctx)
+        if not spikes and not growing and not oversized and not grown:
             return []
         nf = (np.nan_to_num(ctx.step_stat("nonfinite_grads")) > 0) | ctx.loss_nonfinite()
-        c = spikes[0][0] if spikes else (g.size - self.window if growing else oversized[0])
+        c = spikes[0][0] if spikes else (g.size - self.window if growing else
+                                         min(oversized + [b for _, b, _ in grown]))
         then_nf = bool(nf[c:].any())
         ev: dict[str, Any] = {"spikes": [{"step": int(ctx.steps[t]), "x_median": fnum(r)} for t, r in spikes[:10]],
                               "n_spikes": len(spikes), "growth_last_window": fnum(growth),
                               "followed_by_non_finite": then_nf, "grad_norm_median": fnum(nanmedian(g)),
                               "oversized_updates": [{"step": int(ctx.steps[t]), "median_update_ratio": fnum(med_upd[t])}
-                                                    for t in oversized[:10]]}
+                                                    for t in oversized[:10]],
+                              "grown_weights": [{"from_step": int(ctx.steps[a]), "to_step": int(ctx.steps[b]),
+                                                 "median_update_per_step_at_least": fnum(u)}
+                                                for a, b, u in grown[:10]]}
         wg = ctx.stat("weight_grad_norm")
         with np.errstate(all="ignore"):
             base = nanmedian(wg[:, max(0, c - self.window):c], axis=1) if c > 0 else wg[:, 0]
@@ -95,11 +108,15 @@ class ExplodingTraining(Detector):
                   and jump[i] > self.spike_factor] or [ctx.layers[i].name for i in range(len(ctx.layers))
                                                        if np.isfinite(wg[i, c])]
         recurrent = any(ctx.is_recurrent(i) for i in range(len(ctx.layers)))
-        if not spikes and not growing:  # oversized steps only: the layers that moved by their norm
+        if not spikes and not growing and c in oversized:  # oversized steps: the layers that moved by their norm
             layers = [ctx.layers[i].name for i in range(len(ctx.layers))
                       if np.isfinite(upd[i, c]) and upd[i, c] >= self.max_update] or layers
+        elif not spikes and not growing:  # grown weights: the layers that grew that fast
+            u = per_layer_growth[c]
+            layers = [ctx.layers[i].name for i in range(len(ctx.layers))
+                      if np.isfinite(u[i]) and u[i] >= self.max_update] or layers
         causes: list[str] = []
-        if upd.shape[1] and nanmedian(upd[:, 0]) > FIRST_UPDATE_TOO_LARGE or growing or oversized:
+        if upd.shape[1] and nanmedian(upd[:, 0]) > FIRST_UPDATE_TOO_LARGE or growing or oversized or grown:
             causes.append("learning_rate_too_high")
         if spikes:
             causes.append("gradient_cliff")
@@ -110,10 +127,37 @@ class ExplodingTraining(Detector):
             what = f"{len(spikes)} gradient-norm spike(s) (first x{spikes[0][1]:.3g} the recent median)"
         elif growing:
             what = f"the gradient norm grew x{growth:.3g} over the last {self.window} steps"
-        else:
+        elif c in oversized:
             what = (f"the update at step {int(ctx.steps[c])} moved the weights by x{med_upd[c]:.3g} of their norm "
                     "(median over layers)")
+        else:
+            a, b, u = next(x for x in grown if x[1] == c)
+            what = (f"the weights grew so fast between steps {int(ctx.steps[a])} and {int(ctx.steps[b])} that "
+                    f"each step moved them by at least x{u:.3g} of their norm (median over layers)")
         return [Finding(kind="exploding_gradient", severity=sev, layers=layers, axis="depth",
                         step=int(ctx.steps[c]), evidence=ev, causes=causes,
                         remedies=rank_remedies(causes, "exploding_gradient", recurrent=recurrent),
                         message=what + (", then non-finite values" if then_nf else ""), detector=self.name)]
+
+    def _grown_weights(self, ctx: Context) -> tuple[list[tuple[int, int, float]], dict[int, np.ndarray]]:
+        """Pairs of consecutive weight-norm columns ``(a, b, u)`` whose median over layers of the per-step
+        growth lower bound u = (‖W_b‖/‖W_a‖ − 1) / (steps between) is at least ``max_update``; and, per
+        column ``b``, the per-layer bounds."""
+        wn = ctx.stat("weight_norm")
+        if wn.size == 0:
+            return [], {}
+        small = {a["layer"] for a in init_audit(ctx, 0) if a["factor"] is not None and a["factor"] < INIT_TOO_SMALL}
+        keep = np.array([layer.name not in small for layer in ctx.layers])
+        cols = [c for c in range(wn.shape[1]) if np.isfinite(wn[:, c]).any()]
+        grown, per_layer = [], {}
+        for a, b in zip(cols, cols[1:]):
+            k = int(ctx.steps[b] - ctx.steps[a])
+            if k <= 0:
+                continue
+            with np.errstate(all="ignore"):
+                u = (wn[:, b] / wn[:, a] - 1.0) / k
+            u = np.where(keep & np.isfinite(u) & (wn[:, a] > 0), u, np.nan)
+            per_layer[b] = u
+            if np.isfinite(u).any() and nanmedian(u) >= self.max_update:
+                grown.append((a, b, float(nanmedian(u))))
+        return grown, per_layer
