@@ -126,7 +126,9 @@ class GradDoctorCallback(Callback):
             self._logger_sink.step_offset = int(trainer.global_step)
 
     def on_before_optimizer_step(self, trainer: Any, pl_module: Any, optimizer: Any) -> None:
-        if self.run is not None:
+        # Only the watched (first) optimizer makes a step. Another optimizer's step (manual optimization) is not
+        # one: its loss would overwrite the previous recorded step's, and its gradient capture is wasted.
+        if self.run is not None and getattr(optimizer, "optimizer", optimizer) is self.run.optimizer:
             self.run.capture_grads()
             self._stepped = True
 
