@@ -213,11 +213,25 @@ class Case:
 
     @property
     def metric_name(self) -> str:
-        """``"accuracy"``, ``"-loss"`` or ``"metric"`` (a user metric)."""
+        """``"accuracy"``, ``"-loss"`` or the user metric's name: the metric :meth:`evaluate` reports. Accuracy
+        needs class-index targets *and* class scores ``(N, C, ...)`` from the model, so a fresh model is run
+        once on two validation samples (global RNG untouched) to see its output."""
         if self.metric_fn is not None:
             return getattr(self.metric_fn, "__name__", "metric")
-        x, y = self.sample_batch(2)
-        return "accuracy" if _looks_like_classes(y) else "-loss"
+        with torch.random.fork_rng(devices=[]):  # a shuffled loader or model_fn must not move the global RNG
+            x, y = next(iter(self._val_batches()), (None, None))
+            if not _looks_like_classes(y):
+                return "-loss"
+            try:
+                x, y = x[:2], y[:2]
+                model = self.build_model()
+                device = next(iter(model.parameters()), torch.empty(0)).device
+                model.eval()
+                with torch.no_grad():
+                    out = model(_to(x, device))
+            except Exception:  # a model that cannot run is reported by the trials, not here
+                return "accuracy"
+        return "accuracy" if is_classification(out, _to(y, device)) else "-loss"
 
 
 def is_classification(out: torch.Tensor, y: Any) -> bool:
