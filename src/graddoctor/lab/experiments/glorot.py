@@ -283,3 +283,9 @@ def run(quick: bool = True, seeds: int | None = None, out: Path | None = None,
                      "saturation_every": SAT_EVERY, "test_error": errors}
     plot(means, lin, errors, out, result.figures)
     return result
+
+
+if __name__ == "__main__":
+    from ..runner import standalone
+
+    standalone(TITLE, run)

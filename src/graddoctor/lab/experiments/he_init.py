@@ -183,3 +183,9 @@ def run(quick: bool = True, seeds: int | None = None, out: Path | None = None,
                      "loss": {k: v[0]["loss"] for k, v in runs.items()}}
     plot(signal, runs, out, result.figures)
     return result
+
+
+if __name__ == "__main__":
+    from ..runner import standalone
+
+    standalone(TITLE, run)

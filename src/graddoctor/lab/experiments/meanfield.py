@@ -171,3 +171,9 @@ def run(quick: bool = True, seeds: int | None = None, out: Path | None = None,
     plot(result.series, out, result.figures)
     return result
 
+
+
+if __name__ == "__main__":
+    from ..runner import standalone
+
+    standalone(TITLE, run)

@@ -320,3 +320,9 @@ def run(quick: bool = True, seeds: int | None = None, out: Path | None = None,
                      "training_speeds": {str(h): c for h, c in curves.items()}, "analytic": facts}
     plot(init, curves, out, result.figures)
     return result
+
+
+if __name__ == "__main__":
+    from ..runner import standalone
+
+    standalone(TITLE, run)

@@ -467,3 +467,9 @@ def run(quick: bool = True, seeds: int | None = None, out: Path | None = None,
     plot(stats, spectra, jac, out, result.figures)
     plot_learning_times(lt, out, result.figures)
     return result
+
+
+if __name__ == "__main__":
+    from ..runner import standalone
+
+    standalone(TITLE, run)
