@@ -93,7 +93,7 @@ class GradDoctorCallback(Callback):
         self.run: Any = None
         self.diagnosis: Any = None
         self.amp: Any = None
-        self._logger_sink: LoggerSink | None = None
+        self._logger_sinks: list[LoggerSink] = []
 
     def on_fit_start(self, trainer: Any, pl_module: Any) -> None:
         optimizers = list(trainer.optimizers)
@@ -105,10 +105,11 @@ class GradDoctorCallback(Callback):
         optimizer = getattr(optimizers[0], "optimizer", optimizers[0])  # unwrap LightningOptimizer
         store: Any = self.store
         kwargs = dict(self.watch_kwargs)  # a copy: the callback may serve several fits
-        self._logger_sink = None
-        if self.log and trainer.logger is not None and trainer.is_global_zero:
-            self._logger_sink = LoggerSink(trainer.logger)
-            store = TeeStore(store, [self._logger_sink], stats=self.stats, diagnose=False,
+        loggers = list(getattr(trainer, "loggers", None) or ([trainer.logger] if trainer.logger is not None else []))
+        self._logger_sinks = []
+        if self.log and loggers and trainer.is_global_zero:
+            self._logger_sinks = [LoggerSink(lg) for lg in loggers]  # every logger, as Lightning's self.log does
+            store = TeeStore(store, list(self._logger_sinks), stats=self.stats, diagnose=False,
                              finish_on_close=False, overwrite=kwargs.pop("overwrite", False))
         self.run = monitor_class(pre_clip=True)(pl_module, optimizer, store=store, every=self.every,
                                                 meta={"trainer": "lightning"}, **kwargs)
@@ -122,8 +123,8 @@ class GradDoctorCallback(Callback):
     def on_train_start(self, trainer: Any, pl_module: Any) -> None:
         # A resumed fit restores global_step after on_fit_start and before this hook, and before any step is
         # recorded or logged: the logger's steps continue from it.
-        if self._logger_sink is not None:
-            self._logger_sink.step_offset = int(trainer.global_step)
+        for sink in self._logger_sinks:
+            sink.step_offset = int(trainer.global_step)
 
     def on_before_optimizer_step(self, trainer: Any, pl_module: Any, optimizer: Any) -> None:
         # Only the watched (first) optimizer makes a step. Another optimizer's step (manual optimization) is not
