@@ -71,6 +71,17 @@ def preflight(case: Any, target: str) -> None:
     attempt("evaluating on the validation data (model, loss_fn and metric_fn)", lambda: case.evaluate(model))
 
 
+def _raised_in_graddoctor(e: BaseException) -> bool:
+    """Whether the innermost frame of ``e``'s traceback is graddoctor's own code (not torch's, not the user's)."""
+    import traceback
+
+    import graddoctor
+
+    frames = traceback.extract_tb(e.__traceback__)
+    own = str(Path(graddoctor.__file__).resolve().parent)
+    return bool(frames) and str(Path(frames[-1].filename).resolve()).startswith(own)
+
+
 def check_writable(path: str) -> None:
     """Fail before any training when ``--save`` cannot be written: its folder is created now and must be
     writable.
@@ -131,6 +142,7 @@ def command(target: str, budget: float, seeds: int, remedies: tuple[str, ...], a
     from ..repair.case import CaseError
     from ..repair.remedies import get_remedy
     from ..repair.table import print_result
+    from .check import user_code_failed
 
     case = load_case(target)
     if remedies:
@@ -147,6 +159,14 @@ def command(target: str, budget: float, seeds: int, remedies: tuple[str, ...], a
                         console=console)
     except CaseError as e:
         raise click.UsageError(f"{target}: {e}") from None
+    except Exception as e:
+        # The baseline is the recipe as given: an error while training it (past the preflight's one batch, e.g.
+        # a DataLoader's last batch of one sample under BatchNorm) is the recipe's, reported like the preflight's.
+        # An error raised in graddoctor's own code is a graddoctor bug and keeps its traceback.
+        if _raised_in_graddoctor(e):
+            raise
+        raise user_code_failed(f"{target}: training the baseline (the recipe as given, before any remedy)",
+                               e) from None
     written: list[str] = []
     save_error = None
     if save and result.model is not None:
