@@ -30,13 +30,18 @@ def get_remedy(spec: str | Remedy) -> Remedy:
     """A remedy from ``"code"`` or ``"code:variant"`` (a Remedy instance is returned as is).
 
     Raises:
-        ValueError: for an unknown code, naming the codes graddoctor can apply.
+        ValueError: for an unknown code, naming the codes graddoctor can apply, or a variant the remedy does not
+            have (naming its variants).
     """
     if isinstance(spec, Remedy):
         return spec
     code, _, variant = str(spec).partition(":")
     if code not in REGISTRY:
         raise ValueError(f"graddoctor has no remedy {code!r}; it can apply: {', '.join(sorted(REGISTRY))}")
+    allowed = REGISTRY[code].variants
+    if variant and variant not in allowed:
+        raise ValueError(f"remedy {code!r} has no variant {variant!r}; " +
+                         (f"its variants: {', '.join(allowed)}" if allowed else f"it has none: use {code!r}"))
     return REGISTRY[code](variant or None)
 
 

@@ -63,6 +63,7 @@ class ActivationSwap(ModelRemedy):
 
     code = "use_relu_family"
     variant = "relu"
+    variants = tuple(NEW_ACTIVATIONS)
 
     def __init__(self, variant: str | None = None) -> None:
         super().__init__(variant)

@@ -43,6 +43,8 @@ class Remedy:
 
     code: str = ""
     variant: str | None = None
+    #: The variants ``get_remedy("code:variant")`` accepts (empty: the remedy has none).
+    variants: tuple[str, ...] = ()
 
     def __init__(self, variant: str | None = None) -> None:
         check_code(REMEDIES, self.code, "remedy")

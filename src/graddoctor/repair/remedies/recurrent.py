@@ -66,6 +66,7 @@ class UseGated(ModelRemedy):
 
     code = "use_lstm_or_gru"
     variant = "lstm"
+    variants = ("lstm", "gru")
 
     def describe(self, ctx: RepairContext | None = None) -> str:
         what = "an LSTM (forget-gate bias 1)" if self.variant == "lstm" else "a GRU"
