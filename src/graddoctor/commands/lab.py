@@ -13,6 +13,12 @@ import click
 LAB_THREADS = 1
 
 
+class _SetupError(click.ClickException):
+    """Exit status 2: the lab cannot run as installed (exit 1 is kept for a failed check)."""
+
+    exit_code = 2
+
+
 @click.group("lab")
 def command() -> None:
     """Reproduce the classic vanishing/exploding-gradient experiments next to their published numbers."""
@@ -41,13 +47,17 @@ def list_cmd() -> None:
               help="torch intra-op threads. The lab's models are small: one thread is fastest, and more threads "
                    "thrash on a busy machine.")
 def run_cmd(name: str, quick: bool, seeds: int | None, out: Path | None, threads: int) -> None:
-    """Run experiment NAME (or 'all'); exits with status 1 when a check fails."""
+    """Run experiment NAME (or 'all'); exits with status 1 when a check fails, 2 when an experiment cannot run
+    because a package its data comes from is not installed (the others still run)."""
     import torch
     from rich.console import Console
 
     torch.set_num_threads(threads)
 
+    from rich.markup import escape
+
     from ..lab import registry
+    from ..lab.data import DataUnavailable
     from ..lab.runner import render, run_experiment
 
     console = Console()
@@ -57,14 +67,19 @@ def run_cmd(name: str, quick: bool, seeds: int | None, out: Path | None, threads
         raise click.BadParameter(f"unknown experiment {unknown[0]!r}; known: all, {', '.join(registry.names())}",
                                  param_hint="NAME")
     out = out if out is not None else Path("lab-results")
-    failed, results = [], []
+    failed, results, unavailable = [], [], []
     for n in names:
         torch.manual_seed(0)
         with console.status(f"running {n}...") as status:
             def progress(msg: str, n: str = n, status: Any = status) -> None:
                 status.update(f"{n}: {msg}")
 
-            result = run_experiment(n, quick=quick, seeds=seeds, out=out, progress=progress)
+            try:
+                result = run_experiment(n, quick=quick, seeds=seeds, out=out, progress=progress)
+            except DataUnavailable as e:  # a missing optional package: say which, run the others
+                console.print(f"[red]{n}: cannot run: {escape(str(e))}[/red]\n")
+                unavailable.append(n)
+                continue
         render(result, console)
         if seeds is not None and result.seeds != seeds:
             console.print(f"[yellow]note:[/yellow] {n} ran with {result.seeds} seed(s); it does not take --seeds")
@@ -80,6 +95,10 @@ def run_cmd(name: str, quick: bool, seeds: int | None, out: Path | None, threads
         console.print(f"[dim]index:[/dim] {write_index(results, out)}")
     if failed:
         console.print(f"[red]checks failed in: {', '.join(failed)}[/red]")
+    if unavailable:
+        raise _SetupError(f"{', '.join(unavailable)} could not run: their data needs a package that is not "
+                          "installed (pip install 'graddoctor[lab]')")
+    if failed:
         sys.exit(1)
 
 
