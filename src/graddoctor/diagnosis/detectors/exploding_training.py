@@ -16,9 +16,14 @@ class ExplodingTraining(Detector):
     """Watches the total gradient norm over the steps of a run.
 
     * spike: a step whose norm exceeds ``spike_factor`` x the median of the preceding ``window`` steps (after
-      ``warmup`` steps) and at least ``min_over_start`` x the median of the first ``window`` recorded steps,
-      the signature of Pascanu et al.'s cliff (2013, Fig. 6: a wall 1e4-1e5 times steeper than the
-      surrounding surface); a non-finite norm always counts;
+      ``warmup`` steps), ``spike_factor`` x the median of the following ``window`` steps (when there are any)
+      and at least ``min_over_start`` x the median of the first ``window`` recorded steps, the signature of
+      Pascanu et al.'s cliff (2013, Fig. 6: a wall 1e4-1e5 times steeper than the surrounding surface, on
+      both sides); a non-finite norm always counts. The following steps matter when the norm climbs to a new
+      level, as an LSTM's does when it leaves its initial plateau (a 2-layer LSTM classifier under Adam: the
+      norm rose from 0.03 to ~2 while the loss fell from 0.69 to 0.16, and one batch at 9.4, 12x the median
+      of the ten steps before, was a "spike" although the ten after had a median of 2.4; the corpus's
+      spikes are 1,441x to 1e10x);
     * growth: a fitted geometric growth of more than ``growth_factor`` over the last ``window`` steps;
     * oversized step: a step whose median relative update ||ΔW||/||W|| over the layers is at least
       ``max_update``: the optimizer moved the weights by their own norm (a learning rate so high that the
@@ -72,7 +77,12 @@ class ExplodingTraining(Detector):
         for t in range(self.warmup, g.size):
             ref = g[max(0, t - self.window):t]
             ref = ref[np.isfinite(ref)]
-            if ref.size and (not np.isfinite(g[t]) or (g[t] > self.spike_factor * np.median(ref) and g[t] >= floor)) \
+            after = g[t + 1:t + 1 + self.window]
+            after = after[np.isfinite(after)]
+            # a wall stands above the surface on both sides: a level the run keeps is not a spike
+            above_after = not after.size or g[t] > self.spike_factor * np.median(after)
+            if ref.size and (not np.isfinite(g[t]) or (g[t] > self.spike_factor * np.median(ref) and g[t] >= floor
+                                                       and above_after)) \
                     and np.median(ref) > 0:
                 spikes.append((t, float(g[t] / np.median(ref)) if np.isfinite(g[t]) else float("inf")))
         tail = g[-self.window:]
