@@ -52,6 +52,9 @@ class RepairResult:
     def no_winner_reason(self) -> str:
         """Why there is no winner, in one sentence: no remedy applied or trained without an error (nothing was
         compared), or none beat the baseline by the margin while fixing the finding."""
+        judged = [t for t in self.trials if t.gain is not None]
+        if self.stopped == "interrupted" and not judged:
+            return "interrupted before any remedy finished its trial"
         if self.trials and not any(t.skipped is None and t.failed is None for t in self.trials):
             skipped, failed = sum(t.skipped is not None for t in self.trials), sum(t.failed is not None for t in self.trials)
             parts = ([f"{skipped} did not apply to this model"] if skipped else []) + \

@@ -41,6 +41,8 @@ def _verdict(result: Any, t: Any) -> str:
         return "failed (error)"
     if t is result.best:
         return "WINNER"
+    if t.gain is None:  # its seeds did not all finish (Ctrl-C): measured so far, never judged
+        return "interrupted (not judged)"
     if t.gain is not None and t.gain <= (t.margin or 0):
         return "no gain beyond spread"
     if t.fixes is False:
