@@ -331,6 +331,8 @@ def _read(con: sqlite3.Connection, path: str) -> RunData:
     layer_stats: dict[str, np.ndarray] = {}
     # One indexed range scan per known statistic (SELECT DISTINCT would read the whole table of a big store).
     for stat in LAYER_STATS:
+        if con.execute("SELECT 1 FROM layer_stats WHERE stat = ? LIMIT 1", (stat,)).fetchone() is None:
+            continue  # never recorded: assemble() gives it an all-NaN view that costs no memory
         arr = np.full((steps.size, n_layers), np.nan, dtype=np.float32)
         for s, data in con.execute("SELECT step, data FROM layer_stats WHERE stat = ? ORDER BY step", (stat,)):
             pos = int(np.searchsorted(steps, s))

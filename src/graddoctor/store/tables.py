@@ -34,13 +34,18 @@ def assemble(meta: dict[str, Any], layers: list[dict[str, Any]], batches: list[B
     else:
         steps = np.zeros(0, dtype=np.int64)
     layer_stats: dict[str, np.ndarray] = {}
+    identity = bool(np.array_equal(perm, np.arange(n_layers)))
     for name in LAYER_STATS:
         parts = [b.layer_stats[name] for b in batches if name in b.layer_stats]
         if parts and len(parts) == len(batches):
-            arr = np.concatenate(parts, axis=0).T  # layers x steps
-            layer_stats[name] = arr[perm] if arr.shape[0] == n_layers else arr
+            # one batch (a store read): its array transposed, not copied; layers reordered only when needed
+            arr = (parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)).T  # layers x steps
+            layer_stats[name] = arr[perm] if arr.shape[0] == n_layers and not identity else arr
         else:
-            layer_stats[name] = np.full((n_layers, steps.size), np.nan, dtype=np.float32)
+            # Not recorded: all NaN, as one read-only NaN broadcast to the shape. A store of many layers and
+            # steps records a handful of the statistics, and a real array each for the others multiplied the
+            # memory of load_run several times over (2.8 GB for 200 MB of statistics).
+            layer_stats[name] = np.broadcast_to(np.float32(np.nan), (n_layers, steps.size))
     step_stats: dict[str, np.ndarray] = {}
     for name in STEP_STATS:
         if name == "wall_time":
