@@ -156,8 +156,15 @@ LINEAR_LIKE = (nn.Linear, nn.modules.conv._ConvNd)
 
 
 def leaf_order(model: nn.Module) -> list[tuple[str, nn.Module]]:
-    """Leaf modules (no children) in registration order, which is forward order for Sequential models."""
-    return [(n, m) for n, m in model.named_modules() if not list(m.children())]
+    """Leaf modules (no children) in registration order, which is forward order for Sequential models. A module
+    registered at several places (one ``nn.Tanh()`` object used after every layer) is listed at each of them."""
+    return [(n, m) for n, m in model.named_modules(remove_duplicate=False) if not list(m.children())]
+
+
+def sequence_of(seq: nn.Sequential) -> list[nn.Module]:
+    """Every entry of ``seq`` in order, repeats included: ``seq.children()`` yields a module used twice (a
+    shared activation object) only once, and a Sequential rebuilt from it silently loses the repeats."""
+    return [m for m in seq._modules.values() if m is not None]
 
 
 def set_submodule(model: nn.Module, name: str, new: nn.Module) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 from torch import nn
 
-from .base import LINEAR_LIKE, ModelRemedy, NotApplicable, RepairContext, leaf_order
+from .base import LINEAR_LIKE, ModelRemedy, NotApplicable, RepairContext, leaf_order, sequence_of
 
 _NORMS = (nn.modules.batchnorm._BatchNorm, nn.LayerNorm, nn.GroupNorm, nn.InstanceNorm1d, nn.InstanceNorm2d)
 
@@ -47,7 +47,7 @@ class AddNorm(ModelRemedy):
         seqs = [m for m in model.modules() if isinstance(m, nn.Sequential)]
         added = 0
         for seq in seqs:
-            children = list(seq.children())
+            children = sequence_of(seq)
             new: list[nn.Module] = []
             for i, m in enumerate(children):
                 new.append(m)

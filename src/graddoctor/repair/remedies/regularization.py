@@ -8,7 +8,15 @@ from torch import nn
 
 from ...stats.activations import module_activation_kind
 from ..case import Case
-from .base import ModelRemedy, NotApplicable, RecipeRemedy, RepairContext, leaf_order, probe_optimizer
+from .base import (
+    ModelRemedy,
+    NotApplicable,
+    RecipeRemedy,
+    RepairContext,
+    leaf_order,
+    probe_optimizer,
+    sequence_of,
+)
 
 #: L2 coefficient (5e-4: Krizhevsky et al. 2012 and the usual default for small nets).
 WEIGHT_DECAY = 5e-4
@@ -57,7 +65,7 @@ class AddDropout(ModelRemedy):
         last = leaves[-1][1] if leaves else None
         added = 0
         for seq in [m for m in model.modules() if isinstance(m, nn.Sequential)]:
-            children = list(seq.children())
+            children = sequence_of(seq)
             new: list[nn.Module] = []
             for i, m in enumerate(children):
                 new.append(m)

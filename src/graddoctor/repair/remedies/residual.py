@@ -23,7 +23,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .base import LINEAR_LIKE, ModelRemedy, NotApplicable, RepairContext, probe_run
+from .base import LINEAR_LIKE, ModelRemedy, NotApplicable, RepairContext, probe_run, sequence_of
 
 #: Fewest consecutive same-shaped blocks worth wrapping (a single block gains little depth-wise).
 MIN_RUN = 2
@@ -122,7 +122,7 @@ class AddResidual(ModelRemedy):
         wrapped = 0
         reshaping = _reshaping(model, ctx.sample)
         for seq in [m for m in model.modules() if isinstance(m, nn.Sequential)]:
-            blocks = _blocks(list(seq.children()), reshaping)
+            blocks = _blocks(sequence_of(seq), reshaping)
             ok = [isinstance(b[0], LINEAR_LIKE) and _keeps_shape(b[0]) for b in blocks]
             new: list[nn.Module] = []
             changed = False
