@@ -85,6 +85,7 @@ class _ScaleLearningRate(RecipeRemedy):
     def __init__(self, variant: str | None = None, factor: float | None = None) -> None:
         super().__init__(variant)
         self.factor = factor
+        self._given = factor  # None: measured anew on each recipe's baseline by check()
         self._ratio: float | None = None
 
     def describe(self, ctx: RepairContext | None = None) -> str:
@@ -103,6 +104,7 @@ class LowerLearningRate(_ScaleLearningRate):
     fallback = FALLBACK_FACTOR
 
     def check(self, case: Case, ctx: RepairContext) -> None:
+        self.factor, self._ratio = self._given, None
         if self.factor is None:
             self.factor, self._ratio = measured_factor(ctx.baseline)
             if self._ratio is not None and self._ratio <= TARGET_UPDATE_RATIO:
@@ -122,6 +124,7 @@ class RaiseLearningRate(_ScaleLearningRate):
     fallback = RAISE_FALLBACK
 
     def check(self, case: Case, ctx: RepairContext) -> None:
+        self.factor, self._ratio = self._given, None
         if self.factor is None:
             r = early_update_ratio(ctx.baseline)
             self._ratio = r
