@@ -32,9 +32,15 @@ def command(store: str, as_json: bool, no_save: bool) -> None:
     if as_json:
         click.echo(json.dumps(diag.to_dict(), indent=2))
     else:
-        from .check import print_diagnosis
+        from rich.text import Text
 
+        from ..present.console import make_console, print_diagnosis
+
+        # The present layer's view (docs/report.md): its tables fit the terminal (or COLUMNS) by leaving out
+        # columns and saying so; check's fixed table squeezed every cell to "2…" in a narrow terminal.
+        console = make_console()
         steps = diag.meta.get("steps") or []
         span = f"steps {steps[0]}-{steps[1]}" if steps else "no steps"
-        print_diagnosis(diag, f"graddoctor diagnose {store}: per-layer statistics at the last step ({span})")
+        console.print(Text(f"graddoctor diagnose {store} ({span}); per-layer table at the last step", style="bold"))
+        print_diagnosis(diag, console)
     sys.exit(0 if diag.healthy else 1)
