@@ -89,6 +89,8 @@ def track_scaler(run: Monitor, scaler: Any, *, persistent_skips: int = PERSISTEN
 
     def step(optimizer: torch.optim.Optimizer, *args: Any, **kwargs: Any) -> Any:
         out = orig_step(optimizer, *args, **kwargs)
+        if run.optimizer is not None and optimizer is not run.optimizer:
+            return out  # another optimizer sharing the scaler: its skips are not the watched steps'
         tracker.dropped = False
         if not _found_inf(scaler, optimizer):
             tracker.consecutive = 0
