@@ -173,7 +173,12 @@ def render_folder(folder: Path, names: list[str] | None = None) -> list[Path]:
     if names:
         missing = sorted(set(names) - {d["name"] for d in results})
         if missing:
-            raise FileNotFoundError(f"no lab result {', '.join(m + '.json' for m in missing)} in {folder}")
+            unreadable = [m + ".json" for m in missing if (folder / f"{m}.json").is_file()]
+            absent = [m + ".json" for m in missing if not (folder / f"{m}.json").is_file()]
+            why = ([f"no lab result {', '.join(absent)} in {folder}"] if absent else []) + \
+                ([f"{', '.join(unreadable)} in {folder} is not a lab result (not valid JSON, or not what "
+                  "'graddoctor lab run' writes)"] if unreadable else [])
+            raise FileNotFoundError("; ".join(why))
     many = len(results) > 1
     written = [write_page(d, folder, index=many) for d in results if not names or d["name"] in names]
     if many:
