@@ -55,6 +55,7 @@ CAUSE_REMEDIES: dict[str, list[str]] = {
     "high_learning_rate_relu": ["lower_learning_rate", "use_leaky_relu", "he_init"],
     "gradient_cliff": ["clip_grad_norm", "lower_learning_rate"],
     "dead_relu_units": ["lower_learning_rate", "use_leaky_relu", "he_init"],
+    "large_loss_gradient": ["lower_learning_rate", "use_adam", "clip_grad_norm"],
     "unknown": [],
 }
 

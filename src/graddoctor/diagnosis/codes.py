@@ -52,6 +52,9 @@ CAUSES: dict[str, str] = {
     "their own incoming weights get none, so learning stops (the dead_units finding has the layers).",
     "gradient_cliff": "a steep wall in the loss surface: a small parameter change multiplies the gradient by "
     "orders of magnitude (Pascanu et al. 2013, Fig. 6).",
+    "large_loss_gradient": "the gradient is large where it enters the net: the loss gradient at the output is "
+    "large relative to the weights (e.g. regression targets far from unit scale), and nothing amplifies it through "
+    "the layers; standardise the targets or scale the loss, or take smaller steps.",
     "unknown": "no specific cause was identified.",
 }
 

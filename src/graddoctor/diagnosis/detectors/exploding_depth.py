@@ -23,6 +23,9 @@ class ExplodingDepth(Detector):
     * some layer's relative gradient ||∇W||/||W|| exceeds ``grad_ratio``: one SGD step at lr 0.1 would move
       the weights by more than their own norm. Only layers with a weight matrix count: a gain or scale that
       starts at zero (ReZero, zero-gamma BatchNorm, LayerScale) has an unbounded ratio by construction.
+      When that is the only symptom and neither signal grows over the chain (backward first/last <= 1,
+      forward last/first <= 1), the gradient is large where it enters, at the loss: the cause is
+      ``large_loss_gradient`` (init and depth causes do not explain it; evidence ``gradient_enters_large``).
 
     Args:
         signal_ratio: 100. A residual+BatchNorm net routinely shows first-layer gradients 10-20x the last
@@ -70,6 +73,15 @@ class ExplodingDepth(Detector):
         sev = "critical" if worst > self.critical_ratio else "warning"
         causes, cev = depth_causes(ctx, p.layers, shrink=False, col=p.col)
         gr = ctx.stat("grad_ratio")[:, p.col]
+        # Large relative gradients with neither signal growing through the chain: the gradient is large where
+        # it enters (the loss gradient at the output), not amplified by the layers, so init and depth do not
+        # explain it (a 3-layer regression MLP on targets 0-9 read as "depth_without_normalization").
+        at_entry = symptoms == ["relative_gradient"] and len(p.layers) >= 2 and \
+            np.isfinite(p.signal_ratio) and p.signal_ratio <= 1.0 and \
+            np.isfinite(p.act_growth) and p.act_growth <= 1.0
+        if at_entry:
+            causes = [c for c in causes if c in ("learning_rate_too_high", "unnormalized_inputs")]
+            causes.insert(0, "large_loss_gradient")
         if symptoms == ["relative_gradient"] or len(p.layers) < 2:
             layers = [ctx.layers[i].name for i in ctx.relative_gradient_layers(p.col) if np.isfinite(gr[i])
                       and gr[i] > self.grad_ratio]
@@ -84,6 +96,11 @@ class ExplodingDepth(Detector):
         msg = ("the signal grows through the layers (" + ", ".join(symptoms).replace("_", " ") + f"): backward "
                f"first/last {p.signal_ratio:.3g}, forward last/first {p.act_growth:.3g}, max ||gW||/||W|| "
                f"{p.grad_ratio_max:.3g}")
+        if at_entry:
+            msg = (f"the gradient is large where it enters the net (max ||gW||/||W|| {p.grad_ratio_max:.3g} at "
+                   f"{', '.join(layers[:3])}), not grown through the layers (backward first/last "
+                   f"{p.signal_ratio:.3g}, forward last/first {p.act_growth:.3g}): the loss gradient is large")
+        ev["gradient_enters_large"] = at_entry
         return [Finding(kind="exploding_gradient", severity=sev, layers=layers, axis="depth",
                         step=ctx.step_of(p.col), evidence=ev, causes=causes,
                         remedies=rank_remedies(causes, "exploding_gradient", recurrent=recurrent,
