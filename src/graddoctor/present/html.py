@@ -204,14 +204,38 @@ def _missing(meta: dict[str, Any], n_steps: int) -> dict[str, str]:
     }
 
 
+#: First bytes of every SQLite database file (run stores among them).
+SQLITE_MAGIC = b"SQLite format 3\x00"
+#: Files SQLite keeps beside a database; a report written over one would damage the store.
+SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
 def check_output(path: str | os.PathLike[str]) -> Path:
-    """The report's path, checked before any work (reading, diagnosing, drawing) is spent on it."""
+    """The report's path, checked before any work (reading, diagnosing, drawing) is spent on it.
+
+    An existing report is replaced, but never a run store (or any SQLite database, or the WAL/shared-memory file
+    beside one): ``graddoctor report run.sqlite -o run.sqlite`` would otherwise destroy the run it reports on.
+    """
     out = Path(path)
     if out.is_dir():
         raise ValueError(f"report path {str(out)!r} is a directory; give a file name like report.html")
     if not out.parent.exists():
         raise FileNotFoundError(f"cannot write report {str(out)!r}: directory {str(out.parent)!r} does not exist; "
                                 "create it first")
+    store = next((str(out)[: -len(x)] for x in SQLITE_SIDE_FILES if str(out).endswith(x)), None)
+    for candidate in (out, Path(store) if store else None):
+        if candidate is None or not candidate.is_file():
+            continue
+        try:
+            with candidate.open("rb") as f:
+                head = f.read(len(SQLITE_MAGIC))
+        except OSError:
+            continue
+        if head == SQLITE_MAGIC:
+            what = "is an SQLite database (a run store?)" if candidate == out else \
+                f"belongs to the SQLite database {str(candidate)!r} (a run store?)"
+            raise ValueError(f"report path {str(out)!r} {what}; it is not overwritten: give the report a file "
+                             "name like report.html")
     return out
 
 
