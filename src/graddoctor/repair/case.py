@@ -114,10 +114,23 @@ class Case:
         return dataclasses.replace(self, **fields)
 
     def build_model(self) -> nn.Module:
-        """Call ``model_fn`` and check it returned a module."""
+        """Call ``model_fn`` and check it returned a module. Lazy modules (``nn.LazyLinear``, ...) are
+        materialised by one forward pass on two training samples (eval mode, no gradient; their shapes come
+        from the data), as a training script's first batch would; the initialisation draws from the global RNG
+        right after ``model_fn``, so a seed fixes it as it fixes the rest of the model."""
         model = self.model_fn()
         if not isinstance(model, nn.Module):
             raise CaseError(f"model_fn must return a torch.nn.Module, it returned {type(model).__name__}")
+        if any(nn.parameter.is_lazy(t) for t in (*model.parameters(), *model.buffers())):
+            x, _ = self.sample_batch(2)
+            device = next(iter(model.parameters()), torch.empty(0)).device
+            was = model.training
+            model.eval()
+            try:
+                with torch.no_grad():
+                    model(_to(x, device))
+            finally:
+                model.train(was)
         return model
 
     def make_optimizer(self, params: Iterable[nn.Parameter]) -> torch.optim.Optimizer:

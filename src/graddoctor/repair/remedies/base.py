@@ -85,7 +85,7 @@ class ModelRemedy(Remedy):
             probe = self.transform(copy.deepcopy(case.build_model()), ctx)
             if ctx.sample is not None:
                 _probe_forward(probe, ctx.sample[0], self.name)
-        base_fn = case.model_fn
+        base_fn = case.build_model  # the recipe's model as trials build it (lazy modules materialised)
         remedy = self
 
         def model_fn() -> nn.Module:
