@@ -229,6 +229,11 @@ def _run_candidates(result: RepairResult, case: Case, seeds: list[int], prog: _P
         except (NotApplicable, ValueError) as e:
             trial.skipped = str(e) if code in REGISTRY else f"graddoctor cannot apply {code} automatically"
             continue
+        except Exception as e:  # applying it broke (e.g. the transformed model's probe raised): the next one
+            trial.failed = f"{type(e).__name__} while applying the remedy: {e}"
+            if on_trial is not None:
+                on_trial(trial)
+            continue
         trial.changes = list(new_case.changes[len(case.changes):])
         try:
             model = _train(trial, new_case, seeds, prog, keep=True, **kw)
