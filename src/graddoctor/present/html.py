@@ -18,6 +18,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from .. import __version__
 from ..store.run_data import RunData
+from ..store.sqlite import SQLITE_MAGIC
 from . import plots
 from .explain import (
     as_dict,
@@ -204,8 +205,6 @@ def _missing(meta: dict[str, Any], n_steps: int) -> dict[str, str]:
     }
 
 
-#: First bytes of every SQLite database file (run stores among them).
-SQLITE_MAGIC = b"SQLite format 3\x00"
 #: Files SQLite keeps beside a database; a report written over one would damage the store.
 SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
 

@@ -22,8 +22,9 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from ..errors import StoreError
+from ..errors import SchemaVersionError, StoreError
 from ..store.run_data import RunData
+from ..store.sqlite import never_a_store
 from .console import SEVERITY_STYLE, compact_table
 from .explain import as_dict, fmt_num, where
 from .plots import pick_layers
@@ -211,8 +212,12 @@ class _Reader:
                 out = _read(self.path, self.window)
                 self.last_good = time.monotonic()
                 return out
+            except SchemaVersionError:
+                raise
             except StoreError:
-                if time.monotonic() - self.last_good > self.patience:
+                # a file that is not a run store and never will be (an HTML report, a foreign database, a
+                # newer schema) is an error at once, not after --wait seconds of silent retries
+                if time.monotonic() - self.last_good > self.patience or never_a_store(self.path):
                     raise
                 time.sleep(0.2)
 

@@ -54,6 +54,28 @@ CREATE TABLE IF NOT EXISTS findings(id INTEGER PRIMARY KEY AUTOINCREMENT, source
 """
 
 
+#: First bytes of every SQLite database file.
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def never_a_store(path: str | os.PathLike[str]) -> bool:
+    """True when the file at ``path`` can never become a readable run store, whatever a writer does next: it
+    holds bytes that are not an SQLite header, or its header names another application. (A store being
+    created is empty or has the header with application id 0 or ours, so readers that wait for one keep
+    waiting only then.)"""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(100)
+    except OSError:
+        return False
+    if not head:
+        return False
+    if not SQLITE_MAGIC.startswith(head[: len(SQLITE_MAGIC)]):
+        return True
+    app_id = int.from_bytes(head[68:72], "big") if len(head) >= 72 else 0
+    return app_id not in (0, APPLICATION_ID)
+
+
 def _blob(a: np.ndarray) -> bytes:
     return np.ascontiguousarray(a, dtype="<f4").tobytes()
 
