@@ -42,8 +42,23 @@ class InputTransform(nn.Module):
 
 
 def _inputs(ctx: RepairContext, case_train: Any) -> torch.Tensor:
+    """Up to MAX_SAMPLES training inputs: the tensor's first rows, or a DataLoader's first batches (not only its
+    first batch: per-feature statistics of one small batch put a feature that is constant there, e.g. a border
+    pixel, at std MIN_STD, and its rare non-zero values elsewhere 1000x out of scale)."""
     if _is_pair(case_train):
         return case_train[0][:MAX_SAMPLES]
+    if isinstance(case_train, torch.utils.data.DataLoader):
+        got: list[torch.Tensor] = []
+        with torch.random.fork_rng(devices=[]):  # a shuffled loader must not move the global RNG
+            for batch in case_train:
+                x = batch[0] if isinstance(batch, (tuple, list)) and batch else None
+                if not isinstance(x, torch.Tensor):
+                    break
+                got.append(x)
+                if sum(len(t) for t in got) >= MAX_SAMPLES:
+                    break
+        if got:
+            return torch.cat(got)[:MAX_SAMPLES]
     if ctx.sample is None:
         raise NotApplicable("normalize_inputs: needs training inputs to measure the statistics")
     return ctx.sample[0]
@@ -57,15 +72,20 @@ class NormalizeInputs(ModelRemedy):
     def __init__(self, variant: str | None = None, train: Any = None) -> None:
         super().__init__(variant)
         self.train = train
+        # statistics measured once per apply() (every trial's model of one recipe uses the same)
+        self._stats: tuple[torch.Tensor, torch.Tensor, bool] | None = None
+        self._cache = False
 
     def describe(self, ctx: RepairContext | None = None) -> str:
         return "standardised each input feature to zero mean and unit variance (training-data statistics)"
 
     def apply(self, case: Any, ctx: RepairContext | None = None) -> Any:
-        self.train = case.train
+        self.train, self._stats, self._cache = case.train, None, True
         return super().apply(case, ctx)
 
-    def transform(self, model: nn.Module, ctx: RepairContext) -> nn.Module:
+    def _measure(self, ctx: RepairContext) -> tuple[torch.Tensor, torch.Tensor, bool]:
+        if self._cache and self._stats is not None:
+            return self._stats
         x = _inputs(ctx, self.train)
         if not isinstance(x, torch.Tensor) or not x.is_floating_point():
             raise NotApplicable(f"{self.name}: the inputs are not floating-point tensors (e.g. token ids)")
@@ -75,11 +95,16 @@ class NormalizeInputs(ModelRemedy):
         if bool(((mean.abs() < STANDARD_TOL) & ((std - 1).abs() < STANDARD_TOL)).all()):
             raise NotApplicable(f"{self.name}: the inputs are already standardised (every feature mean within "
                                 f"{STANDARD_TOL} of 0 and std within {STANDARD_TOL} of 1)")
+        mean = torch.nan_to_num(mean).to(x.dtype)
+        std = torch.nan_to_num(std, nan=1.0).clamp_min(MIN_STD).to(x.dtype)
+        self._stats = (mean, std, not bool(torch.isfinite(x).all()))
+        return self._stats
+
+    def transform(self, model: nn.Module, ctx: RepairContext) -> nn.Module:
+        mean, std, sanitize = self._measure(ctx)
         ref = next(iter(model.parameters()), None)
-        device = ref.device if ref is not None else x.device
-        mean = torch.nan_to_num(mean).to(device, x.dtype)
-        std = torch.nan_to_num(std, nan=1.0).clamp_min(MIN_STD).to(device, x.dtype)
-        return InputTransform(model, mean, std, sanitize=not bool(torch.isfinite(x).all()))
+        device = ref.device if ref is not None else mean.device
+        return InputTransform(model, mean.to(device), std.to(device), sanitize=sanitize)
 
 
 class SanitizeInputs(ModelRemedy):
