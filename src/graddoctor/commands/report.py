@@ -40,6 +40,13 @@ def _read_repair(path: str | None) -> dict[str, Any] | None:
     if not isinstance(d, dict) or "baseline" not in d:
         raise click.BadParameter(f"{path!r} is not a repair result (no 'baseline' key); pass the JSON that "
                                  "'graddoctor repair ... --json' printed", param_hint="--repair")
+    wrong = [f"'{k}' is not {what}" for k, ok, what in (
+        ("baseline", isinstance(d.get("baseline"), dict), "an object"),
+        ("trials", isinstance(d.get("trials", []), list), "a list"),
+        ("best", d.get("best") is None or isinstance(d.get("best"), dict), "an object or null")) if not ok]
+    if wrong:
+        raise click.BadParameter(f"{path!r} is not a repair result ({'; '.join(wrong)}); pass the JSON that "
+                                 "'graddoctor repair ... --json' printed", param_hint="--repair")
     return d
 
 
