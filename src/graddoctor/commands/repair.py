@@ -183,6 +183,8 @@ def command(target: str, budget: float, seeds: int, remedies: tuple[str, ...], a
         if save and written:
             console.print(f"saved: {', '.join(written)}", markup=False)
         elif save and save_error is None:
-            console.print("[yellow]nothing saved: no remedy won[/yellow]")
+            why = "the baseline is healthy, no remedy was tried" if result.stopped == "healthy" and not result.trials \
+                else "no remedy won"
+            console.print(f"[yellow]nothing saved: {why}[/yellow]")
     if save_error is not None:
         raise save_error
