@@ -37,6 +37,13 @@ ATTENTION_SCORE_PROJECTIONS = frozenset({"query", "key", "q", "k", "q_proj", "k_
 #: 0.05): scales of 1e-4..2e-3 after the first step give ratios of 20 and more (up to 77 on later steps), the
 #: same scales at 0.03..0.53 after 200 steps give 0.1..2.6; Pascanu's cliff unit (w = 4.69) keeps its ratio.
 GAIN_RMS_FLOOR = 0.1
+#: Name under which the watched model's root module appears when it owns parameters itself (graddoctor's
+#: model map).
+ROOT_NAME = "<model>"
+#: Layer types that own a weight used on their own input and also have a child layer (MultiheadAttention:
+#: in_proj_weight, and the child out_proj). Any other layer with child layers is a *container*
+#: (:meth:`Context.is_container`).
+WEIGHT_LAYERS_WITH_CHILDREN = frozenset({"MultiheadAttention"})
 #: Recurrent layer types and which of them are gated.
 RECURRENT_TYPES = frozenset({"RNN", "LSTM", "GRU"})
 GATED_TYPES = frozenset({"LSTM", "GRU"})
@@ -148,6 +155,22 @@ class Context:
     def is_norm(self, i: int) -> bool:
         return self.layers[i].type in NORM_TYPES
 
+    def is_container(self, i: int) -> bool:
+        """Layer ``i`` is a module with child layers that owns parameters itself (the root ``<model>`` holding a
+        ViT's class token and positional embeddings, a block holding a LayerScale): its parameters are used
+        somewhere inside its forward, while its output (the root's: the model output) and its place in the
+        forward order are those of the whole subnetwork. So it is no link of the depth chain, has no init
+        reference, and its relative gradient counts only as a gain's (:data:`GAIN_RMS_FLOOR`): zero-initialised
+        tokens and positional embeddings (timm's cls token, many ViTs) have an unbounded ratio by
+        construction."""
+        layer = self.layers[i]
+        if layer.type in WEIGHT_LAYERS_WITH_CHILDREN:
+            return False
+        if layer.name == ROOT_NAME:
+            return len(self.layers) > 1
+        prefix = layer.name + "."
+        return any(other.name.startswith(prefix) for other in self.layers)
+
     def is_recurrent(self, i: int) -> bool:
         return self.layers[i].type in RECURRENT_TYPES or bool(self.layers[i].info.get("recurrent"))
 
@@ -170,7 +193,7 @@ class Context:
         out = []
         for i in range(len(self.layers)):
             shapes = self.weight_shapes(i)
-            if shapes is None or any(len(s) >= 2 for s in shapes):
+            if (shapes is None or any(len(s) >= 2 for s in shapes)) and not self.is_container(i):
                 out.append(i)
                 continue
             n = sum(int(np.prod(s)) if s else 1 for s in shapes)
@@ -180,11 +203,12 @@ class Context:
 
     def chain(self) -> list[int]:
         """The depth chain: indices (forward order) of layers with a weight matrix, no norm layers, no
-        recurrent layers (their gain is a time-axis matter), no embeddings (no input signal) and no attention
-        query/key projections (:data:`ATTENTION_SCORE_PROJECTIONS`: side branches into the softmax scores)."""
+        recurrent layers (their gain is a time-axis matter), no embeddings (no input signal), no attention
+        query/key projections (:data:`ATTENTION_SCORE_PROJECTIONS`: side branches into the softmax scores) and
+        no containers (:meth:`is_container`)."""
         out = []
         for i, layer in enumerate(self.layers):
-            if self.is_norm(i) or self.is_recurrent(i) or layer.type in EMBEDDING_TYPES:
+            if self.is_norm(i) or self.is_recurrent(i) or layer.type in EMBEDDING_TYPES or self.is_container(i):
                 continue
             if layer.name.rsplit(".", 1)[-1].lower() in ATTENTION_SCORE_PROJECTIONS:
                 continue
