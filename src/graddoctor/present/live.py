@@ -25,7 +25,7 @@ from rich.text import Text
 from ..errors import SchemaVersionError, StoreError
 from ..store.run_data import RunData
 from ..store.sqlite import never_a_store
-from .console import SEVERITY_STYLE, compact_table
+from .console import COLUMN_GAP, SEVERITY_STYLE, compact_table
 from .explain import as_dict, fmt_num, where
 from .plots import pick_layers
 from .sampling import latest_values, load_for_display
@@ -139,14 +139,17 @@ def _refresh_findings(data: RunData, state: LiveState, now: float) -> None:
 def layer_panel(data: RunData, max_layers: int = MAX_LAYERS, width: int | None = None) -> Table:
     """Per layer: activation, sparkline of ‖∂L/∂out‖ over the window, latest value, latest update ratio (from
     the last detail step in the window).
-    With ``width``, the sparklines keep the most recent values that fit beside the other columns."""
+    With ``width``, the sparklines keep the most recent values that fit beside the other columns; a terminal too
+    narrow for every column leaves out the update ratio, then the activation, then the latest value (and says
+    so) rather than cut numbers short ("2.83" for 2.83e-05)."""
     sig = data.layer_stats.get("signal_norm")
     upd = data.layer_stats.get("update_ratio")
-    table = compact_table()
-    for head in ("#", "layer", "act", "‖∂L/∂out‖ (log scale)", "latest", "‖ΔW‖/‖W‖"):
-        table.add_column(head, justify="right" if head in ("#", "latest", "‖ΔW‖/‖W‖") else "left",
-                         no_wrap=head != "layer", overflow="fold")
+    heads = ("#", "layer", "act", "‖∂L/∂out‖ (log scale)", "latest", "‖ΔW‖/‖W‖")
     if sig is None or not data.n_steps:
+        table = compact_table()
+        for head in heads:
+            table.add_column(head, justify="right" if head in ("#", "latest", "‖ΔW‖/‖W‖") else "left",
+                             no_wrap=head != "layer", overflow="fold")
         return table
     # the update ratio is measured on detail steps only (every detail_every-th recorded step): its latest value
     # is that of the last detail step in the window, not the NaN of the steps in between
@@ -154,13 +157,43 @@ def layer_panel(data: RunData, max_layers: int = MAX_LAYERS, width: int | None =
     pos = sig[np.isfinite(sig) & (sig > 0)]
     lo, hi = (math.log10(float(pos.min())), math.log10(float(pos.max()))) if pos.size else (0.0, 1.0)
     names = max((len(x.name) for x in data.layers), default=5)
-    spark_w = data.n_steps if width is None else max(MIN_SPARK, width - min(names, 24) - SPARK_RESERVE)
-    for i in pick_layers(len(data.layers), max_layers):
-        layer = data.layers[i]
-        table.add_row(str(i), Text(layer.name), Text(layer.activation or "-"), sparkline(sig[i, -spark_w:], lo, hi),
-                      fmt_num(float(sig[i, -1])), fmt_num(float(upd_latest[i])) if upd_latest is not None else "-")
+    shown = pick_layers(len(data.layers), max_layers)
+    cells = [[str(i), data.layers[i].name, data.layers[i].activation or "-", "", fmt_num(float(sig[i, -1])),
+              fmt_num(float(upd_latest[i])) if upd_latest is not None else "-"] for i in shown]
+    keep = list(range(len(heads)))
+    if width is None:
+        spark_w = data.n_steps
+    elif width - min(names, 24) - SPARK_RESERVE >= max(MIN_SPARK, len(heads[3])):
+        spark_w = width - min(names, 24) - SPARK_RESERVE
+    else:
+        # the sparkline column is at least as wide as its heading, the name folds, numbers are never cut
+        need = [max([len(heads[k])] + [len(c[k]) for c in cells]) for k in range(len(heads))]
+        need[1], need[3] = max(len(heads[1]), min(names, 12)), max(MIN_SPARK, len(heads[3]))
+
+        def total(cols: list[int]) -> int:
+            return sum(need[k] for k in cols) + COLUMN_GAP * (len(cols) - 1) + 2
+
+        for k in (5, 2, 4):
+            if total(keep) <= width:
+                break
+            keep.remove(k)
+        spark_w = max(need[3], width - total(keep) + need[3])
+    table = compact_table()
+    for k in keep:
+        head = heads[k]
+        numeric = head in ("#", "latest", "‖ΔW‖/‖W‖")
+        table.add_column(head, justify="right" if numeric else "left", no_wrap=head != "layer", overflow="fold",
+                         min_width=max(len(c[k]) for c in cells) if numeric else None)
+    for i, c in zip(shown, cells):
+        c[3] = sparkline(sig[i, -spark_w:], lo, hi)
+        table.add_row(*[Text(c[k]) if k in (1, 2) else c[k] for k in keep])
+    notes = []
     if len(data.layers) > max_layers:
-        table.caption = f"{max_layers} of {len(data.layers)} layers shown (evenly spaced)"
+        notes.append(f"{max_layers} of {len(data.layers)} layers shown (evenly spaced)")
+    if len(keep) < len(heads):
+        notes.append(f"not shown for width: {', '.join(heads[k] for k in range(len(heads)) if k not in keep)}")
+    if notes:
+        table.caption = "; ".join(notes)
     return table
 
 
