@@ -9,7 +9,7 @@ accumulated backward and after AMP unscaling, and *before* gradient clipping; we
 when the (unwrapped) torch optimizer's ``step()`` returns, like a plain loop. Statistics are per optimizer
 step, never per micro-batch. Under DDP/FSDP strategies the process group exists by ``on_fit_start``, so the
 statistics are global (see :mod:`graddoctor.integrations.distributed`) and only rank 0 writes the store.
-At the end of fit the run is diagnosed and the findings are logged through ``trainer.logger`` together
+At the end of fit (also one ended by an exception) the run is diagnosed and the findings are logged through ``trainer.logger`` together
 with the key per-layer statistics of every recorded step.
 """
 from __future__ import annotations
@@ -77,7 +77,7 @@ class GradDoctorCallback(Callback):
         every: which optimizer steps to record (as :func:`graddoctor.watch`).
         log: send key statistics per step and the findings at the end to ``trainer.logger``.
         stats: per-layer statistics sent to the logger.
-        diagnose: diagnose the run at the end of fit (``self.diagnosis``).
+        diagnose: diagnose the run at the end of fit, also of a fit that raised (``self.diagnosis``).
         **watch_kwargs: other :func:`graddoctor.watch` arguments (``flush_every``, ``activations``, ...).
 
     Attributes:
@@ -156,11 +156,18 @@ class GradDoctorCallback(Callback):
         store = run.store
         run.stop(status=status)
         self.run_monitor = run
-        if self.do_diagnose and status == "finished":
+        if self.do_diagnose:
+            # A failed run (a NaN that stopped training, Ctrl-C) is diagnosed too: it is the one most worth it.
+            # Diagnosing must never mask the exception that ended training: its own error is a warning.
             try:
                 self.diagnosis = run.diagnose()
-            except ImportError:
+            except Exception as e:
                 self.diagnosis = None
+                if status == "finished" and not isinstance(e, ImportError):
+                    raise
+                if not isinstance(e, ImportError):
+                    warnings.warn(f"graddoctor could not diagnose the failed run: {e}", GradDoctorWarning,
+                                  stacklevel=2)
         if isinstance(store, TeeStore) and store.sinks:
             findings = [f.to_dict() for f in self.diagnosis.findings] if self.diagnosis is not None else []
             store._each("finish", lambda s: s.finish(findings, status))
