@@ -162,14 +162,21 @@ def findings_table(findings: list[Any], title: str | None = None) -> Table:
     """One row per finding: severity (in words, coloured), kind, first step, where (causes and remedies are
     printed under the table by :func:`print_diagnosis`)."""
     table = compact_table(title)
-    for head in ("severity", "kind", "step", "where"):
-        table.add_column(head, overflow="fold", no_wrap=head != "where")
+    rows = []
     for f in findings:
         d = as_dict(f)
-        style = SEVERITY_STYLE.get(d["severity"], "")
         kind = d["kind"] + (f" ({d['axis']})" if d.get("axis") else "")
         step = "check" if d.get("step") is None else str(d["step"])
-        table.add_row(Text(d["severity"].upper(), style=style), Text(kind), step, Text(where(d)))
+        rows.append((Text(d["severity"].upper(), style=SEVERITY_STYLE.get(d["severity"], "")), Text(kind), step,
+                     Text(where(d))))
+    # Severity and step keep their full width (a narrow terminal cut "190" to "1" and CRITICAL to "CRITI");
+    # kind and where fold onto more lines instead.
+    for k, head in enumerate(("severity", "kind", "step", "where")):
+        whole = head in ("severity", "step")
+        table.add_column(head, overflow="fold", no_wrap=whole,
+                         min_width=max([len(head)] + [len(str(r[k])) for r in rows]) if whole else None)
+    for r in rows:
+        table.add_row(*r)
     return table
 
 
