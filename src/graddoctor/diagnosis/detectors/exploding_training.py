@@ -25,10 +25,16 @@ class ExplodingTraining(Detector):
       of the ten steps before, was a "spike" although the ten after had a median of 2.4; the corpus's
       spikes are 1,441x to 1e10x);
     * growth: a fitted geometric growth of more than ``growth_factor`` over the last ``window`` steps;
-    * oversized step: a step whose median relative update ||ΔW||/||W|| over the layers is at least
-      ``max_update``: the optimizer moved the weights by their own norm (a learning rate so high that the
+    * oversized step: a step whose median relative update over the layers shows that the optimizer moved the
+      weights by at least ``max_update`` x their norm before the step (a learning rate so high that the
       first steps replace the weights instead of refining them; the gradient norm may then collapse, e.g.
-      when the ReLUs die, instead of spiking);
+      when the ReLUs die, instead of spiking). The recorded ratio divides by the norm *after* the step,
+      ρ = ||ΔW||/||W_t||, which stays below 1 for any update not pointing against the weights: an update r
+      times the old norm, orthogonal to it (a high-dimensional update at init: Adam's sign-like steps, SGD's
+      gradient), gives ρ = r/√(1 + r²). So the threshold on ρ is ``max_update``/√(1 + ``max_update``²)
+      (0.71 for 1.0): before, the bound was ρ >= 1 itself, which only an update cancelling the weights
+      reaches; a 4-block GPT at N(0, 0.02) under Adam at lr 0.1 (first step 4.9x the weights, ρ = 0.98 in
+      the median; loss 3.7 -> 5.0 -> 3.7, where lr 1e-3 reaches 3.26) had no finding;
     * grown weights: between two consecutive steps where the weight norm was measured (detail steps), the
       layers' norms grew so much that the steps in between moved them, on average, by at least ``max_update``
       x their earlier norm per step (median over layers; a lower bound, since Σ‖ΔW‖ ≥ ‖W_b‖ − ‖W_a‖). The
@@ -51,9 +57,10 @@ class ExplodingTraining(Detector):
             (50,000 updates, 94.7 % test accuracy): the median gradient norm fell from 1.29 over the first
             steps to 0.005; six "spikes" of 13-448x the recent median reached only 0.02-0.76, all below 1.29.
             Explosions exceed it by far (Pascanu's cliff, the repair benchmark's high-learning-rate runs).
-        max_update: 1.0: the step is as large as the weights. 10x the 0.1 at which the learning rate is named as
-            a cause (causes.FIRST_UPDATE_TOO_LARGE) and 100-10,000x the 1e-4..1e-2 of healthy corpus training;
-            the median over layers, so a zero-initialised layer (infinite ratio) does not decide it.
+        max_update: 1.0: the step is as large as the weights before it. 10x the 0.1 at which the learning rate
+            is named as a cause (causes.FIRST_UPDATE_TOO_LARGE) and 100-10,000x the 1e-4..1e-2 of healthy
+            corpus training; the median over layers, so a zero-initialised layer (ratio 1 by construction) does
+            not decide it. Compared with the recorded ρ through ρ = r/√(1 + r²) (see above).
     """
 
     name = "exploding_training"
@@ -94,7 +101,8 @@ class ExplodingTraining(Detector):
         growing = np.isfinite(growth) and growth > self.growth_factor
         upd = ctx.stat("update_ratio")
         med_upd = nanmedian(upd, axis=0) if upd.size else np.full(g.size, np.nan)
-        oversized = [t for t in range(med_upd.size) if np.isfinite(med_upd[t]) and med_upd[t] >= self.max_update]
+        rho = self.max_update / np.sqrt(1.0 + self.max_update ** 2)  # the recorded ratio of such a step
+        oversized = [t for t in range(med_upd.size) if np.isfinite(med_upd[t]) and med_upd[t] >= rho]
         grown, per_layer_growth = self._grown_weights(ctx)
         if not spikes and not growing and not oversized and not grown:
             return []
@@ -120,7 +128,7 @@ class ExplodingTraining(Detector):
         recurrent = any(ctx.is_recurrent(i) for i in range(len(ctx.layers)))
         if not spikes and not growing and c in oversized:  # oversized steps: the layers that moved by their norm
             layers = [ctx.layers[i].name for i in range(len(ctx.layers))
-                      if np.isfinite(upd[i, c]) and upd[i, c] >= self.max_update] or layers
+                      if np.isfinite(upd[i, c]) and upd[i, c] >= rho] or layers
         elif not spikes and not growing:  # grown weights: the layers that grew that fast
             u = per_layer_growth[c]
             layers = [ctx.layers[i].name for i in range(len(ctx.layers))
@@ -138,8 +146,9 @@ class ExplodingTraining(Detector):
         elif growing:
             what = f"the gradient norm grew x{growth:.3g} over the last {self.window} steps"
         elif c in oversized:
-            what = (f"the update at step {int(ctx.steps[c])} moved the weights by x{med_upd[c]:.3g} of their norm "
-                    "(median over layers)")
+            r = med_upd[c] / np.sqrt(max(1.0 - med_upd[c] ** 2, 1e-12))
+            what = (f"the update at step {int(ctx.steps[c])} moved the weights by about x{r:.3g} of their norm "
+                    f"before it (||dW||/||W|| after the step {med_upd[c]:.3g}, median over layers)")
         else:
             a, b, u = next(x for x in grown if x[1] == c)
             what = (f"the weights grew so fast between steps {int(ctx.steps[a])} and {int(ctx.steps[b])} that "
