@@ -105,12 +105,21 @@ class RunData:
 
         With ``step=None``, each layer's latest measured value: statistics taken on detail steps only (see
         docs/statistics.md) come from the last detail step, the others from the last recorded step.
+
+        Raises:
+            KeyError: no statistic ``name``, or ``step`` was not recorded (a step between two recorded ones
+                used to return the next one's values, and one past the last an IndexError).
         """
         arr = self.stat(name)
+        if step is not None:
+            pos = int(np.searchsorted(self.steps, step))
+            if pos >= self.n_steps or int(self.steps[pos]) != step:
+                span = f"recorded steps run from {int(self.steps[0])} to {int(self.steps[-1])}" if self.n_steps \
+                    else "no step was recorded"
+                raise KeyError(f"step {step} was not recorded; {span}")
+            return arr[:, pos]
         if arr.shape[1] == 0:
             return np.full(len(self.layers), np.nan)
-        if step is not None:
-            return arr[:, int(np.searchsorted(self.steps, step))]
         return self.last_measured(name)
 
     def last_measured(self, name: str) -> np.ndarray:
