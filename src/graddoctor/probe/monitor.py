@@ -183,6 +183,11 @@ class Monitor:
         act_sample: int | None = ACT_SAMPLE,
     ) -> None:
         self.model = model
+        lazy = [n for n, p in model.named_parameters() if isinstance(p, nn.parameter.UninitializedParameter)]
+        if lazy:  # no shape yet: nothing to size the buffers, views and snapshots by
+            raise ModelError(f"{lazy[0]} is an uninitialized parameter of a lazy module (nn.LazyLinear, ...); run "
+                             "one forward pass first (model(inputs)) so that its shape is known, then build the "
+                             "optimizer and call watch()")
         self.map = map_model(model)
         if optimizer is not None:
             if not isinstance(optimizer, torch.optim.Optimizer):
