@@ -183,6 +183,7 @@ def _lines_by_depth(ax: Any, data: RunData, key: str, log: bool) -> bool:
     if log:
         ax.set_yscale("log")
     ax.set_xlabel("step")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))  # steps: no 0.02 ticks in a 1-step run
     return True
 
 
@@ -228,6 +229,7 @@ def activations(data: RunData) -> Figure | None:
                 marker="." if m.sum() < FEW_POINTS else None)
         ax.set_title(text(f"{layer.name[-22:]} ({layer.activation or 'no act.'})"), fontsize=8)
         ax.tick_params(labelsize=7)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
         if k == 0:
             ax.legend(fontsize=7)
     fig.suptitle("activation values over training (mean and 2nd/98th percentiles)", fontsize=10)
@@ -310,6 +312,7 @@ def loss_curves(data: RunData, sampling: Sampling | None = None) -> Figure | Non
                       label=f"non-finite ({bad.size} steps)")
             ax.legend(fontsize=7)
         ax.set_xlabel("step")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
         ax.set_title(title, fontsize=10)
     return fig
 
