@@ -1,6 +1,8 @@
 """``graddoctor demo``: the main job on built-in data (watch, diagnose, repair, report)."""
 from __future__ import annotations
 
+import os
+
 import click
 
 
@@ -22,6 +24,7 @@ def command(steps: int | None, seeds: int, budget: float, out: str, no_repair: b
 
     from ..demo import STEPS, run_demo
 
+    out = os.path.expanduser(out)  # "--out=~/x" reaches us unexpanded: no folder named "~" in the current one
     torch.set_num_threads(1)  # tiny matrices: one thread is as fast and does not fight other work
     run_demo(steps=steps or STEPS, seeds=seeds, budget_s=budget, out_dir=out, do_repair=not no_repair,
              report=not no_report)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 import click
@@ -22,6 +23,7 @@ def command(store: str, as_json: bool, no_save: bool) -> None:
     from ..diagnosis import diagnose
     from ..errors import StoreError
 
+    store = os.path.expanduser(store)  # a quoted "~/runs/x.sqlite" reaches us unexpanded
     try:
         diag = diagnose(store, save=not no_save)
     except StoreError as e:

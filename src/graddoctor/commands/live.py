@@ -1,6 +1,8 @@
 """``graddoctor live RUN.sqlite``: a live terminal view of a run being written by another process."""
 from __future__ import annotations
 
+import os
+
 import click
 
 from ..present.live import REFRESH_S, STALE_AFTER_S, WAIT_FOR_FILE_S, WINDOW
@@ -39,6 +41,7 @@ def command(run: str, interval: float, window: int, once: bool, wait: float, sta
     from ..errors import GradDoctorError
     from ..present.live import run_live
 
+    run = os.path.expanduser(run)  # a quoted "~/runs/x.sqlite" reaches us unexpanded
     try:
         why = run_live(run, interval=interval, window=window, once=once, wait=wait, stale_after=stale_after,
                        exit_when_stale=exit_when_stale)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +75,12 @@ def command(run: str, output: str, png_dir: str | None, max_steps: int, repair_j
     from ..present.console import make_console
     from ..present.html import check_output, render_run_report
     from ..present.sampling import load_for_display
+
+    # "--png-dir=~/figs" reaches us unexpanded (the shell expands "~" only at the start of a word): without
+    # this, a folder literally named "~" was created in the current one
+    run, output = os.path.expanduser(run), os.path.expanduser(output)
+    png_dir = os.path.expanduser(png_dir) if png_dir else png_dir
+    repair_json = os.path.expanduser(repair_json) if repair_json else repair_json
 
     console = make_console()
     try:  # before the store is read and diagnosed and the figures drawn, which take seconds

@@ -17,12 +17,15 @@ def command(run: str, step: int | None, as_json: bool) -> None:
 
     Exit code: 0 printed, 2 bad usage (no run store at RUN, no recorded steps, a --step that was not recorded).
     """
+    import os
+
     import numpy as np
 
     from ..errors import GradDoctorError
     from ..present.console import make_console, print_layer_table
     from ..present.sampling import latest_values, load_for_display
 
+    run = os.path.expanduser(run)  # "--opt=~/x" and quoted paths reach us unexpanded
     try:
         data, _ = load_for_display(run, MAX_DISPLAY_STEPS, include=[step] if step is not None else None)
     except GradDoctorError as e:
