@@ -85,6 +85,13 @@ class ExplodingDepth(Detector):
         if symptoms == ["relative_gradient"] or len(p.layers) < 2:
             layers = [ctx.layers[i].name for i in ctx.relative_gradient_layers(p.col) if np.isfinite(gr[i])
                       and gr[i] > self.grad_ratio]
+        elif "forward_growth" in symptoms and "backward_growth" not in symptoms:
+            # the forward fit runs over every chain layer with an output; p.layers are those with a finite,
+            # non-zero backward signal, which after an overflow are only the last few (an 8-block GPT without
+            # LayerNorm at N(0, 0.5): forward growth 1.8e15, named 'blocks.7.*' only)
+            act = ctx.stat("act_rms")[:, p.col]
+            layers = [ctx.layers[i].name for i in ctx.chain() if np.isfinite(act[i])] or \
+                [ctx.layers[i].name for i in p.layers]
         else:
             layers = [ctx.layers[i].name for i in p.layers]
         kinds = {ctx.activation_kind(i) for i in p.layers}
