@@ -14,7 +14,16 @@ from rich.table import Table
 from rich.text import Text
 
 from ..store.run_data import RunData
-from .explain import as_dict, describe_cause, describe_remedy, factorisation, findings_summary, fmt_num, where
+from .explain import (
+    as_dict,
+    describe_cause,
+    describe_remedy,
+    factorisation,
+    findings_summary,
+    fmt_num,
+    when,
+    where,
+)
 from .repair_view import repair_context
 from .sampling import earlier_note, latest_values, nonfinite_note
 
@@ -158,15 +167,16 @@ def print_findings(findings: list[Any], console: Console | None = None) -> None:
             console.print(Text(f"  remedies: {', '.join(d['remedies'])}"))
 
 
-def findings_table(findings: list[Any], title: str | None = None) -> Table:
+def findings_table(findings: list[Any], title: str | None = None, source: str | None = None) -> Table:
     """One row per finding: severity (in words, coloured), kind, first step, where (causes and remedies are
-    printed under the table by :func:`print_diagnosis`)."""
+    printed under the table by :func:`print_diagnosis`). ``source``: the diagnosis's (``check``, ``run``), for
+    the step cell of findings without a step."""
     table = compact_table(title)
     rows = []
     for f in findings:
         d = as_dict(f)
         kind = d["kind"] + (f" ({d['axis']})" if d.get("axis") else "")
-        step = "check" if d.get("step") is None else str(d["step"])
+        step = when(d, source, short=True)
         rows.append((Text(d["severity"].upper(), style=SEVERITY_STYLE.get(d["severity"], "")), Text(kind), step,
                      Text(where(d))))
     # Severity and step keep their full width (a narrow terminal cut "190" to "1" and CRITICAL to "CRITI");
@@ -224,7 +234,7 @@ def print_diagnosis(diag: Any, console: Console | None = None, *, layers: bool =
     console.print(Text(f"graddoctor {d.get('source', 'check')}: {findings_summary(findings)}",
                        style="bold" if findings else "green"))
     if findings:
-        console.print(findings_table(findings))
+        console.print(findings_table(findings, source=d.get("source")))
     if details:
         for f in findings:
             if f["severity"] in ("warning", "critical"):

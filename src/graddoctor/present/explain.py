@@ -137,6 +137,19 @@ def where(d: dict[str, Any]) -> str:
     return "; ".join(parts) or "-"
 
 
+def when(d: dict[str, Any], source: str | None = None, *, short: bool = False) -> str:
+    """When a finding (dict) was first seen: its step, else what a finding without a step comes from. Only a
+    one-batch check has no steps at all; a run's finding without a step (the initial-weight audit behind
+    poor_initialization) is not a check's."""
+    if d.get("step") is not None:
+        return str(d["step"]) if short else f"first seen at step {d['step']}"
+    if "check" in (d.get("source"), source):
+        return "check" if short else "one-batch check"
+    if d.get("kind") == "poor_initialization":
+        return "init" if short else "from the initial weights"
+    return "-" if short else "not tied to one step"
+
+
 def as_dict(finding: Any) -> dict[str, Any]:
     """A finding as a dict (Finding objects and dicts alike)."""
     return finding.to_dict() if hasattr(finding, "to_dict") else dict(finding)

@@ -29,6 +29,7 @@ from .explain import (
     factorisation,
     findings_summary,
     fmt_num,
+    when,
     where,
 )
 from .repair_view import repair_context, run_pair
@@ -67,8 +68,9 @@ def environment() -> Environment:
     return _ENV
 
 
-def finding_context(f: Any) -> dict[str, Any]:
-    """Everything the page shows for one finding (a Finding or its dict)."""
+def finding_context(f: Any, source: str | None = None) -> dict[str, Any]:
+    """Everything the page shows for one finding (a Finding or its dict); ``source``: the diagnosis's
+    (``check``, ``run``), for the "when" of findings without a step."""
     d = as_dict(f)
     ev = d.get("evidence") or {}
     explanation, reference = explain_kind(d["kind"])
@@ -83,7 +85,7 @@ def finding_context(f: Any) -> dict[str, Any]:
         "remedies": [(r, describe_remedy(r)) for r in d.get("remedies") or []],
         "factors": factors[:FACTOR_ROWS_SHOWN], "factors_rest": factors[FACTOR_ROWS_SHOWN:], "dominant": ev.get("dominant") or ev.get("dominant_factor"),
         "evidence": evidence_items(ev, skip), "explanation": explanation, "reference": reference,
-        "source": d.get("source", ""),
+        "source": d.get("source", ""), "when": when(d, source),
     }
 
 
@@ -295,7 +297,7 @@ def render_run_report(data: RunData | str | os.PathLike[str], path: str | os.Pat
         "status": meta.get("status", "unknown"), "n_layers": len(view.layers),
         "n_steps": sampling.total_steps, "first_step": int(sampling.curve_steps[0]) if sampling.total_steps else None,
         "last_step": int(sampling.curve_steps[-1]) if sampling.total_steps else None,
-        "sampling_note": sampling.note(), "findings": [finding_context(f) for f in findings],
+        "sampling_note": sampling.note(), "findings": [finding_context(f, "run") for f in findings],
         "summary": (NO_STEPS_SUMMARY if not sampling.total_steps and not findings else findings_summary(findings)),
         "findings_source": findings_source,
         "figures": drawn, "missing": _missing(meta, sampling.total_steps), "stat_headers": headers,
@@ -347,7 +349,8 @@ def render_check_report(diag: Any, path: str | os.PathLike[str], *, png_dir: str
         "title": f"graddoctor {d.get('source', 'check')}: {name}", "name": name, "version": __version__,
         "kind": d.get("source", "check"),
         "generated": _dt.datetime.now(tz=_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "findings": [finding_context(f) for f in findings], "summary": findings_summary(findings),
+        "findings": [finding_context(f, d.get("source", "check")) for f in findings],
+        "summary": findings_summary(findings),
         "findings_source": d.get("source", "check"), "figures": figures, "stat_headers": headers,
         "stat_rows": table, "visible_rows": TABLE_VISIBLE_ROWS, "meta_rows": _meta_rows(meta),
         "n_layers": len(rows),
