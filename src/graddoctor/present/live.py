@@ -327,6 +327,7 @@ def _plain_loop(reader: _Reader, state: LiveState, console: Console, interval: f
         _refresh_findings(data, state, time.monotonic())
         console.print(render(data, state, total, console.width))
         state.frames = 1
+        state.last_step = int(data.steps[-1]) if data.n_steps else None  # the view above showed it
         while not once:
             status = data.meta.get("status") or "running"
             if status != "running":
