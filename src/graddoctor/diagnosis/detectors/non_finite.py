@@ -55,6 +55,10 @@ class NonFinite(Detector):
         if not causes:
             causes.append("unknown")
         layers = [origin] if origin and not origin.startswith("<") else []
+        if origin is None and ctx.n_steps:  # only the gradients: name their layers, as a run does
+            gnf = np.nan_to_num(ctx.stat("grad_nonfinite")).max(axis=1)
+            ev["layers_nonfinite_grad"] = [ctx.layers[i].name for i in range(len(ctx.layers)) if gnf[i] > 0]
+            layers = list(ev["layers_nonfinite_grad"])
         where = origin or "the gradients"
         msg = f"the first NaN/Inf appears at {where}"
         if nf.get("unsafe_op"):
