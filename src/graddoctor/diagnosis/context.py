@@ -105,11 +105,14 @@ class Context:
         return np.full(self.n_steps, np.nan) if arr is None else arr
 
     def loss_nonfinite(self) -> np.ndarray:
-        """Per step: the loss is Inf, or NaN after finite losses were logged (a NaN loss also means "not
-        logged", so a run that never logs its loss never counts as non-finite here)."""
+        """Per step: the loss is Inf, or NaN where a loss was logged. A NaN loss also means "not logged", so
+        it counts after finite losses were logged, or on every step when the run says that every step logged
+        one (metadata ``loss_every_step``: then a loss that is NaN from the first step counts too)."""
         loss = self.step_stat("loss")
         fin = np.isfinite(loss)
         seen = np.concatenate([[False], np.maximum.accumulate(fin)[:-1]]) if loss.size else fin
+        if self.meta.get("loss_every_step") is True:
+            seen = np.ones_like(fin)
         return np.isinf(loss) | (np.isnan(loss) & seen)
 
     def step_of(self, col: int) -> int | None:

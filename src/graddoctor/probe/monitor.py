@@ -183,7 +183,8 @@ class Monitor:
         act_sample: int | None = ACT_SAMPLE,
     ) -> None:
         self.model = model
-        lazy = [n for n, p in model.named_parameters() if isinstance(p, nn.parameter.UninitializedParameter)]
+        lazy = [n for n, p in model.named_parameters() if isinstance(p, nn.parameter.UninitializedParameter)
+                ] if isinstance(model, nn.Module) else []  # map_model names what is wrong with a non-module
         if lazy:  # no shape yet: nothing to size the buffers, views and snapshots by
             raise ModelError(f"{lazy[0]} is an uninitialized parameter of a lazy module (nn.LazyLinear, ...); run "
                              "one forward pass first (model(inputs)) so that its shape is known, then build the "
@@ -227,6 +228,11 @@ class Monitor:
         self._params = _Params(self.map.layers, self.device, update_sample)
         self._buf = torch.zeros((self.flush_every, self.n_layers, K), dtype=torch.float32, device=self.device)
         self._loss = torch.full((self.flush_every,), float("nan"), dtype=torch.float32, device=self.device)
+        # Which rows got a loss (host side): a NaN in _loss means "not logged" unless every step logs one, which
+        # the store's metadata says (loss_every_step), so that a loss that is NaN from the first step is seen
+        self._row_loss = [False] * self.flush_every
+        self._loss_every: bool | None = None  # every recorded step so far logged a loss (None: no step yet)
+        self._loss_every_written: bool | None = None
         # Per recorded step, hooks' values are stacked into a row of ``_slots`` (one kernel per group and step)
         # and the gradient norms into a row of ``_gn`` (one foreach kernel and one stack); which layer each
         # value belongs to stays on the host, and everything is folded into ``_buf`` once per flush
@@ -574,6 +580,7 @@ class Monitor:
                 self._loss[self._row].copy_(loss.detach().reshape(()))
             else:
                 self._loss[self._row].fill_(float(loss))
+            self._row_loss[self._row] = True
         except ModelError:
             raise
         except Exception as e:
@@ -605,6 +612,7 @@ class Monitor:
                 slot.copy_(loss.detach().reshape(()))
             else:
                 slot.fill_(float(loss))
+            self._row_loss[self._row - 1] = True
         except Exception as e:
             self._fail("step(loss=...)", e)
 
@@ -860,6 +868,13 @@ class Monitor:
             return
         if batch is not None:
             self._unwritten.append(batch)
+        if self._loss_every is not None and self._loss_every != self._loss_every_written:
+            try:
+                self.store.update_meta({"loss_every_step": self._loss_every})
+                self._loss_every_written = self._loss_every
+            except Exception as e:
+                self._write_error(e)
+                return
         if self._started and len(self._order) and not getattr(self, "_layers_written", False):
             try:
                 self.store.update_layers(self._layer_rows())
@@ -885,6 +900,8 @@ class Monitor:
         n = self._row
         self._flush_due = False
         batch = self._rows_batch(n)
+        self._loss_every = self._loss_every_with(n)
+        self._row_loss[:n] = [False] * n
         self._series_rows.clear()
         self._buf[:n].zero_()
         self._loss[:n].fill_(float("nan"))
@@ -893,6 +910,10 @@ class Monitor:
         self._rows_steps = []
         self._rows_time = []
         return batch
+
+    def _loss_every_with(self, n: int) -> bool:
+        """Whether every recorded step logged a loss, counting rows ``0..n-1`` of the buffer too."""
+        return self._loss_every is not False and all(self._row_loss[:n])
 
     def _rows_batch(self, n: int) -> Batch:
         """Rows ``0..n-1`` (materialized) as a Batch on the host, left in place (one blocking copy)."""
@@ -944,7 +965,13 @@ class Monitor:
         data = self.store.run_data()
         pending = self._peek() if not self._stopped else None
         extra = [*self._unwritten, pending] if pending is not None else self._unwritten
-        return self._with_unwritten(data, extra) if extra else data
+        data = self._with_unwritten(data, extra) if extra else data
+        every = self._loss_every_with(self._row) if pending is not None else self._loss_every
+        if every is not None and data.meta.get("loss_every_step") != every:
+            import dataclasses
+
+            data = dataclasses.replace(data, meta={**data.meta, "loss_every_step": every})
+        return data
 
     def _with_unwritten(self, data: Any, batches: list[Batch]) -> Any:
         """``data`` (what the store holds) followed by ``batches``, the steps kept in memory (not flushed yet, or
