@@ -199,6 +199,8 @@ class Context:
             if (shapes is None or any(len(s) >= 2 for s in shapes)) and not self.is_container(i):
                 out.append(i)
                 continue
+            if not shapes:  # a container whose parameters' shapes are unknown: no RMS to judge
+                continue
             n = sum(int(np.prod(s)) if s else 1 for s in shapes)
             if n and np.isfinite(wn[i]) and wn[i] / np.sqrt(n) >= GAIN_RMS_FLOOR:
                 out.append(i)

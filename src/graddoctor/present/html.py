@@ -194,7 +194,8 @@ def _missing(meta: dict[str, Any], n_steps: int) -> dict[str, str]:
         none = "Nothing to draw: no steps were recorded."
         return dict.fromkeys(("gradient_flow", "heatmap", "update_speed", "activations", "saturation", "loss"),
                              none)
-    settings = meta.get("settings") if isinstance(meta.get("settings"), dict) else {}
+    raw = meta.get("settings")
+    settings: dict[str, Any] = raw if isinstance(raw, dict) else {}
     return {
         "gradient_flow": "No backward-signal statistics were recorded.",
         "heatmap": "A heatmap needs at least two recorded steps." if n_steps < 2 else

@@ -233,7 +233,7 @@ class Case:
             return getattr(self.metric_fn, "__name__", "metric")
         with torch.random.fork_rng(devices=[]):  # a shuffled loader or model_fn must not move the global RNG
             x, y = next(iter(self._val_batches()), (None, None))
-            if not _looks_like_classes(y):
+            if x is None or y is None or not _looks_like_classes(y):
                 return "-loss"
             try:
                 x, y = x[:2], y[:2]

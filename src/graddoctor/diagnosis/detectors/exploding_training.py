@@ -150,9 +150,9 @@ class ExplodingTraining(Detector):
             what = (f"the update at step {int(ctx.steps[c])} moved the weights by about x{r:.3g} of their norm "
                     f"before it (||dW||/||W|| after the step {med_upd[c]:.3g}, median over layers)")
         else:
-            a, b, u = next(x for x in grown if x[1] == c)
+            a, b, bound = next(x for x in grown if x[1] == c)
             what = (f"the weights grew so fast between steps {int(ctx.steps[a])} and {int(ctx.steps[b])} that "
-                    f"each step moved them by at least x{u:.3g} of their norm (median over layers)")
+                    f"each step moved them by at least x{bound:.3g} of their norm (median over layers)")
         return [Finding(kind="exploding_gradient", severity=sev, layers=layers, axis="depth",
                         step=int(ctx.steps[c]), evidence=ev, causes=causes,
                         remedies=rank_remedies(causes, "exploding_gradient", recurrent=recurrent),
