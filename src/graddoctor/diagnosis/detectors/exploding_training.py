@@ -142,7 +142,9 @@ class ExplodingTraining(Detector):
             causes.append("plain_rnn_long_sequence")
         sev = "critical" if then_nf else "warning"
         if spikes:
-            what = f"{len(spikes)} gradient-norm spike(s) (first x{spikes[0][1]:.3g} the recent median)"
+            first = (f"x{spikes[0][1]:.3g} the recent median" if np.isfinite(spikes[0][1])
+                     else "a non-finite gradient norm")
+            what = f"{len(spikes)} gradient-norm spike(s) (first {first})"
         elif growing:
             what = f"the gradient norm grew x{growth:.3g} over the last {self.window} steps"
         elif c in oversized:
