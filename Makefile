@@ -24,10 +24,12 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -n $(PYTEST_WORKERS) -m "not slow and not browser" tests
 
-# Framework adapters and sinks against the real libraries (offline; torch stays pinned).
+# Framework adapters and sinks against the real libraries (offline; torch stays pinned), with the regression
+# tests of integration bugs (they skip in `make test`, whose venv has no optional library).
 test-integrations: $(STAMP)
 	$(PY) -m pip install -q torch==2.13.0 -e '.[dev,lightning,transformers,tensorboard,mlflow,wandb]'
-	HF_HUB_OFFLINE=1 WANDB_MODE=offline WANDB_SILENT=true $(PY) -m pytest -n $(PYTEST_WORKERS) tests/integrations
+	HF_HUB_OFFLINE=1 WANDB_MODE=offline WANDB_SILENT=true $(PY) -m pytest -n $(PYTEST_WORKERS) tests/integrations \
+		$(wildcard tests/regressions/test_*_int_*.py)
 
 test-slow: $(STAMP)
 	$(PY) -m pytest -m "slow" tests
