@@ -1,6 +1,7 @@
 """Regression tests: one file per bug, named after what broke."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -21,3 +22,22 @@ def watched_sgd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, steps: int =
             opt.step()
             run.step(loss=loss)
     return run
+
+
+def watched_batches(model: nn.Module, opt: torch.optim.Optimizer,
+                    batch: Callable[[int], tuple[torch.Tensor, torch.Tensor]], steps: int,
+                    **watch_kwargs: Any) -> tuple[gd.Monitor, list[float]]:
+    """Train ``model`` with ``opt`` and cross-entropy on ``batch(step)`` for ``steps`` steps under ``gd.watch``;
+    returns the run and the losses. Outputs of shape (N, T, C) are scored per position against (N, T) targets."""
+    losses: list[float] = []
+    with gd.watch(model, opt, **watch_kwargs) as run:
+        for step in range(steps):
+            x, y = batch(step)
+            opt.zero_grad()
+            out = model(x)
+            loss = nn.functional.cross_entropy(out.reshape(-1, out.shape[-1]), y.reshape(-1))
+            loss.backward()
+            opt.step()
+            run.step(loss=loss)
+            losses.append(float(loss))
+    return run, losses

@@ -10,6 +10,8 @@ from torch import nn
 
 import graddoctor as gd
 
+from . import watched_batches
+
 
 def _mlp(widths: list[int], act: type[nn.Module]) -> nn.Sequential:
     layers: list[nn.Module] = []
@@ -35,14 +37,7 @@ def test_default_init_pyramid_is_healthy() -> None:
         x, y = _batch(100)
         assert _problems(gd.check(model, x, y, F.cross_entropy)) == []
         opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-        with gd.watch(model, opt) as run:
-            for step in range(20):
-                x, y = _batch(step)
-                opt.zero_grad()
-                loss = F.cross_entropy(model(x), y)
-                loss.backward()
-                opt.step()
-                run.step(loss=loss)
+        run, _ = watched_batches(model, opt, _batch, 20)
         assert "vanishing_gradient" not in _problems(run.diagnose())
 
 

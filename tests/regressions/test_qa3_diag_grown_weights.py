@@ -9,10 +9,9 @@ The test runs lr 20, which only this rule catches (at lr 50 the first step alone
 tests/regressions/test_qa3_diag_post_step_update_ratio.py)."""
 import pytest
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-import graddoctor as gd
+from . import watched_batches
 
 
 class _LastStep(nn.Module):
@@ -36,14 +35,7 @@ def test_weights_blown_up_between_detail_steps(lr: float, flagged: bool) -> None
     torch.manual_seed(0)
     model = _LastStep()
     opt = torch.optim.SGD(model.parameters(), lr=lr)
-    with gd.watch(model, opt) as run:
-        for step in range(40):
-            x, y = _batch(step)
-            opt.zero_grad()
-            loss = F.cross_entropy(model(x), y)
-            loss.backward()
-            opt.step()
-            run.step(loss=loss)
+    run, _ = watched_batches(model, opt, _batch, 40)
     diag = run.diagnose()
     found = diag.by_kind("exploding_gradient")
     if not flagged:

@@ -5,10 +5,9 @@ While an LSTM leaves its initial plateau its gradient norm climbs from ~0.03 to 
 now stand above the steps on both sides (Pascanu et al.'s cliff is a wall); the corpus's cliffs (1,441x and
 more) are unchanged."""
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-import graddoctor as gd
+from . import watched_batches
 
 
 class _LSTM2(nn.Module):
@@ -31,15 +30,6 @@ def test_lstm_leaving_its_plateau_is_not_a_cliff() -> None:
     torch.manual_seed(0)
     model = _LSTM2()
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
-    losses = []
-    with gd.watch(model, opt) as run:
-        for step in range(80):
-            x, y = _batch(step)
-            opt.zero_grad()
-            loss = F.cross_entropy(model(x), y)
-            loss.backward()
-            opt.step()
-            run.step(loss=loss)
-            losses.append(float(loss))
+    run, losses = watched_batches(model, opt, _batch, 80)
     assert sum(losses[-8:]) / 8 < 0.3  # it learned
     assert not run.diagnose().problems

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-import graddoctor as gd
+from . import watched_batches
 
 V, T = 40, 16
 
@@ -57,14 +57,7 @@ def test_step_larger_than_the_weights_is_oversized(lr: float, flagged: bool) -> 
     torch.manual_seed(0)
     model = _GPT()
     opt = torch.optim.Adam(model.parameters(), lr=lr)
-    with gd.watch(model, opt) as run:
-        for step in range(12):
-            x, y = _batch(step)
-            opt.zero_grad()
-            loss = F.cross_entropy(model(x).reshape(-1, V), y.reshape(-1))
-            loss.backward()
-            opt.step()
-            run.step(loss=loss)
+    run, _ = watched_batches(model, opt, _batch, 12)
     diag = run.diagnose()
     if not flagged:
         assert not diag.problems

@@ -11,6 +11,8 @@ from torch import nn
 
 import graddoctor as gd
 
+from . import watched_batches
+
 
 class _Block(nn.Module):
     def __init__(self, d: int) -> None:
@@ -49,14 +51,7 @@ def test_zero_initialised_tokens_are_not_exploding() -> None:
     torch.manual_seed(0)
     model = _ViT()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
-    with gd.watch(model, opt) as run:
-        for step in range(15):
-            x, y = _batch(step)
-            opt.zero_grad()
-            loss = F.cross_entropy(model(x), y)
-            loss.backward()
-            opt.step()
-            run.step(loss=loss)
+    run, _ = watched_batches(model, opt, _batch, 15)
     diag = run.diagnose()
     assert not diag.problems
     assert not any("<model>" in f.layers for f in diag.findings)
