@@ -197,8 +197,9 @@ def layer_panel(data: RunData, max_layers: int = MAX_LAYERS, width: int | None =
     return table
 
 
-def render(data: RunData, state: LiveState, total_steps: int | None = None, width: int | None = None) -> Group:
-    """The whole view for one refresh."""
+def render(data: RunData, state: LiveState, total_steps: int | None = None, width: int | None = None,
+           waiting: bool = True) -> Group:
+    """The whole view for one refresh. ``waiting``: the view goes on refreshing (then it says how to quit)."""
     meta = data.meta
     status = meta.get("status") or "starting"
     rate = steps_per_second(data)
@@ -221,7 +222,8 @@ def render(data: RunData, state: LiveState, total_steps: int | None = None, widt
                                    + (f" ({f['axis']})" if f.get("axis") else "") + f" at {where(f)}{step}"))
     if state.notice:
         parts.append(Text(state.notice, style="bold yellow"))
-    parts.append(Text("Ctrl-C to quit", style="dim"))
+    if waiting and status == "running":
+        parts.append(Text("Ctrl-C to quit", style="dim"))
     return Group(*parts)
 
 
@@ -325,7 +327,7 @@ def _plain_loop(reader: _Reader, state: LiveState, console: Console, interval: f
         data, total = reader.read()
         check_stale(state, data.meta.get("status") or "running", total, time.monotonic(), *stale)
         _refresh_findings(data, state, time.monotonic())
-        console.print(render(data, state, total, console.width))
+        console.print(render(data, state, total, console.width, waiting=not once))
         state.frames = 1
         state.last_step = int(data.steps[-1]) if data.n_steps else None  # the view above showed it
         while not once:
