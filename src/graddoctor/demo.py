@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from rich.console import Console
@@ -113,8 +114,12 @@ def nielsen_mlp(n_in: int, n_out: int = 10, hidden: tuple[int, ...] = HIDDEN) ->
 
 def _speed_table(data: Any, step: int) -> Table:
     """The live view: each layer's backward signal and update speed at the latest recorded step."""
+    # The update ratio is measured on detail steps: say which one, when it is not this step
+    measured = np.nonzero(~np.isnan(data.stat("update_ratio")).all(axis=0))[0]
+    upd_step = int(data.steps[measured[-1]]) if measured.size else None
+    upd_head = "‖ΔW‖/‖W‖" if upd_step in (None, step) else f"‖ΔW‖/‖W‖ (step {upd_step})"
     table = Table(title=f"speed of learning, step {step}", title_justify="left")
-    for head in ("layer", "‖∂L/∂out‖", "‖ΔW‖/‖W‖", ""):
+    for head in ("layer", "‖∂L/∂out‖", upd_head, ""):
         table.add_column(head, justify="right" if head != "layer" else "left")
     sig = data.at_step("signal_norm")
     upd = data.at_step("update_ratio")
@@ -195,7 +200,8 @@ def run_demo(console: Console | None = None, steps: int = STEPS, seeds: int = 2,
     sig = [float(v) for v in torch.tensor(early).nanmean(1)]
     first, last = sig[0], sig[-1]
     acc = accuracy(model, d.Xv, d.yv)
-    console.print(f"backward signal ‖∂L/∂out‖ over the first {early.shape[1]} steps: first layer {_fmt(first)}, "
+    span = "step" if early.shape[1] == 1 else f"{early.shape[1]} steps"
+    console.print(f"backward signal ‖∂L/∂out‖ over the first {span}: first layer {_fmt(first)}, "
                   f"last layer {_fmt(last)} ({_fmt(last / first)}x smaller at the first layer); "
                   f"validation accuracy after {steps} steps: {acc:.1%}")
     result = DemoResult(d.source, 0.0, first, last, acc, store)
