@@ -140,30 +140,26 @@ def _fmt(v: Any) -> str:
 
 
 def print_diagnosis(diag: Any, title: str) -> None:
-    """The rich text view: the per-layer table, then the findings."""
-    from rich.console import Console
-    from rich.table import Table
+    """The rich text view: the per-layer table, then the findings. The table fits the terminal (or COLUMNS, or
+    rich's default width when piped) by leaving out its last columns and naming them, as ``graddoctor diagnose``
+    does; a fixed-width table squeezed every cell to "2…" in a narrow terminal."""
     from rich.text import Text
 
-    from ..present.console import print_findings
+    from ..present.console import fitted_table, make_console, print_findings
 
-    console = Console(width=None if sys.stdout.isatty() else 150)
-    table = Table(title=Text(title), title_justify="left")  # Text: user strings are never markup
-    for head in ("#", "layer", "type", "act"):
-        table.add_column(head, justify="right" if head == "#" else "left")
-    for _, head in COLUMNS:
-        table.add_column(head, justify="right")
-    for i, row in enumerate(diag.layers):
-        table.add_row(str(i), Text(row["layer"]), Text(row.get("type", "")), Text(row.get("activation") or "-"),
-                      *[_fmt(row.get(k)) for k, _ in COLUMNS])
-    console.print(table)
+    console = make_console()
+    headers = ["#", "layer", "type", "act", *[head for _, head in COLUMNS]]
+    cells = [[str(i), row["layer"], row.get("type", ""), row.get("activation") or "-",
+              *[_fmt(row.get(k)) for k, _ in COLUMNS]] for i, row in enumerate(diag.layers)]
+    console.print(fitted_table(title, headers, cells, n_fixed=4, width=console.width, numeric_from=4))
     print_findings(diag.findings, console)
     for f in diag.problems:
         ev = f.evidence
         # Only with its numbers: a finding may carry another finding's verdict without the logs behind it.
         if ev.get("dominant_factor") and ev.get("log10_activation") is not None and ev.get("log10_weight") is not None:
-            console.print(f"  {f.kind}: the {ev['dominant_factor']} factor dominates (log10 of the product over the "
-                          f"layers: activation {ev.get('log10_activation')}, weight {ev.get('log10_weight')})")
+            console.print(Text(f"  {f.kind}: the {ev['dominant_factor']} factor dominates (log10 of the product "
+                               f"over the layers: activation {ev.get('log10_activation')}, weight "
+                               f"{ev.get('log10_weight')})"))
 
 
 @click.command("check", help="""Check a model from one batch, before training.
