@@ -219,10 +219,27 @@ class DistributedMonitor(Monitor):
                                         zip(self._params.upd, views)], dtype=torch.float32, device=self.device)
         return views
 
+    def stop(self, status: str = "finished") -> None:
+        """As :meth:`Monitor.stop`. A run that stops with an error (``status`` other than ``"finished"``, e.g. an
+        exception leaving ``with gd.watch(...)``) enters no collective: the other ranks are elsewhere (in DDP's
+        gradient all-reduce, or still training), and a collective they are not in aborts the job or hangs it
+        (gloo: "collective mismatch", SIGABRT, and the exception that ended the run is never printed). The steps
+        recorded since the last flush cannot be combined over ranks then: they are dropped, with a warning."""
+        if status != "finished" and self.world_size > 1 and self._started and not self._stopped:
+            self._local_stop = True
+        super().stop(status)
+
     # ------------------------------------------------------------------ the one collective per flush
     def _drain(self) -> Any:
         n = self._row
         if n and self.world_size > 1:
+            if getattr(self, "_local_stop", False):
+                super()._drain()  # resets the buffer; rows that only a collective could complete are dropped
+                self._warn(f"the run stopped with an error on rank {self.rank}: its last {n} recorded step(s), "
+                           "since the last flush, are not written, because combining them over ranks is a "
+                           "collective that the other ranks are not in; lower flush_every to keep more of a "
+                           "failing run")
+                return None
             self._all_reduce_rows(n)
         return super()._drain()
 
