@@ -339,7 +339,8 @@ class Monitor:
     def _register(self) -> None:
         for spec in self.map.layers:
             if self.activations or self.signal:
-                self._handles.append(spec.module.register_forward_hook(partial(self._layer_hook, spec)))
+                hook = self._rnn_layer_hook if spec.recurrent and self.signal else self._layer_hook
+                self._handles.append(spec.module.register_forward_hook(partial(hook, spec)))
         if self.optimizer is not None:
             self._handles.append(self.optimizer.register_step_post_hook(self._optimizer_post_hook))
 
@@ -494,6 +495,21 @@ class Monitor:
                 if (detail and args and isinstance(args[0], torch.Tensor) and args[0].requires_grad
                         and self._first_hook("in", li, args[0])):
                     args[0].register_hook(self._insig_hook[li])
+        except Exception as e:
+            self._fail("forward hook", e)
+
+    def _rnn_layer_hook(self, spec: LayerSpec, module: nn.Module, args: Any, out: Any) -> None:
+        """An RNN/LSTM/GRU layer: its backward signal is the gradient of all its outputs, the output sequence and
+        the final hidden (and cell) state. A classifier reads only ``h_n`` and a seq2seq encoder only ``(h_n,
+        c_n)``: the output sequence then gets no gradient, and the layer had no signal at all."""
+        self._layer_hook(spec, module, args, out)
+        if not isinstance(out, tuple) or len(out) < 2 or not self._collecting():
+            return
+        try:
+            hidden = out[1] if isinstance(out[1], (tuple, list)) else (out[1],)
+            for h in hidden:
+                if isinstance(h, torch.Tensor) and h.requires_grad and h.is_floating_point():
+                    h.register_hook(self._sig_hook[spec.index])
         except Exception as e:
             self._fail("forward hook", e)
 
