@@ -6,7 +6,7 @@ from typing import Any
 import numpy as np
 
 from ..causes import FIRST_UPDATE_TOO_LARGE, INIT_TOO_SMALL, init_audit, rank_remedies
-from ..context import Context, fnum, nanmedian, robust_slope, safe_log10
+from ..context import Context, column_nanmedian, fnum, nanmedian, robust_slope, safe_log10
 from ..findings import Finding
 from .base import Detector, register
 
@@ -100,7 +100,7 @@ class ExplodingTraining(Detector):
             growth = float(10 ** (s * (tail.size - 1)))
         growing = np.isfinite(growth) and growth > self.growth_factor
         upd = ctx.stat("update_ratio")
-        med_upd = nanmedian(upd, axis=0) if upd.size else np.full(g.size, np.nan)
+        med_upd = column_nanmedian(upd) if upd.size else np.full(g.size, np.nan)
         rho = self.max_update / np.sqrt(1.0 + self.max_update ** 2)  # the recorded ratio of such a step
         oversized = [t for t in range(med_upd.size) if np.isfinite(med_upd[t]) and med_upd[t] >= rho]
         grown, per_layer_growth = self._grown_weights(ctx)
@@ -163,7 +163,7 @@ class ExplodingTraining(Detector):
     def _grown_weights(self, ctx: Context) -> tuple[list[tuple[int, int, float]], dict[int, np.ndarray]]:
         """Pairs of consecutive weight-norm columns ``(a, b, u)`` whose median over layers of the per-step
         growth lower bound u = (‖W_b‖/‖W_a‖ − 1) / (steps between) is at least ``max_update``; and, per
-        column ``b``, the per-layer bounds."""
+        grown column ``b``, the per-layer bounds."""
         wn = ctx.stat("weight_norm")
         if wn.size == 0:
             return [], {}
@@ -178,7 +178,7 @@ class ExplodingTraining(Detector):
             with np.errstate(all="ignore"):
                 u = (wn[:, b] / wn[:, a] - 1.0) / k
             u = np.where(keep & np.isfinite(u) & (wn[:, a] > 0), u, np.nan)
-            per_layer[b] = u
             if np.isfinite(u).any() and nanmedian(u) >= self.max_update:
                 grown.append((a, b, float(nanmedian(u))))
+                per_layer[b] = u  # kept for the grown columns only: one array per column of a long run adds up
         return grown, per_layer

@@ -77,7 +77,8 @@ class NonFinite(Detector):
         out_nf = ctx.stat("out_nonfinite")
         act_nf = ctx.stat("act_nonfinite")
         with np.errstate(invalid="ignore"):
-            layer_bad = (np.nan_to_num(out_nf) > 0) | (np.nan_to_num(act_nf) > 0)
+            # NaN (not measured) compares False, Inf True: no float copy of the layers x steps arrays
+            layer_bad = (out_nf > 0) | (act_nf > 0)
             loss_bad = ctx.loss_nonfinite()
             grad_bad = np.nan_to_num(ngrad) > 0
         any_bad = layer_bad.any(axis=0) | loss_bad | grad_bad
