@@ -53,6 +53,11 @@ TABLE_VISIBLE_ROWS = 60
 FACTOR_ROWS_SHOWN = 10
 #: Summary of a run with no recorded step (instead of "No problems found.", a claim about steps that do not exist).
 NO_STEPS_SUMMARY = "No steps were recorded, so nothing was diagnosed."
+#: Summary of a report that did not diagnose the run (``--no-diagnose``, or a diagnosis that failed) when no
+#: findings are stored with it either: ``watch()`` stores none by itself, so "No problems found." was a false
+#: all-clear for a run with a critical vanishing gradient.
+NOT_DIAGNOSED_SUMMARY = ("Not diagnosed here, and no findings are stored with this run: write the report without "
+                         "--no-diagnose (or run 'graddoctor diagnose RUN' first) to look for problems.")
 
 _ENV: Environment | None = None
 
@@ -299,7 +304,9 @@ def render_run_report(data: RunData | str | os.PathLike[str], path: str | os.Pat
         "n_steps": sampling.total_steps, "first_step": int(sampling.curve_steps[0]) if sampling.total_steps else None,
         "last_step": int(sampling.curve_steps[-1]) if sampling.total_steps else None,
         "sampling_note": sampling.note(), "findings": [finding_context(f, "run") for f in findings],
-        "summary": (NO_STEPS_SUMMARY if not sampling.total_steps and not findings else findings_summary(findings)),
+        "summary": (NO_STEPS_SUMMARY if not sampling.total_steps and not findings else
+                    NOT_DIAGNOSED_SUMMARY if diagnosis is None and not findings and not view.diagnosed else
+                    findings_summary(findings)),
         "findings_source": findings_source,
         "figures": drawn, "missing": _missing(meta, sampling.total_steps), "stat_headers": headers,
         "stat_rows": rows, "stat_step": int(view.steps[-1]) if view.n_steps else None, "stat_note": stat_note, "visible_rows": TABLE_VISIBLE_ROWS,

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..store.base import Batch
 from ..store.run_data import LAYER_STATS, RunData
-from ..store.sqlite import _unblob, read_meta_and_findings, read_store
+from ..store.sqlite import _unblob, read_meta_and_findings, read_store, was_diagnosed
 from ..store.tables import assemble
 
 #: Most recorded steps of per-layer statistics that a report draws. 1,000 columns keep a layer x step
@@ -135,7 +135,8 @@ def _tail(data: RunData, n: int) -> RunData:
     k = max(0, data.n_steps - n)
     return RunData(layers=data.layers, steps=data.steps[k:], layer_stats={a: v[:, k:] for a, v in
                    data.layer_stats.items()}, step_stats={a: v[k:] for a, v in data.step_stats.items()},
-                   series=data.series, meta=data.meta, findings=data.findings, path=data.path)
+                   series=data.series, meta=data.meta, findings=data.findings, path=data.path,
+                   diagnosed=data.diagnosed)
 
 
 def downsample(data: RunData, max_steps: int = MAX_DISPLAY_STEPS,
@@ -152,7 +153,8 @@ def downsample(data: RunData, max_steps: int = MAX_DISPLAY_STEPS,
     view = RunData(layers=data.layers, steps=data.steps[idx],
                    layer_stats={k: v[:, idx] for k, v in data.layer_stats.items()},
                    step_stats={k: v[idx] if v.size == n else v for k, v in data.step_stats.items()},
-                   series=data.series, meta=data.meta, findings=data.findings, path=data.path)
+                   series=data.series, meta=data.meta, findings=data.findings, path=data.path,
+                   diagnosed=data.diagnosed)
     return view, sampling
 
 
@@ -218,7 +220,8 @@ def _read_sampled(con: sqlite3.Connection, path: str, max_steps: int, include: l
     series = _read_series(con, steps)
     batch = Batch(steps=steps, wall_time=step_stats["wall_time"][idx], layer_stats=layer_stats,
                   step_stats={k: v[idx] for k, v in step_stats.items() if k != "wall_time"}, series=series)
-    data = assemble(meta, layers, [batch] if steps.size or series else [], findings, path=path)
+    data = assemble(meta, layers, [batch] if steps.size or series else [], findings, path=path,
+                    diagnosed=was_diagnosed(con))
     total = int(all_steps.size) if tail is None else int(con.execute("SELECT COUNT(*) FROM steps").fetchone()[0])
     sampling = Sampling(total_steps=total, shown_steps=int(steps.size), max_steps=max_steps,
                         curve_steps=all_steps, curves=step_stats)

@@ -48,4 +48,4 @@ class MemoryStore:
 
     def run_data(self) -> RunData:
         shown = latest_findings(((f["source"], b, f) for f, b in zip(self.findings, self._batch_of)), self._latest)
-        return assemble(self.meta, self.layers, self.batches, shown, path=None)
+        return assemble(self.meta, self.layers, self.batches, shown, path=None, diagnosed=bool(self._latest))

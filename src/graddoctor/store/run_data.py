@@ -71,6 +71,9 @@ class RunData:
         meta: run metadata (model summary, optimizer, versions, settings, start time, status).
         findings: findings stored with the run (list of dicts, each with its ``source``): the latest batch
             (diagnosis) of each source; earlier ones stay in the store (``store.sqlite.load_findings``).
+        diagnosed: True when a diagnosis was ever stored with the run, even one that found nothing. An empty
+            ``findings`` then means "no problem found"; without one it means "never diagnosed" (``watch()``
+            stores none by itself: ``gd.diagnose(path)`` does).
     """
 
     layers: list[LayerInfo]
@@ -81,6 +84,7 @@ class RunData:
     meta: dict[str, Any] = field(default_factory=dict)
     findings: list[dict[str, Any]] = field(default_factory=list)
     path: str | None = None
+    diagnosed: bool = False
 
     @property
     def layer_names(self) -> list[str]:

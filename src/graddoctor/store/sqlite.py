@@ -260,6 +260,12 @@ def read_meta_and_findings(con: sqlite3.Connection, *, history: bool = False
     return meta, latest_findings(rows, _latest_map(row[0] if row else None))
 
 
+def was_diagnosed(con: sqlite3.Connection) -> bool:
+    """True when a batch of findings (a diagnosis, even one that found nothing) was ever stored with the run."""
+    return con.execute("SELECT 1 FROM meta WHERE key = ?", (FINDINGS_LATEST,)).fetchone() is not None \
+        or con.execute("SELECT 1 FROM findings LIMIT 1").fetchone() is not None
+
+
 def load_findings(path: str | os.PathLike[str], *, history: bool = False) -> list[dict[str, Any]]:
     """The findings stored with a run: the latest batch of each source, as ``load_run(path).findings``, or
     with ``history=True`` every batch ever stored, oldest first, each finding with its ``created`` time.
@@ -367,4 +373,5 @@ def _read(con: sqlite3.Connection, path: str) -> RunData:
     batch = Batch(steps=steps, wall_time=col(1), layer_stats=layer_stats,
                   step_stats={"loss": col(2), "total_grad_norm": col(3), "nonfinite_grads": col(4)},
                   series=series)
-    return assemble(meta, layers, [batch] if steps.size or series else [], findings, path=path)
+    return assemble(meta, layers, [batch] if steps.size or series else [], findings, path=path,
+                    diagnosed=was_diagnosed(con))

@@ -25,8 +25,8 @@ def layer_infos(layers: list[dict[str, Any]]) -> tuple[list[LayerInfo], np.ndarr
 
 
 def assemble(meta: dict[str, Any], layers: list[dict[str, Any]], batches: list[Batch],
-             findings: list[dict[str, Any]], path: str | None) -> RunData:
-    """Concatenate batches into RunData, layers in forward order."""
+             findings: list[dict[str, Any]], path: str | None, diagnosed: bool = False) -> RunData:
+    """Concatenate batches into RunData, layers in forward order (``diagnosed``: see :class:`RunData`)."""
     infos, perm = layer_infos(layers)
     n_layers = len(infos)
     if batches:
@@ -67,7 +67,7 @@ def assemble(meta: dict[str, Any], layers: list[dict[str, Any]], batches: list[B
             mat[k, width - v.size:] = v  # align on the end of the sequence (nearest the loss)
         series.setdefault(sname, {})[lname] = (np.array([r[0] for r in rows], dtype=np.int64), mat)
     return RunData(layers=infos, steps=steps, layer_stats=layer_stats, step_stats=step_stats, series=series,
-                   meta=dict(meta), findings=list(findings), path=path)
+                   meta=dict(meta), findings=list(findings), path=path, diagnosed=diagnosed)
 
 
 def latest_findings(rows: Iterable[tuple[str, float | None, dict[str, Any]]],
