@@ -103,11 +103,14 @@ class _Params:
         self.is_bias = torch.tensor(bias, dtype=torch.float32, device=device)
         # Update-ratio subsample: every k-th chunk of each weight, at most ``update_sample`` entries and at most
         # 1/UPDATE_MAX_FRACTION of the weight (so the snapshot stays a small fraction of the model's memory).
+        # Frozen weights (requires_grad=False) join the sample when they are unfrozen (gradual unfreezing while
+        # fine-tuning), checked once per detail cycle (weight_views); a weight frozen later stays in it (an
+        # optimizer with momentum or weight decay may still move it).
+        self._upd_all = [(p, update_stride(p.numel(), update_sample)) for p, b in zip(self.params, bias)
+                         if not b and p.numel() and not p.is_complex()]  # complex: no real-valued ratio
+        self._upd_flags: tuple[bool, ...] = ()
         self.upd: list[tuple[nn.Parameter, int]] = []
-        for p, b in zip(self.params, bias):
-            if b or not p.requires_grad or p.numel() == 0 or p.is_complex():  # complex: no real-valued ratio
-                continue
-            self.upd.append((p, update_stride(p.numel(), update_sample)))
+        self._follow_trainable()
         self._upd_layer: torch.Tensor | None = None
         #: per-parameter contribution weight (None = 1 for every parameter); the distributed table sets it
         self.weight: torch.Tensor | None = None
@@ -120,8 +123,17 @@ class _Params:
                                            device=self.device)
         return self._upd_layer
 
+    def _follow_trainable(self) -> None:
+        """Add the weights unfrozen since the last call to :attr:`upd` (in parameter order)."""
+        flags = tuple(p.requires_grad for p, _ in self._upd_all)
+        if flags != self._upd_flags:
+            self._upd_flags = flags
+            kept = {id(p) for p, _ in self.upd}
+            self.upd = [(p, s) for (p, s), f in zip(self._upd_all, flags) if f or id(p) in kept]
+
     def weight_views(self) -> list[torch.Tensor]:
         """Views of the sampled weight entries (they follow in-place optimizer updates)."""
+        self._follow_trainable()
         return [chunk_sample(p.detach().reshape(-1), s) for p, s in self.upd]
 
 
