@@ -134,7 +134,7 @@ class CheckObserver:
             spec = self.last_layer
             entry = self.functional.setdefault(spec.name, [kind, []])
             if entry[0] == kind:
-                unit_dim = 1 if spec.conv else -1
+                unit_dim = spec.unit_dim
                 entry[1].append(activation_stats(kind, out.detach(), None, unit_dim))
             return
         uname = UNSAFE_OPS.get(func)

@@ -60,6 +60,10 @@ class LayerSpec:
     params: list[tuple[str, nn.Parameter, bool]]  # (local name, parameter, is_bias)
     recurrent: bool = False
     conv: bool = False
+    #: The dimension of the layer's output that holds its units (for dead-unit counts): 1, the channels, for
+    #: convolutions and the normalisations that follow them (BatchNorm, InstanceNorm, GroupNorm: a conv -> BN
+    #: -> ReLU block's activation follows the norm); -1, the features, for everything else.
+    unit_dim: int = -1
 
     @property
     def type(self) -> str:
@@ -105,6 +109,11 @@ class ModelMap:
         return [(spec.index, p, is_bias) for spec in self.layers for _, p, is_bias in spec.params]
 
 
+#: Layers whose outputs are channel-first (N, C, ...): a unit is a channel.
+CHANNEL_LAYERS = (nn.modules.conv._ConvNd, nn.modules.batchnorm._BatchNorm, nn.modules.instancenorm._InstanceNorm,
+                  nn.GroupNorm)
+
+
 def _own_parameters(module: nn.Module) -> list[tuple[str, nn.Parameter]]:
     """The parameters ``module`` owns directly, plus, for a module parametrized with
     ``torch.nn.utils.parametrize`` (weight_norm, spectral_norm, orthogonal, ...), the originals behind its
@@ -147,6 +156,7 @@ def map_model(model: nn.Module) -> ModelMap:
                 index=len(layers), name=name or "<model>", module=module, params=own,
                 recurrent=isinstance(module, nn.RNNBase),
                 conv=isinstance(module, nn.modules.conv._ConvNd),
+                unit_dim=1 if isinstance(module, CHANNEL_LAYERS) else -1,
             ))
     if not layers:
         raise ModelError(

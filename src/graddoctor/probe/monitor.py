@@ -534,7 +534,7 @@ class Monitor:
                 return
             if li not in self._act_of:
                 self._act_of[li] = (name, kind)
-            unit_dim = 1 if self.map.layers[li].conv else -1
+            unit_dim = self.map.layers[li].unit_dim
             if out.numel() == 0:
                 vals, n, units = activation_sample_stats(kind, out, module, unit_dim, self.act_sample)
                 self._push_act(li, vals, n, units)
