@@ -1,0 +1,202 @@
+"""The documentation a new user follows works as written.
+
+1. Every ```python block of README.md and docs/**/*.md is run, in a fresh folder per page (the page's blocks in
+   order, sharing one namespace, as a reader would paste them). A block that cannot run here (it needs CUDA,
+   several processes, torch.compile or an optional framework) is marked in the markdown by an HTML comment on
+   the line before it, ``<!-- snippet: not run (why) -->``; it must still compile, and the reason must be
+   given, so nothing is skipped silently. A block that builds on names the page does not define gets them
+   from an HTML comment ``<!-- snippet setup: CODE -->`` before it, run first (a reader sees that the names
+   come from earlier steps; the test sees how).
+
+   The names a snippet may take for granted (a model, its optimizer, a loader, ...) are those of
+   :func:`_prelude`: a small, healthy MLP on 2-class data, so that the snippets run in a few seconds.
+
+2. Every ``graddoctor <verb> ... --option`` written in the docs (code blocks and inline code) is an option
+   that command accepts (its ``--help``), so a documented flag cannot be renamed or dropped unnoticed.
+"""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+
+#: The marker of a block that is not run, with its reason in parentheses.
+NOT_RUN = re.compile(r"<!--\s*snippet:\s*not run\s*\((?P<why>.+)\)\s*-->")
+#: The marker of hidden set-up code run before the next block.
+SETUP = re.compile(r"<!--\s*snippet setup:\s*(?P<code>.*?)-->", re.S)
+FENCE = re.compile(r"^```python\s*\n(?P<body>.*?)^```\s*$", re.M | re.S)
+
+
+def _blocks(page: Path) -> list[dict[str, Any]]:
+    """The ```python blocks of ``page``: line, code, and the marker comments right before each (only blank
+    lines or other marker comments between)."""
+    text = page.read_text(encoding="utf-8")
+    out = []
+    for m in FENCE.finditer(text):
+        before = text[:m.start()]
+        line = before.count("\n") + 1
+        # the comments directly above the fence (possibly several, possibly multi-line)
+        tail = before.rstrip()
+        markers = []
+        while tail.endswith("-->"):
+            start = tail.rfind("<!--")
+            if start < 0:
+                break
+            markers.insert(0, tail[start:])
+            tail = tail[:start].rstrip()
+        why = next((w.group("why").strip() for c in markers if (w := NOT_RUN.fullmatch(c.strip()))), None)
+        setup = "\n".join(s.group("code").strip() for c in markers if (s := SETUP.fullmatch(c.strip())))
+        out.append({"line": line, "code": m.group("body"), "not_run": why, "setup": setup})
+    return out
+
+
+_PAGES_WITH_CODE = [p for p in PAGES if _blocks(p)]
+
+
+def _prelude() -> dict[str, Any]:
+    """What the snippets may take for granted: ``model``, ``optimizer``, ``loss_fn``, ``loader`` (a list of
+    (x, y) batches), ``inputs``/``targets`` (one batch), ``build`` (a fresh model), ``X_train``/``y_train``,
+    ``X_val``/``y_val`` and ``x``/``X``/``y``/``Xv``/``yv`` (whole data sets), and the helpers
+    ``watched_run(path)`` (a finished watched run stored at ``path``) and ``repair_result()`` (a finished
+    ``gd.repair``). No file or folder: a page whose snippets need one creates it (README.md) or names it in a
+    set-up comment."""
+    import torch
+    import torch.nn.functional as F
+    from torch import nn
+
+    import graddoctor as gd
+
+    g = torch.Generator().manual_seed(0)
+    X_train = torch.randn(256, 8, generator=g)
+    y_train = (X_train[:, 0] > 0).long()
+    X_val = torch.randn(64, 8, generator=g)
+    y_val = (X_val[:, 0] > 0).long()
+
+    def build() -> nn.Module:
+        return nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 2))
+
+    torch.manual_seed(0)
+    model = build()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    loader = [(X_train[i:i + 32], y_train[i:i + 32]) for i in range(0, len(X_train), 32)]
+
+    def watched_run(path: str) -> Any:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        torch.manual_seed(0)
+        m = build()
+        opt = torch.optim.SGD(m.parameters(), lr=0.1)
+        with gd.watch(m, opt, store=path) as run:
+            for xb, yb in loader:
+                loss = F.cross_entropy(m(xb), yb)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                run.step(loss=loss)
+        return run
+
+    def repair_result() -> Any:
+        return gd.repair(gd.Case(model_fn=build, train=(X_train, y_train), val=(X_val, y_val),
+                                 loss_fn=F.cross_entropy, optimizer_fn=lambda p: torch.optim.SGD(p, lr=0.1),
+                                 steps=20, batch_size=32), progress=False)
+
+    return {"os": os, "torch": torch, "nn": nn, "F": F, "gd": gd, "model": model, "optimizer": optimizer,
+            "loss_fn": F.cross_entropy, "loader": loader, "inputs": X_train[:32], "targets": y_train[:32],
+            "x": X_train, "y": y_train, "X": X_train, "Xv": X_val, "yv": y_val, "build": build,
+            "X_train": X_train, "y_train": y_train, "X_val": X_val, "y_val": y_val,
+            "watched_run": watched_run, "repair_result": repair_result}
+
+
+@pytest.mark.parametrize("page", _PAGES_WITH_CODE, ids=lambda p: str(p.relative_to(ROOT)))
+def test_python_snippets_run(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    ns = _prelude()
+    for block in _blocks(page):
+        where = f"{page.relative_to(ROOT)}:{block['line']}"
+        code = compile(block["code"], where, "exec")           # a block that is not run must still compile
+        if block["not_run"] is not None:
+            assert block["not_run"], f"{where}: give the reason a block is not run"
+            continue
+        if block["setup"]:
+            exec(compile(block["setup"], f"{where} (setup)", "exec"), ns)
+        try:
+            exec(code, ns)
+        except Exception as e:  # name the page and line of the block, not just the exec frame
+            raise AssertionError(f"the snippet at {where} fails: {type(e).__name__}: {e}") from e
+
+
+def test_markers_are_well_formed() -> None:
+    """A marker comment that does not match the syntax would silently run (or not set up) its block."""
+    for page in PAGES:
+        for i, line in enumerate(page.read_text(encoding="utf-8").splitlines(), 1):
+            if re.search(r"<!--\s*snippet", line) and not (NOT_RUN.search(line) or "snippet setup:" in line):
+                raise AssertionError(f"{page.relative_to(ROOT)}:{i}: malformed snippet marker: {line.strip()}")
+
+
+def _cli_options() -> dict[str, set[str]]:
+    """``"verb"`` or ``"group sub"`` -> the options that command accepts."""
+    import click
+
+    from graddoctor.cli import main
+
+    out: dict[str, set[str]] = {}
+
+    def walk(cmd: click.Command, path: list[str], ctx: click.Context) -> None:
+        opts = {o for p in cmd.params if isinstance(p, click.Option) for o in (*p.opts, *p.secondary_opts)}
+        out[" ".join(path)] = opts | {"--help", "-h"}
+        if isinstance(cmd, click.Group):                 # the root group loads its subcommands lazily
+            for name in cmd.list_commands(ctx):
+                sub = cmd.get_command(ctx, name)
+                assert sub is not None, name
+                walk(sub, [*path, name], click.Context(sub, parent=ctx, info_name=name))
+
+    walk(main, [], click.Context(main, info_name="graddoctor"))
+    return out
+
+
+#: ``graddoctor`` followed by a verb (and a sub-verb for groups), then the rest of the command up to a comment,
+#: the end of the code span, or the next command of a pipeline/list.
+_COMMAND = re.compile(r"graddoctor((?: [a-z][a-z-]*){1,2})([^\n`#;&]*)")
+
+
+def test_documented_cli_options_exist() -> None:
+    commands = _cli_options()
+    checked, wrong = 0, []
+    for page in PAGES:
+        for i, line in enumerate(page.read_text(encoding="utf-8").splitlines(), 1):
+            for segment in re.split(r" \| |;|&&", line):
+                for m in _COMMAND.finditer(segment):
+                    words = m.group(1).split()
+                    if words[0] not in commands:
+                        continue                                 # prose: "graddoctor never ..."
+                    verb = " ".join(words[:2]) if " ".join(words[:2]) in commands else words[0]
+                    for opt in re.findall(r"(?<![\w-])(--?[a-zA-Z][\w-]*)", m.group(2)):
+                        checked += 1
+                        if opt not in commands[verb]:
+                            wrong.append(f"{page.relative_to(ROOT)}:{i}: `graddoctor {verb}` has no {opt}")
+    assert not wrong, "\n".join(wrong)
+    assert checked > 20, "the docs' commands were not found: the pattern is broken"
+
+
+def test_every_page_is_linked_from_the_readme() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    missing = [p.name for p in sorted((ROOT / "docs").glob("*.md")) if f"docs/{p.name}" not in readme]
+    assert not missing, f"docs pages a new user cannot reach from README.md: {missing}"
+
+
+def test_relative_links_resolve() -> None:
+    broken = []
+    for page in PAGES:
+        text = page.read_text(encoding="utf-8")
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text):
+            if "://" in target or target.startswith("mailto:"):
+                continue
+            if not (page.parent / target).exists():
+                broken.append(f"{page.relative_to(ROOT)} -> {target}")
+    assert not broken, "\n".join(broken)
+
