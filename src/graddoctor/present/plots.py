@@ -18,6 +18,7 @@ import matplotlib
 
 matplotlib.use("Agg", force=False)
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.transforms  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
@@ -82,6 +83,38 @@ def wide_range(a: Any) -> bool:
     return bool(v.size) and float(v.max()) > float(v.min()) * 10 ** LOG_SCALE_DECADES
 
 
+def log_axis_fits(a: Any) -> bool:
+    """True when a per-step curve reads better on a log axis: its positive values span more than
+    :data:`LOG_SCALE_DECADES` decades and none of its finite values is negative (a log axis would drop those:
+    a Gaussian NLL or an ELBO that went below zero lost its end; zeros are marked by :func:`mark_off_scale`)."""
+    v = np.asarray(a, dtype=np.float64)
+    return wide_range(v) and not bool((v[np.isfinite(v)] < 0).any())
+
+
+#: Heatmap colours of an exact zero and of +Inf, outside the magma scale (black to light yellow) of the finite
+#: values so that neither reads as a measured value or as a step that recorded nothing (white).
+HEATMAP_ZERO_COLOR = "#1f77b4"
+HEATMAP_INF_COLOR = "#2ca02c"
+#: Legend text of the marks that :func:`mark_off_scale` draws on the edges of a log axis.
+ZERO_LABEL = "exactly 0 (▼ at the bottom edge)"
+INF_LABEL = "+Inf (▲ at the top edge)"
+
+
+def mark_off_scale(ax: Any, x: Any, values: Any, color: Any) -> None:
+    """On a log axis, mark the entries of ``values`` that it cannot draw: exact zeros with ▼ on the bottom edge
+    and +Inf with ▲ on the top edge, at their ``x``. Without the marks a layer whose signal is exactly 0 (dead
+    ReLU units, lr=0) drew no bar and no line, and read as "not recorded" beside the layers that were."""
+    v = np.asarray(values, dtype=np.float64)
+    x = np.asarray(x)
+    trans = matplotlib.transforms.blended_transform_factory(ax.transData, ax.transAxes)
+    shown = {line.get_label() for line in ax.lines}
+    for mask, y, marker, label in ((v == 0, 0.0, "v", ZERO_LABEL), (np.isposinf(v), 1.0, "^", INF_LABEL)):
+        if mask.any():
+            ax.plot(x[mask], np.full(int(mask.sum()), y), ls="none", marker=marker, ms=7, color=color,
+                    transform=trans, clip_on=False, zorder=5, label="_nolegend_" if label in shown else label)
+            shown.add(label)
+
+
 def recorded_columns(arr: np.ndarray) -> np.ndarray:
     """Step columns where a (layers x steps) statistic holds at least one finite value: statistics taken on
     detail steps only (activations, dL/d(input)) are NaN on the other steps."""
@@ -133,11 +166,12 @@ def gradient_flow(data: RunData) -> Figure | None:
         for j, (p, c) in enumerate(zip(pos, colors)):
             label = f"step {int(data.steps[p])}"
             v = positive(arr[:, p])
+            x = np.arange(n) + (j - (len(pos) - 1) / 2) * width if n <= MAX_BARS else np.arange(n)
             if n <= MAX_BARS:
-                ax.bar(np.arange(n) + (j - (len(pos) - 1) / 2) * width, np.nan_to_num(v, nan=0.0), width,
-                       color=c, label=label)
+                ax.bar(x, np.nan_to_num(v, nan=0.0), width, color=c, label=label)
             else:
-                ax.plot(np.arange(n), v, color=c, label=label, lw=1)
+                ax.plot(x, v, color=c, label=label, lw=1)
+            mark_off_scale(ax, x, arr[:, p], c)
         ax.set_yscale("log")
         ax.set_title(title, fontsize=10)
         _layer_axis(ax, data.layer_names)
@@ -157,15 +191,26 @@ def heatmap(data: RunData) -> Figure | None:
         cols = recorded_columns(data.layer_stats[key])
         steps = data.steps[cols]
         extent = (float(steps[0]), float(steps[-1]) if steps.size > 1 else float(steps[0]) + 1, n - 0.5, -0.5)
-        img = np.log10(positive(data.layer_stats[key][:, cols]))
-        im = ax.imshow(img, aspect="auto", interpolation="nearest", cmap="magma", extent=extent)
-        fig.colorbar(im, ax=ax, label=f"log10 {key}")
+        vals = np.asarray(data.layer_stats[key][:, cols], dtype=np.float64)
+        img = np.log10(positive(vals))
+        # Exact zeros (a dead layer) and +Inf (an overflow) have no log10: drawn as NaN they were white, like
+        # steps that recorded nothing. They get the colours below and above the scale, which the title names.
+        zero, inf = vals == 0, np.isposinf(vals)
+        lo, hi = (float(np.nanmin(img)), float(np.nanmax(img))) if np.isfinite(img).any() else (0.0, 1.0)
+        hi = hi if hi > lo else lo + 1.0
+        img[zero], img[inf] = lo - 1.0, hi + 1.0
+        cmap = plt.get_cmap("magma").with_extremes(under=HEATMAP_ZERO_COLOR, over=HEATMAP_INF_COLOR)
+        im = ax.imshow(img, aspect="auto", interpolation="nearest", cmap=cmap, extent=extent, vmin=lo, vmax=hi)
+        extend = {(True, True): "both", (True, False): "min", (False, True): "max"}.get(
+            (bool(zero.any()), bool(inf.any())), "neither")
+        fig.colorbar(im, ax=ax, label=f"log10 {key}", extend=extend)
+        marks = [what for what, m in (("blue: exactly 0", zero), ("green: +Inf", inf)) if m.any()]
         ax.set_xlabel("step")
         ax.set_ylabel("layer (input side at top)")
         if n <= MAX_NAMED_TICKS:
             ax.set_yticks(range(n))
             ax.set_yticklabels([text(x, 18) for x in data.layer_names], fontsize=7)
-        ax.set_title(f"{key} per layer and step", fontsize=10)
+        ax.set_title(f"{key} per layer and step" + (f" ({', '.join(marks)})" if marks else ""), fontsize=10)
     return fig
 
 
@@ -178,8 +223,11 @@ def _lines_by_depth(ax: Any, data: RunData, key: str, log: bool) -> bool:
     for k, i in enumerate(idx):
         v = positive(arr[i]) if log else np.asarray(arr[i], dtype=np.float64)
         m = np.isfinite(v)  # statistics of detail steps are missing (NaN) on the other steps
-        ax.plot(data.steps[m], v[m], color=cmap(k / max(1, len(idx) - 1)), lw=1, label=text(data.layers[i].name, 24),
+        color = cmap(k / max(1, len(idx) - 1))
+        ax.plot(data.steps[m], v[m], color=color, lw=1, label=text(data.layers[i].name, 24),
                 marker="." if m.sum() < FEW_POINTS else None)
+        if log:
+            mark_off_scale(ax, data.steps, arr[i], color)
     if log:
         ax.set_yscale("log")
     ax.set_xlabel("step")
@@ -292,24 +340,38 @@ def loss_curves(data: RunData, sampling: Sampling | None = None) -> Figure | Non
 
     steps = sampling.curve_steps if sampling is not None and sampling.curve_steps.size else data.steps
     curves = sampling.curves if sampling is not None and sampling.curves else data.step_stats
-    panels = [(k, t) for k, t in (("loss", "loss"), ("total_grad_norm", "total gradient norm ‖∂L/∂θ‖"))
-              if k in curves and has_values(curves[k])]
-    if not panels:
-        return None
+    named = [(k, t) for k, t in (("loss", "loss"), ("total_grad_norm", "total gradient norm ‖∂L/∂θ‖"))
+             if k in curves]
+    panels = [(k, t) for k, t in named if has_values(curves[k])]
     bad = steps[nonfinite_positions(curves)] if steps.size else steps
+    if not panels:
+        if not bad.size:
+            return None
+        # NaN/Inf from the first step on: the red marks are the whole story, where the section used to say that
+        # no loss or gradient norm was recorded. A NaN loss is stored as "not given", so the loss panel is drawn
+        # only when the run logged a loss on every step (meta "loss_every_step").
+        panels = [(k, t) for k, t in named if k != "loss" or data.meta.get("loss_every_step") is True]
+        if not panels:
+            return None
     keep = np.unique(np.linspace(0, steps.size - 1, min(steps.size, MAX_CURVE_POINTS)).round().astype(int))
     fig, axes = _new(3.4, ncols=len(panels))
     for ax, (key, title) in zip(axes[0], panels):
-        v = np.asarray(curves[key][keep], dtype=np.float64)
-        log = wide_range(v)
-        v = positive(v) if log else v
+        raw = np.asarray(curves[key][keep], dtype=np.float64)
+        log = log_axis_fits(raw)
+        v = positive(raw) if log else raw
         m = np.isfinite(v)  # a loss that was not logged at some steps leaves gaps, not broken lines
         ax.plot(steps[keep][m], v[m], lw=1, color="tab:blue", marker="." if m.sum() < FEW_POINTS else None)
         if log:
             ax.set_yscale("log")
+            mark_off_scale(ax, steps[keep], np.where(np.isposinf(raw), np.nan, raw), "tab:blue")
         if bad.size:
             ax.vlines(bad, 0, 1, transform=ax.get_xaxis_transform(), color="tab:red", alpha=0.5, lw=0.8,
                       label=f"non-finite ({bad.size} steps)")
+            if not m.any():
+                ax.text(0.5, 0.5, f"no finite value: NaN/Inf at {bad.size} of {steps.size} recorded steps",
+                        transform=ax.transAxes, ha="center", va="center", fontsize=9, color="tab:red")
+                ax.set_yticks([])
+        if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=7)
         ax.set_xlabel("step")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))

@@ -153,12 +153,15 @@ def repair_curves(result: dict[str, Any] | None) -> Any:
         return None
     fig, axes = plots._new(3.4, ncols=len(names))
     for ax, name in zip(axes[0], names):
+        # a log axis for losses, unless one went below zero (the log axis dropped those points)
+        log = "loss" in name and not any((r[np.isfinite(r)] < 0).any() for e, _ in pairs
+                                         for r in curves[id(e)].get(name, []))
         for e, color in pairs:
             for k, run in enumerate(curves[id(e)].get(name, [])):
-                v = plots.positive(run) if "loss" in name else run
+                v = plots.positive(run) if log else run
                 ax.plot(np.arange(run.size), v, color=color, lw=1, alpha=0.9 if k == 0 else 0.5,
                         label=plots.text(label(e)) if k == 0 else None)
-        if "loss" in name and plots.has_values(ax.lines[0].get_ydata()):
+        if log and plots.has_values(ax.lines[0].get_ydata()):
             ax.set_yscale("log")
         ax.set_title(name, fontsize=10)
         ax.set_xlabel("recorded point")
