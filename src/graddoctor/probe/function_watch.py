@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import operator
 from functools import partial
+from types import SimpleNamespace
 from typing import Any
 
 import torch
@@ -46,6 +47,27 @@ def _finite_probe(t: Any) -> torch.Tensor | None:
     return t.detach().sum(dtype=torch.float32)
 
 
+#: The settings of functional activations that their derivative and flat region depend on, in positional order
+#: after the input (``F.leaky_relu(x, 0.2)``, ``F.elu(x, alpha=2.0)``, ``F.hardtanh(x, -0.1, 0.1)``), with the
+#: defaults of torch.nn.functional; read as the attributes of the matching activation module.
+FUNCTION_SETTINGS: dict[str, tuple[tuple[str, float], ...]] = {
+    "leaky_relu": (("negative_slope", 0.01),), "elu": (("alpha", 1.0),),
+    "hardtanh": (("min_val", -1.0), ("max_val", 1.0)),
+}
+
+
+def _settings(kind: str, args: Any, kwargs: dict[str, Any] | None) -> Any:
+    """A stand-in for the activation module of a functional call: its settings as attributes (None for kinds
+    without settings)."""
+    names = FUNCTION_SETTINGS.get(kind)
+    if names is None:
+        return None
+    kw = kwargs or {}
+    vals = {name: kw.get(name, args[k + 1] if len(args) > k + 1 else default)
+            for k, (name, default) in enumerate(names)}
+    return SimpleNamespace(**{k: float(v) for k, v in vals.items()})
+
+
 class _Mode(TorchFunctionMode):
     def __init__(self, obs: CheckObserver) -> None:
         super().__init__()
@@ -54,7 +76,7 @@ class _Mode(TorchFunctionMode):
     def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
         out = func(*args, **(kwargs or {}))
         try:
-            self.obs.on_op(func, args, out)
+            self.obs.on_op(func, args, out, kwargs)
         except Exception:  # never break the user's forward
             pass
         return out
@@ -125,7 +147,7 @@ class CheckObserver:
         if probe is not None:
             self.module_flags.append((name, probe))
 
-    def on_op(self, func: Any, args: Any, out: Any) -> None:
+    def on_op(self, func: Any, args: Any, out: Any, kwargs: dict[str, Any] | None = None) -> None:
         if not torch.is_grad_enabled():
             return
         kind = FUNCTION_KINDS.get(func)
@@ -135,7 +157,7 @@ class CheckObserver:
             entry = self.functional.setdefault(spec.name, [kind, []])
             if entry[0] == kind:
                 unit_dim = spec.unit_dim
-                entry[1].append(activation_stats(kind, out.detach(), None, unit_dim))
+                entry[1].append(activation_stats(kind, out.detach(), _settings(kind, args, kwargs), unit_dim))
             return
         uname = UNSAFE_OPS.get(func)
         if uname is not None and isinstance(out, torch.Tensor) and out.is_floating_point():
