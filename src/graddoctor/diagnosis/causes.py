@@ -50,6 +50,7 @@ CAUSE_REMEDIES: dict[str, list[str]] = {
     "unnormalized_inputs": ["normalize_inputs"],
     "non_finite_inputs": ["sanitize_inputs"],
     "unsafe_op": ["guard_unsafe_op"],
+    "non_finite_loss": [],  # the targets or the loss function: nothing graddoctor can change (codes.py says what to do)
     "post_layernorm": ["pre_layernorm", "lr_warmup"],
     "weight_decay_only": ["he_init", "add_batchnorm", "add_residual"],
     "high_learning_rate_relu": ["lower_learning_rate", "use_leaky_relu", "he_init"],

@@ -42,7 +42,11 @@ CAUSES: dict[str, str] = {
     "stands out, so the gradient's depth profile is not the problem): the step size holds training back.",
     "unnormalized_inputs": "the inputs are far from zero mean and unit scale.",
     "non_finite_inputs": "the batch already holds NaN or Inf.",
-    "unsafe_op": "a numerically unsafe operation (log, sqrt, division, exp) produced the first NaN/Inf.",
+    "unsafe_op": "a numerically unsafe operation (log, sqrt, division, exp) produced the first NaN/Inf, in the "
+    "forward pass or, when only the gradients are non-finite, in the backward pass (sqrt or a norm at 0).",
+    "non_finite_loss": "every layer output was finite and the loss was not: the targets hold a NaN/Inf, or the "
+    "loss function computes one (log of 0, division by 0, a mean over an empty selection). No remedy of the "
+    "model or the optimizer fixes that: clean the targets or guard the loss.",
     "post_layernorm": "LayerNorm after the residual addition (Post-LN): gradients of the last layers are large at "
     "initialisation (Xiong et al. 2020).",
     "weight_decay_only": "the layer's gradient is essentially its weight-decay term alone: the data gradient has "

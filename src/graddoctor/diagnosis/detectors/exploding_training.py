@@ -9,6 +9,7 @@ from ..causes import FIRST_UPDATE_TOO_LARGE, INIT_TOO_SMALL, init_audit, rank_re
 from ..context import Context, column_nanmedian, fnum, nanmedian, robust_slope, safe_log10
 from ..findings import Finding
 from .base import Detector, register
+from .non_finite import nonfinite_onset
 
 
 @register
@@ -19,7 +20,10 @@ class ExplodingTraining(Detector):
       ``warmup`` steps), ``spike_factor`` x the median of the following ``window`` steps (when there are any)
       and at least ``min_over_start`` x the median of the first ``window`` recorded steps, the signature of
       Pascanu et al.'s cliff (2013, Fig. 6: a wall 1e4-1e5 times steeper than the surrounding surface, on
-      both sides); a non-finite norm always counts. The following steps matter when the norm climbs to a new
+      both sides); a non-finite norm counts too, unless the run's first NaN/Inf appeared in the forward pass
+      (a layer output or the loss) after steady gradients, with no finite spike before it
+      (:func:`~graddoctor.diagnosis.detectors.non_finite.nonfinite_onset`): a NaN label or input then read as
+      a gradient cliff, with clipping as the fix. The following steps matter when the norm climbs to a new
       level, as an LSTM's does when it leaves its initial plateau (a 2-layer LSTM classifier under Adam: the
       norm rose from 0.03 to ~2 while the loss fell from 0.69 to 0.16, and one batch at 9.4, 12x the median
       of the ten steps before, was a "spike" although the ten after had a median of 2.4; the corpus's
@@ -92,6 +96,11 @@ class ExplodingTraining(Detector):
                                                        and above_after)) \
                     and np.median(ref) > 0:
                 spikes.append((t, float(g[t] / np.median(ref)) if np.isfinite(g[t]) else float("inf")))
+        onset = nonfinite_onset(ctx)
+        if onset is not None and onset["sudden"] and not any(t < onset["col"] for t, _ in spikes):
+            # A NaN/Inf that the forward pass met (bad data, an unsafe op) after steady gradients: the non-finite
+            # norms from there on are its consequence, the non_finite finding's, not a cliff in the loss surface
+            spikes = [(t, r) for t, r in spikes if np.isfinite(g[t])]
         tail = g[-self.window:]
         ok = np.isfinite(tail) & (tail > 0)
         growth = float("nan")

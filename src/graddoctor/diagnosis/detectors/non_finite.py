@@ -10,6 +10,76 @@ from ..context import Context, fnum, nanmedian
 from ..findings import Finding
 from .base import Detector, register
 
+#: What to look at, by the cause of a NaN/Inf that appeared without any warning in the gradient norm.
+SUDDEN_HINT = {
+    "non_finite_loss": "every layer output was finite, so the targets or the loss function made it: look for a "
+                       "NaN/Inf in the targets (a missing label) and for log of 0, division by 0 or a mean over an "
+                       "empty selection in the loss function",
+    "non_finite_inputs": "the first layer's output was the first to be non-finite, so look for a NaN/Inf in that "
+                         "step's input batch",
+    "unsafe_op": "the layers before it were finite, so look for log, sqrt, division or exp inside it",
+}
+#: ... and when only the gradients are non-finite.
+BACKWARD_HINT = ("an operation whose derivative is infinite where it was evaluated: sqrt or a norm of a vector "
+                 "that can be 0, pow with an exponent below 1 at 0, or a NaN branch masked by torch.where")
+
+
+#: Steps before the first non-finite one searched for a gradient-norm growth, and the growth that points at the
+#: learning rate (the defaults of :class:`NonFinite`'s ``growth_window`` and ``growth_factor``).
+GROWTH_WINDOW = 5
+GROWTH_FACTOR = 10.0
+
+
+def nonfinite_onset(ctx: Context, growth_window: int = GROWTH_WINDOW,
+                    growth_factor: float = GROWTH_FACTOR) -> dict[str, Any] | None:
+    """Where and how a run's first NaN/Inf appeared; None when it has none.
+
+    Returns ``col`` (the first step column with a non-finite loss, gradient or layer output), ``bad_layers``
+    (indices, forward order, of the layers whose output is non-finite there), ``origin`` (the first of them,
+    ``"<loss>"`` when only the loss is, None when only the gradients are), ``growth`` (the gradient-norm growth
+    over the ``growth_window`` steps before, when above ``growth_factor``, else None), ``weight_growth`` (the
+    same for the weight norms since the first step, median over layers), ``first_update`` (median relative
+    update of the first step) and ``sudden``: the NaN/Inf appeared in the forward pass (a layer output or the
+    loss) while neither the gradient norm nor the weights had grown and the first update was not oversized. Finite gradients
+    and a finite learning rate leave finite weights, so such a NaN comes from what the step computed on: its
+    batch (the first layer's output, or the targets through the loss), or an unsafe operation, not from an
+    exploding gradient. A single NaN label in a regression set gave "exploding_gradient, cause gradient_cliff,
+    clip_grad_norm" (tests/regressions/test_qa4_diag_nan_data_not_exploding.py)."""
+    if ctx.n_steps == 0:
+        return None
+    out_nf, act_nf = ctx.stat("out_nonfinite"), ctx.stat("act_nonfinite")
+    with np.errstate(invalid="ignore"):
+        # NaN (not measured) compares False, Inf True: no float copy of the layers x steps arrays
+        layer_bad_any = ((out_nf > 0) | (act_nf > 0)).any(axis=0)
+        loss_bad = ctx.loss_nonfinite()
+        grad_bad = np.nan_to_num(ctx.step_stat("nonfinite_grads")) > 0
+    cols = np.where(layer_bad_any | loss_bad | grad_bad)[0]
+    if cols.size == 0:
+        return None
+    c = int(cols[0])
+    with np.errstate(invalid="ignore"):
+        bad_layers = [i for i in range(len(ctx.layers)) if out_nf[i, c] > 0 or act_nf[i, c] > 0]
+    origin = ctx.layers[bad_layers[0]].name if bad_layers else "<loss>" if loss_bad[c] else None
+    g = ctx.step_stat("total_grad_norm")
+    prev = g[max(0, c - growth_window):c]
+    prev = prev[np.isfinite(prev)]
+    growth = float(prev[-1] / prev[0]) if prev.size >= 2 and prev[-1] > growth_factor * prev[0] else None
+    upd = ctx.stat("update_ratio")
+    first_update = float(nanmedian(upd[:, 0])) if upd.shape[1] else float("nan")
+    # weights that grew by growth_factor since the first step (median over layers, last measurement before c):
+    # a learning rate that inflates them slowly (Adam's bounded steps) until an output overflows
+    wn = ctx.stat("weight_norm")[:, :c]
+    measured = np.where(np.isfinite(wn).any(axis=0))[0]
+    weight_growth = None
+    if measured.size >= 2:
+        with np.errstate(all="ignore"):
+            wg = float(nanmedian(wn[:, measured[-1]] / wn[:, measured[0]]))
+        weight_growth = wg if wg > growth_factor else None
+    sudden = origin is not None and growth is None and weight_growth is None \
+        and not first_update > FIRST_UPDATE_TOO_LARGE
+    return {"col": c, "bad_layers": bad_layers, "origin": origin, "growth": growth, "weight_growth": weight_growth,
+            "first_update": first_update, "sudden": sudden}
+
 
 @register
 class NonFinite(Detector):
@@ -29,7 +99,7 @@ class NonFinite(Detector):
 
     name = "non_finite"
 
-    def __init__(self, growth_window: int = 5, growth_factor: float = 10.0) -> None:
+    def __init__(self, growth_window: int = GROWTH_WINDOW, growth_factor: float = GROWTH_FACTOR) -> None:
         self.growth_window = growth_window
         self.growth_factor = growth_factor
 
@@ -52,6 +122,10 @@ class NonFinite(Detector):
             causes.append("unsafe_op")
         if origin not in (None, "<input>", "<loss>") and not nf.get("unsafe_op"):
             causes.append("init_scale_too_large")
+        if origin == "<loss>" and not causes:
+            causes.append("non_finite_loss")  # every module output finite: the targets or the loss function
+        if origin is None and not causes:
+            causes.append("unsafe_op")  # a finite loss and outputs, non-finite gradients: an infinite derivative
         if not causes:
             causes.append("unknown")
         layers = [origin] if origin and not origin.startswith("<") else []
@@ -64,35 +138,21 @@ class NonFinite(Detector):
         if nf.get("unsafe_op"):
             op = nf["unsafe_op"]
             msg += f", produced by {op.get('op')} inside {op.get('module')}"
+        elif causes == ["non_finite_loss"]:
+            msg += ": " + SUDDEN_HINT["non_finite_loss"]
+        elif origin is None and causes == ["unsafe_op"]:
+            msg += ", with a finite loss and module outputs: " + BACKWARD_HINT
         return [Finding(kind="non_finite", severity="critical", layers=layers, origin=origin, evidence=ev,
                         causes=causes, remedies=rank_remedies(causes, "non_finite"), message=msg,
                         detector=self.name)]
 
     # ------------------------------------------------------------------ run
     def _from_run(self, ctx: Context) -> list[Finding]:
-        if ctx.n_steps == 0:
+        on = nonfinite_onset(ctx, self.growth_window, self.growth_factor)
+        if on is None:
             return []
-        loss = ctx.step_stat("loss")
-        ngrad = ctx.step_stat("nonfinite_grads")
-        out_nf = ctx.stat("out_nonfinite")
-        act_nf = ctx.stat("act_nonfinite")
-        with np.errstate(invalid="ignore"):
-            # NaN (not measured) compares False, Inf True: no float copy of the layers x steps arrays
-            layer_bad = (out_nf > 0) | (act_nf > 0)
-            loss_bad = ctx.loss_nonfinite()
-            grad_bad = np.nan_to_num(ngrad) > 0
-        any_bad = layer_bad.any(axis=0) | loss_bad | grad_bad
-        cols = np.where(any_bad)[0]
-        if cols.size == 0:
-            return []
-        c = int(cols[0])
-        bad_layers = [i for i in range(len(ctx.layers)) if layer_bad[i, c]]
-        if bad_layers:
-            origin = ctx.layers[bad_layers[0]].name
-        elif loss_bad[c]:
-            origin = "<loss>"
-        else:
-            origin = None
+        c, bad_layers, origin = on["col"], on["bad_layers"], on["origin"]
+        loss, ngrad = ctx.step_stat("loss"), ctx.step_stat("nonfinite_grads")
         ev: dict[str, Any] = {"first_step": int(ctx.steps[c]), "loss": fnum(loss[c]),
                               "nonfinite_grads": fnum(ngrad[c]),
                               "layers_nonfinite_output": [ctx.layers[i].name for i in bad_layers]}
@@ -101,21 +161,33 @@ class NonFinite(Detector):
             ev["layers_nonfinite_grad"] = [ctx.layers[i].name for i in range(len(ctx.layers))
                                            if np.isfinite(gnf[i]) and gnf[i] > 0]
         causes: list[str] = []
-        g = ctx.step_stat("total_grad_norm")
-        lo = max(0, c - self.growth_window)
-        prev = g[lo:c]
-        prev = prev[np.isfinite(prev)]
-        if prev.size >= 2 and prev[-1] > self.growth_factor * prev[0]:
+        if on["growth"] is not None:
             causes.append("learning_rate_too_high")
-            ev["grad_norm_growth_before"] = fnum(prev[-1] / prev[0])
-        upd = ctx.stat("update_ratio")
-        if upd.shape[1] and nanmedian(upd[:, 0]) > FIRST_UPDATE_TOO_LARGE and "learning_rate_too_high" not in causes:
+            ev["grad_norm_growth_before"] = fnum(on["growth"])
+        if on["weight_growth"] is not None:
+            ev["weight_growth_before"] = fnum(on["weight_growth"])
+        if (on["first_update"] > FIRST_UPDATE_TOO_LARGE or on["weight_growth"] is not None) \
+                and "learning_rate_too_high" not in causes:
             causes.append("learning_rate_too_high")
+        ev["sudden"] = on["sudden"]
+        if on["sudden"]:  # finite weights met something non-finite in this step's forward pass
+            first = next((i for i in range(len(ctx.layers)) if not ctx.is_container(i)), None)
+            causes.append("non_finite_loss" if origin == "<loss>" else
+                          "non_finite_inputs" if bad_layers and bad_layers[0] == first else "unsafe_op")
+        elif origin is None and not causes:
+            # the loss and every output finite, the gradients not, without growth: an operation whose derivative
+            # is infinite where it was evaluated (sqrt or a norm at 0)
+            causes.append("unsafe_op")
         if not causes:
             causes.append("unknown")
         layers = [ctx.layers[i].name for i in bad_layers] or ev.get("layers_nonfinite_grad", [])
+        msg = f"the first NaN/Inf appears at step {int(ctx.steps[c])}" + (f" in {origin}" if origin
+                                                                          else " in the gradients")
+        if on["sudden"]:
+            msg += (", with a steady gradient norm before it: " + SUDDEN_HINT.get(causes[-1], ""))
+        elif causes == ["unsafe_op"]:
+            msg += ", with a finite loss and layer outputs: " + BACKWARD_HINT
+        kind = "non_finite" if on["sudden"] or causes == ["unsafe_op"] else "exploding_gradient"
         return [Finding(kind="non_finite", severity="critical", layers=layers, origin=origin,
                         step=int(ctx.steps[c]), evidence=ev, causes=causes,
-                        remedies=rank_remedies(causes, "exploding_gradient"),
-                        message=f"the first NaN/Inf appears at step {int(ctx.steps[c])}"
-                                + (f" in {origin}" if origin else " in the gradients"), detector=self.name)]
+                        remedies=rank_remedies(causes, kind), message=msg, detector=self.name)]
