@@ -34,6 +34,14 @@ NAME = "batchnorm"
 TITLE = "Batch normalization in a 3x100 sigmoid MLP on MNIST"
 SOURCE = "Ioffe & Szegedy 2015, Batch Normalization (ICML), arXiv:1502.03167, §3.3 and §4.1, Fig. 1"
 
+#: Captions of the figures on the HTML page (figure file stem -> caption).
+FIGURE_CAPTIONS = {
+    "batchnorm-fig1": "Fig. 1 of the paper in miniature: (a) test accuracy of the 3x100 sigmoid MLP with and "
+                      "without batch normalization during training; (b, c) the 15th, 50th and 85th percentiles "
+                      "of one last-hidden-layer unit's sigmoid input over training, without BN (they drift) and "
+                      "with BN (much steadier).",
+}
+
 #: The paper's net: 3 hidden layers of 100 sigmoid units, mini-batches of 60, 50,000 steps (§4.1).
 HIDDEN, DEPTH, BATCH = 100, 3, 60
 #: Updates per mode (quick, full); the paper ran 50,000.

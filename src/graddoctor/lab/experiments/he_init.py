@@ -30,6 +30,14 @@ NAME = "he-init"
 TITLE = "Xavier vs He initialisation in a 30-layer ReLU net"
 SOURCE = "He, Zhang, Ren & Sun 2015, Delving deep into rectifiers (ICCV), arXiv:1502.01852, §2.2, Figs. 2-3"
 
+#: Captions of the figures on the HTML page (figure file stem -> caption).
+FIGURE_CAPTIONS = {
+    "he_init": "Left: log2 of the mean square of the last layer's output over the first's in ReLU MLPs at init, "
+               "against depth L: Xavier init halves it at every layer (dashed: -(L-1)), He init keeps it level. "
+               "Right: training loss (moving average of 10 steps) of the 30-layer net with each init and "
+               "optimiser: Xavier + SGD stalls, He + SGD learns (Fig. 3).",
+}
+
 #: Depths and width of the at-init signal measurement, and the images it uses (§3.4).
 SIGNAL_DEPTHS, SIGNAL_WIDTH, SIGNAL_IMAGES = (10, 20, 30), 256, 256
 #: log2(ms(h_L)/ms(h_1)) must be within this many octaves of -(L-1) (Xavier) or of 0 (He) (§3.4).

@@ -30,6 +30,14 @@ TITLE = "Mean-field depth scales of tanh nets: order, chaos and the 6 xi_c train
 SOURCE = ("Schoenholz, Gilmer, Ganguli & Sohl-Dickstein 2017, Deep Information Propagation (ICLR), arXiv:1611.01232; "
           "Pennington, Schoenholz & Ganguli 2017, arXiv:1711.04735")
 
+#: Captions of the figures on the HTML page (figure file stem -> caption).
+FIGURE_CAPTIONS = {
+    "meanfield": "Left: the trainability grid of tanh MLPs (sigma_b^2 = 0.05): o trained, x not, against the "
+                 "mean-field depth 6 xi_c (black), which diverges at the critical sigma_w^2 = 1.76. Right: the "
+                 "per-layer gradient factor chi_1 from theory (line) and measured at init (dots); below 1 the "
+                 "gradients vanish (ordered phase), above 1 they explode (chaotic phase).",
+}
+
 #: sigma_b^2 of the paper's experiments and of the table (§5.4).
 SIGMA_B2 = 0.05
 #: The [C] table of §5.4: sigma_w^2 -> (q*, chi_1, c*, xi_q, xi_c).

@@ -32,6 +32,15 @@ NAME = "nielsen"
 TITLE = "Vanishing gradients in deep sigmoid nets (speed of learning per layer)"
 SOURCE = "Nielsen, Neural Networks and Deep Learning, ch. 5 (2015); code: mnielsen/neural-networks-and-deep-learning"
 
+#: Captions of the figures on the HTML page (figure file stem -> caption).
+FIGURE_CAPTIONS = {
+    "nielsen_speeds": "Left: the speed of learning ||dC/db|| of each hidden layer at initialisation for the 2-, 3- "
+                      "and 4-hidden-layer sigmoid nets (median over seeds, bars: 5-95 % band), with Nielsen's "
+                      "published values as black stars; each layer learns about 5x slower than the next. Right: "
+                      "the four speeds of the 4-HL net during full-batch training (one seed): they fall together "
+                      "and the first layer stays the slowest.",
+}
+
 #: Hidden layers of the three nets -> Nielsen's published speeds at init (chapter text / initial JSON, §1.2).
 PUBLISHED: dict[int, list[float]] = {
     2: [0.06574, 0.30922],

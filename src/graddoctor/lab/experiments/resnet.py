@@ -38,6 +38,13 @@ NAME = "resnet"
 TITLE = "Plain vs residual nets at depth: degradation of training error"
 SOURCE = "He, Zhang, Ren & Sun 2016, Deep Residual Learning for Image Recognition (CVPR), arXiv:1512.03385, §4.1-4.2"
 
+#: Captions of the figures on the HTML page (figure file stem -> caption).
+FIGURE_CAPTIONS = {
+    "resnet-fig6": "Fig. 6 of the paper in miniature: training loss of the plain (left) and residual (right) "
+                   "nets with batch normalization, one curve per depth 6n+2. The deeper plain net trains worse "
+                   "than the shallower one (degradation); with identity shortcuts depth no longer hurts.",
+}
+
 #: Sizes per mode (quick, full): n of the 6n+2-layer nets, width, Adam updates (batch 128), step decay.
 SIZES: dict[bool, dict[str, Any]] = {True: {"ns": (1, 3), "width": 32, "steps": 400, "lr_decay": False},
          False: {"ns": (1, 3, 9), "width": 64, "steps": 4000, "lr_decay": True}}

@@ -39,6 +39,20 @@ SOURCE = ("Hochreiter & Schmidhuber 1997, Long Short-Term Memory, Neural Computa
           "Bengio, Simard & Frasconi 1994, IEEE TNN 5(2); Pascanu, Mikolov & Bengio 2013, ICML, "
           "arXiv:1211.5063, §2.3 and Algorithm 1")
 
+#: Captions of the figures on the HTML page (figure file stem -> caption).
+FIGURE_CAPTIONS = {
+    "rnn-memory-wrong-vs-T": "Fraction of test sequences wrong on the adding problem (left) and the temporal "
+                             "order problem (right) against the minimal time lag T, for the plain RNN, the "
+                             "LSTM and the GRU: the plain RNN fails at long lags, the gated nets do not.",
+    "rnn-memory-profile": "The gradient reaching the input t steps before the loss, ||dL/dx_t||, on the "
+                          "adding problem at its largest T, at the first update (left) and at the end of "
+                          "training (right); dotted: the minimal lag. The plain RNN's decays exponentially "
+                          "(Bengio et al. 1994), the LSTM's and GRU's reach far back.",
+    "rnn-memory-cliff": "Left: log10 of the gradient norm of Pascanu's single-unit RNN over (w, b), with the "
+                        "paths of unclipped and norm-clipped gradient descent: the narrow wall (cliff) throws "
+                        "the unclipped path away. Right: the error E along each path; clipping converges.",
+}
+
 CELLS = ("RNN", "LSTM", "GRU")
 #: Tags of the two configurations the doctor examines (the ``config`` key of each finding dict).
 RNN_CONFIG, CLIFF_CONFIG = "plain RNN, adding problem", "single-unit cliff, unclipped SGD"

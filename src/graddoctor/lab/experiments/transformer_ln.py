@@ -45,6 +45,16 @@ TITLE = "Post-LN vs Pre-LN transformer: gradient norms by layer at initialisatio
 SOURCE = ("Xiong, Yang, He, Zheng, Zheng, Xing, Zhang, Lan, Wang & Liu 2020, On Layer Normalization in the "
           "Transformer Architecture (ICML), arXiv:2002.04745, Theorem 1, Lemmas 1-2, Fig. 3")
 
+#: Captions of the figures on the HTML page (figure file stem -> caption).
+FIGURE_CAPTIONS = {
+    "transformer-ln-fig3": "Fig. 3 of the paper in miniature. Left: the Frobenius norm of the gradient of each "
+                           "FFN's second weight matrix W2 at initialisation in the 6-6 encoder-decoder (layers "
+                           "1-6 encoder, 7-12 decoder; solid Post-LN, dashed Pre-LN): Post-LN's grows towards "
+                           "the output, Pre-LN's stays nearly flat. Right: the last decoder layer's norm "
+                           "against the depth L: about constant for Post-LN, falling like 1/sqrt(L) for "
+                           "Pre-LN (Theorem 1).",
+}
+
 #: The tiny model and data of §5.5: width, heads, FFN width, vocabulary (token 0 is BOS), length, batch.
 D, HEADS, FFN, VOCAB, SEQ, BATCH = 64, 4, 256, 100, 32, 32
 #: The paper's IWSLT14 sizes (its appendix A.1: embedding 512, FFN 1024, 4 heads), used for the full-mode
