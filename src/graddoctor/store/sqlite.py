@@ -110,12 +110,34 @@ def _validate(con: sqlite3.Connection, path: str) -> None:
         raise StoreError(f"{path!r} is not a graddoctor run store (SQLite says: {e}); "
                          "pass the .sqlite file that gd.watch(store=...) wrote") from None
     if app_id != APPLICATION_ID:
+        if app_id == 0 and _records_in_missing_wal(con, path):
+            raise StoreError(
+                f"{path!r} holds no records yet: it is a store in WAL mode whose records are still in its "
+                f"write-ahead log {Path(path).name + '-wal'!r}, which is missing (or empty) beside it (a copy of a run store "
+                "taken while the run was written, or after its writer was killed, needs that file too). Copy "
+                f"{Path(path).name + '-wal'!r} along with it, or copy the store after the run has ended")
         raise StoreError(f"{path!r} is an SQLite file but not a graddoctor run store; "
                          "pass the .sqlite file that gd.watch(store=...) wrote")
     if version > SCHEMA_VERSION:
         raise SchemaVersionError(
             f"{path!r} was written with store schema version {version}, newer than this graddoctor "
             f"understands ({SCHEMA_VERSION}); upgrade graddoctor (pip install -U graddoctor) to read it")
+
+
+def _records_in_missing_wal(con: sqlite3.Connection, path: str) -> bool:
+    """True for a database file in WAL mode with no table and no (or an empty) ``-wal`` file beside it: what a copy of a run
+    store being written (or of one whose writer was killed) looks like when its write-ahead log was left behind.
+    A writer sets WAL mode first and everything else (the application id, the tables, every step) reaches the
+    main file only at a checkpoint, so without the log the copy reads as an empty, foreign SQLite file."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(20)
+        tables = con.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]
+    except (OSError, sqlite3.Error):
+        return False
+    wal_mode = len(head) >= 20 and head[18] == 2 and head[19] == 2  # file format bytes: 2 = WAL
+    wal = Path(path + "-wal")  # opening the copy (even read-only) creates an empty one
+    return wal_mode and tables == 0 and (not wal.exists() or wal.stat().st_size == 0)
 
 
 class SQLiteStore:
