@@ -47,8 +47,9 @@ def list_cmd() -> None:
               help="torch intra-op threads. The lab's models are small: one thread is fastest, and more threads "
                    "thrash on a busy machine.")
 def run_cmd(name: str, quick: bool, seeds: int | None, out: Path | None, threads: int) -> None:
-    """Run experiment NAME (or 'all'); exits with status 1 when a check fails, 2 when an experiment cannot run
-    because a package its data comes from is not installed (the others still run)."""
+    """Run experiment NAME (or 'all'); exits with status 1 when a check fails (or, with 'all', an experiment
+    crashes: the others still run), 2 when an experiment cannot run because a package its data comes from is
+    not installed (the others still run)."""
     import torch
     from rich.console import Console
 
@@ -67,7 +68,7 @@ def run_cmd(name: str, quick: bool, seeds: int | None, out: Path | None, threads
         raise click.BadParameter(f"unknown experiment {unknown[0]!r}; known: all, {', '.join(registry.names())}",
                                  param_hint="NAME")
     out = out if out is not None else Path("lab-results")
-    failed, results, unavailable = [], [], []
+    failed, results, unavailable, crashed = [], [], [], []
     for n in names:
         torch.manual_seed(0)
         with console.status(f"running {n}...") as status:
@@ -79,6 +80,16 @@ def run_cmd(name: str, quick: bool, seeds: int | None, out: Path | None, threads
             except DataUnavailable as e:  # a missing optional package: say which, run the others
                 console.print(f"[red]{n}: cannot run: {escape(str(e))}[/red]\n")
                 unavailable.append(n)
+                continue
+            except Exception as e:
+                if name != "all":
+                    raise
+                # 'all' runs for half an hour in full mode: one experiment that breaks must not take the
+                # others' results (and the index) with it. Its traceback is shown; the exit status is 1.
+                console.print_exception()
+                console.print(f"[red]{n}: crashed ({escape(type(e).__name__)}: {escape(str(e))}); "
+                              "running the others[/red]\n")
+                crashed.append(n)
                 continue
         render(result, console)
         if seeds is not None and result.seeds != seeds:
@@ -95,10 +106,12 @@ def run_cmd(name: str, quick: bool, seeds: int | None, out: Path | None, threads
         console.print(f"[dim]index:[/dim] {write_index(results, out)}")
     if failed:
         console.print(f"[red]checks failed in: {', '.join(failed)}[/red]")
+    if crashed:
+        console.print(f"[red]crashed (no result): {', '.join(crashed)}[/red]")
     if unavailable:
         raise _SetupError(f"{', '.join(unavailable)} could not run: their data needs a package that is not "
                           "installed (pip install 'graddoctor[lab]')")
-    if failed:
+    if failed or crashed:
         sys.exit(1)
 
 
