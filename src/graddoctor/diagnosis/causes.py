@@ -61,6 +61,19 @@ CAUSE_REMEDIES: dict[str, list[str]] = {
 }
 
 
+#: Remedies of a finding kind whose causes name none (cause ``unknown`` alone), so that a problem never comes
+#: without something to try; ``graddoctor repair`` then proves or disproves them by trial. Vanishing: an
+#: orthogonal init keeps every singular value of each layer (and of a recurrent layer's recurrent weights) at
+#: 1, so the product over layers or time steps neither shrinks nor grows at the start (Saxe et al. 2014); LSUV
+#: rescales any Linear/Conv layer to unit output variance on a real batch, whatever the architecture (Mishkin &
+#: Matas 2016); Adam's per-parameter steps do not depend on the gradient's scale (Kingma & Ba 2015, sec. 2.1),
+#: so layers with small gradients still move. Exploding findings always get ``clip_grad_norm``
+#: (:func:`rank_remedies`), dead units their ReLU remedies (the dead_units detector).
+GENERIC_REMEDIES: dict[str, list[str]] = {
+    "vanishing_gradient": ["orthogonal_init", "lsuv_init", "use_adam"],
+}
+
+
 def factorise(ctx: Context, col: int, chain: list[int] | None = None) -> list[dict[str, Any]]:
     """Nielsen factorisation along the depth chain at step column ``col``.
 
@@ -233,6 +246,8 @@ def rank_remedies(causes: list[str], kind: str | None = None, *, recurrent: bool
         kind: the finding kind; exploding findings put clipping first in recurrent nets (Pascanu et al. 2013).
         recurrent: whether the affected layers are recurrent.
         saturating: whether a saturating activation follows the layers (then Xavier precedes He for init).
+
+    With no cause but ``unknown``, the kind's :data:`GENERIC_REMEDIES`.
     """
     out: list[str] = []
     if kind == "exploding_gradient" and recurrent:
@@ -245,4 +260,6 @@ def rank_remedies(causes: list[str], kind: str | None = None, *, recurrent: bool
                 out.append(r)
     if kind == "exploding_gradient" and "clip_grad_norm" not in out:
         out.append("clip_grad_norm")
+    if not out and kind is not None and all(c == "unknown" for c in causes):
+        out = list(GENERIC_REMEDIES.get(kind, []))
     return out

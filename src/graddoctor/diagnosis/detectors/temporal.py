@@ -160,9 +160,8 @@ class Temporal(Detector):
         else:
             causes += ["plain_rnn_long_sequence", "saturating_activation"]
             sev = "critical" if ratio < 1.0 / self.critical_ratio else "warning"
-        remedies = rank_remedies(causes or ["unknown"], "vanishing_gradient")
-        if not remedies and gated:
-            remedies = ["forget_gate_bias"] if ltype == "LSTM" else []
+        remedies = ["forget_gate_bias"] if not causes and ltype == "LSTM" else \
+            rank_remedies(causes or ["unknown"], "vanishing_gradient")  # a GRU: causes.GENERIC_REMEDIES
         return Finding(kind="vanishing_gradient", severity=sev, layers=[lname], axis="time", step=step,
                        evidence=ev, causes=causes or ["unknown"], remedies=remedies,
                        message=f"memory horizon {s['horizon']} steps for a sequence of {s['length']}: the gradient "
