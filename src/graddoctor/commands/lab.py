@@ -122,12 +122,16 @@ def report_cmd(folder: Path, names: tuple[str, ...]) -> None:
     """Re-render the HTML pages of the results saved in FOLDER (by 'lab run --out FOLDER') from their JSON,
     without re-running: <name>.html for each result (or only NAMES) and index.html when FOLDER holds more than
     one. The figures are embedded from the PNG files in FOLDER."""
-    from ..lab.html import render_folder
+    from ..lab.html import render_folder, unreadable_results
 
     try:
         written = render_folder(folder, list(names) or None)
     except FileNotFoundError as e:
         raise click.BadParameter(str(e), param_hint="NAMES") from None
+    damaged = [] if names else unreadable_results(folder)
+    if damaged:
+        click.echo(f"warning: {', '.join(damaged)} in {folder} is not a lab result (not valid JSON, or not what "
+                   "'graddoctor lab run' writes; re-run the experiment): left out", err=True)
     if not written:
         raise click.ClickException(f"no lab results (<name>.json from 'graddoctor lab run') in {folder}")
     for path in written:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,7 +65,9 @@ class LabResult:
     def save_json(self, out: Path) -> Path:
         out.mkdir(parents=True, exist_ok=True)
         path = out / f"{self.name}.json"
-        path.write_text(json.dumps(self.to_dict(), indent=1))
+        tmp = path.with_name(path.name + ".tmp")      # written whole, then renamed: a killed run never
+        tmp.write_text(json.dumps(self.to_dict(), indent=1))   # leaves a truncated result behind
+        os.replace(tmp, path)
         return path
 
 

@@ -166,6 +166,13 @@ def load_results(folder: Path) -> list[dict[str, Any]]:
     return sorted(found, key=lambda d: (order.get(d["name"], len(order)), d["name"]))
 
 
+def unreadable_results(folder: Path) -> list[str]:
+    """The ``<name>.json`` files in ``folder`` named after an experiment that :func:`load_results` cannot read
+    as a lab result (truncated by a killed run, hand-edited): they are left out of the pages and the index."""
+    loaded = {d["name"] for d in load_results(folder)}
+    return [f"{n}.json" for n in registry.names() if n not in loaded and (folder / f"{n}.json").is_file()]
+
+
 def render_folder(folder: Path, names: list[str] | None = None) -> list[Path]:
     """Re-render the pages of the results saved in ``folder`` (only ``names`` if given) and, when there is
     more than one result in the folder, its ``index.html``. Returns the paths written."""
