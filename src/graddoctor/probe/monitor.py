@@ -245,6 +245,7 @@ class Monitor:
         self._row_loss = [False] * self.flush_every
         self._loss_every: bool | None = None  # every recorded step so far logged a loss (None: no step yet)
         self._loss_every_written: bool | None = None
+        self._loss_before_step = False  # run.step(loss=...) was seen before optimizer.step() in this loop
         # Per recorded step, hooks' values are stacked into a row of ``_slots`` (one kernel per group and step)
         # and the gradient norms into a row of ``_gn`` (one foreach kernel and one stack); which layer each
         # value belongs to stays on the host, and everything is folded into ``_buf`` once per flush
@@ -616,7 +617,10 @@ class Monitor:
 
     def step(self, loss: torch.Tensor | float | None = None) -> None:
         """Mark the end of an optimizer step. With an optimizer passed to watch(), only ``loss`` is recorded
-        (the step itself is recorded by the optimizer hook); call it after ``optimizer.step()``."""
+        (the step itself is recorded by the optimizer hook); call it after ``optimizer.step()``. Called before
+        it, after the step's backward, the loss still goes to that step (hooks have seen its forward/backward);
+        without activation or signal hooks (``activations=False, signal=False``) there is no telling, and it goes
+        to the previous step."""
         # Checked on every call, whatever the schedule, so a wrong loss fails at the first step, the same way
         # with or without an optimizer.
         if isinstance(loss, torch.Tensor) and loss.numel() != 1:
@@ -624,11 +628,21 @@ class Monitor:
                              f"{tuple(loss.shape)}; reduce it first (loss.mean())")
         if self.optimizer is not None:
             if loss is not None:
-                self._log_previous_loss(loss)
+                if self._step_started():  # before optimizer.step(): the step being recorded is this loss's
+                    self._loss_before_step = True
+                    self.log_loss(loss)
+                elif not self._loss_before_step:  # (a loop that logs first does so on unrecorded steps too)
+                    self._log_previous_loss(loss)
             return
         if loss is not None:
             self.log_loss(loss)
         self._end_step(None)
+
+    def _step_started(self) -> bool:
+        """Whether hooks have seen a forward or backward pass of the current, not yet closed, recorded step
+        (O(1): values are pending, or were folded early)."""
+        p = self._pending
+        return self._active and bool(p["out"][0] or p["sig"][0] or self._slot_fill or self._overflowed)
 
     def _log_previous_loss(self, loss: torch.Tensor | float) -> None:
         # The optimizer hook has already closed the step: write into the row it used.
