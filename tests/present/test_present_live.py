@@ -110,7 +110,7 @@ def test_ctrl_c_exits_cleanly(tmp_path):
 
 def test_sparkline_scale_and_missing_values():
     assert sparkline(np.array([1e-6, 1e-3, 1.0]), -6.0, 0.0) == "▁▅█"
-    assert sparkline(np.array([np.nan, 0.0, np.inf]), -1.0, 1.0) == "  !"
+    assert sparkline(np.array([np.nan, 0.0, np.inf]), -1.0, 1.0) == " 0!"
 
 
 def test_render_uses_the_window(tmp_path):

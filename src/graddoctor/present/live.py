@@ -55,17 +55,22 @@ SPARK_RESERVE = 46
 MIN_SPARK = 10
 #: Characters of a sparkline, lowest to highest.
 SPARK = "▁▂▃▄▅▆▇█"
+#: Sparkline character of an exact zero, which a log scale cannot place: a blank read as "not recorded" for a
+#: dead layer whose backward signal is 0 at every step.
+SPARK_ZERO = "0"
 
 
 def sparkline(values: np.ndarray, lo: float, hi: float) -> str:
-    """One character per value on a log scale from ``lo`` to ``hi``; a space for missing or non-positive
-    values, ``!`` for non-finite ones that are not NaN (Inf)."""
+    """One character per value on a log scale from ``lo`` to ``hi``; :data:`SPARK_ZERO` for an exact zero, a
+    space for missing (NaN) or negative values, ``!`` for non-finite ones that are not NaN (Inf)."""
     out = []
     span = max(hi - lo, 1e-12)
     for v in np.asarray(values, dtype=np.float64):
         if np.isinf(v):
             out.append("!")
-        elif not np.isfinite(v) or v <= 0:
+        elif v == 0:
+            out.append(SPARK_ZERO)
+        elif not np.isfinite(v) or v < 0:
             out.append(" ")
         else:
             k = int((math.log10(v) - lo) / span * (len(SPARK) - 1) + 0.5)
@@ -188,6 +193,9 @@ def layer_panel(data: RunData, max_layers: int = MAX_LAYERS, width: int | None =
         c[3] = sparkline(sig[i, -spark_w:], lo, hi)
         table.add_row(*[Text(c[k]) if k in (1, 2) else c[k] for k in keep])
     notes = []
+    settings = data.meta.get("settings")
+    if isinstance(settings, dict) and settings.get("signal") is False:  # blank sparklines, and no word why
+        notes.append("‖∂L/∂out‖ was not recorded (watch(signal=True) records it)")
     if len(data.layers) > max_layers:
         notes.append(f"{max_layers} of {len(data.layers)} layers shown (evenly spaced)")
     if len(keep) < len(heads):
