@@ -200,3 +200,47 @@ def test_relative_links_resolve() -> None:
                 broken.append(f"{page.relative_to(ROOT)} -> {target}")
     assert not broken, "\n".join(broken)
 
+
+
+def test_named_api_exists() -> None:
+    """Every ``gd.NAME`` and dotted ``graddoctor.module.NAME`` the docs mention exists."""
+    import importlib
+
+    import graddoctor as gd
+
+    wrong = []
+    for page in PAGES:
+        text = page.read_text(encoding="utf-8")
+        wrong += [f"{page.relative_to(ROOT)}: gd.{n}" for n in set(re.findall(r"\bgd\.(\w+)", text))
+                  if not hasattr(gd, n)]
+        for dotted in set(re.findall(r"\b(graddoctor(?:\.\w+)+)", text)):
+            parts = dotted.split(".")
+            for i in range(len(parts), 0, -1):               # the longest importable module, then attributes
+                try:
+                    obj: Any = importlib.import_module(".".join(parts[:i]))
+                except ImportError:
+                    continue
+                for attr in parts[i:]:
+                    if not hasattr(obj, attr):
+                        wrong.append(f"{page.relative_to(ROOT)}: {dotted}")
+                        break
+                    obj = getattr(obj, attr)
+                break
+    assert not wrong, "\n".join(sorted(wrong))
+
+
+def test_referenced_tests_exist() -> None:
+    """A test the docs cite as evidence (``test_x.py``, ``test_x.py::test_y``, ```test_y```) exists."""
+    tests = ROOT / "tests"
+    files = {p.name: p for p in tests.rglob("test_*.py")}
+    defined = set(re.findall(r"def (test_\w+)", "\n".join(p.read_text(encoding="utf-8") for p in files.values())))
+    wrong = []
+    for page in PAGES:
+        text = page.read_text(encoding="utf-8")
+        for file, name in re.findall(r"\b(test_\w+\.py)(?:::(test_\w+))?", text):
+            if file not in files:
+                wrong.append(f"{page.relative_to(ROOT)}: {file}")
+            elif name and not name.endswith("_") and f"def {name}" not in files[file].read_text(encoding="utf-8"):
+                wrong.append(f"{page.relative_to(ROOT)}: {file}::{name}")
+        wrong += [f"{page.relative_to(ROOT)}: {n}" for n in re.findall(r"`(test_\w+)`", text) if n not in defined]
+    assert not wrong, "\n".join(sorted(wrong))
