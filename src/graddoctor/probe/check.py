@@ -22,7 +22,7 @@ from torch import nn
 from ..errors import ModelError
 from ..stats.tensor_stats import time_profile
 from .function_watch import CheckObserver
-from .model_map import lstm_forget_bias, map_model
+from .model_map import hookable, lstm_forget_bias, map_model
 from .monitor import Monitor
 
 
@@ -160,7 +160,7 @@ class _SequenceProbe:
         if inputs.is_floating_point() and inputs.dim() == 3:
             self.mode = "input"
         elif not inputs.is_floating_point() and inputs.dim() == 2:
-            emb = next((m for m in model.modules() if isinstance(m, nn.Embedding)), None)
+            emb = next((m for m in model.modules() if isinstance(m, nn.Embedding) and hookable(m)), None)
             if emb is not None:
                 self.mode = "embedding"
                 self.emb = emb

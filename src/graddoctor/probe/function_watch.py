@@ -18,7 +18,7 @@ from torch.overrides import TorchFunctionMode
 
 from ..stats.activations import FUNCTION_KINDS
 from ..stats.tensor_stats import activation_stats
-from .model_map import ModelMap, first_tensor
+from .model_map import ModelMap, first_tensor, hookable
 
 #: Ops that turn finite inputs into NaN/Inf on part of their domain (log of <= 0, sqrt of < 0, division by
 #: 0, overflow of exp/pow).
@@ -106,6 +106,8 @@ class CheckObserver:
         try:
             for name, m in self.model.named_modules():
                 name = name or "<model>"
+                if not hookable(m):  # TorchScript: no forward hooks (the Monitor warns about it)
+                    continue
                 self.handles.append(m.register_forward_pre_hook(partial(self._pre, name, m)))
                 self.handles.append(m.register_forward_hook(partial(self._post, name, m)))
             self.mode.__enter__()

@@ -71,6 +71,8 @@ class LayerSpec:
         cls = type(self.module)
         if parametrize.is_parametrized(self.module) and cls.__bases__:
             cls = cls.__bases__[0]
+        if not hookable(self.module):  # TorchScript: "RecursiveScriptModule"; the scripted class's name instead
+            return str(getattr(self.module, "original_name", cls.__name__))
         return cls.__name__
 
     def fan_in_out(self) -> tuple[int | None, int | None]:
@@ -164,6 +166,12 @@ def map_model(model: nn.Module) -> ModelMap:
             "pass a model with at least one parameter"
         )
     return ModelMap(layers=layers, activations=activations)
+
+
+def hookable(module: nn.Module) -> bool:
+    """Whether ``module`` takes forward hooks: TorchScript modules (``torch.jit.script``/``trace``) refuse them,
+    so they get parameter statistics only."""
+    return not isinstance(module, torch.jit.ScriptModule)
 
 
 def first_tensor(out: Any) -> torch.Tensor | None:

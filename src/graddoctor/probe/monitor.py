@@ -39,7 +39,15 @@ from ..store.base import Batch
 from ..store.memory import MemoryStore
 from ..store.sqlite import SQLiteStore
 from .layout import COL, DEVICE_WIDTH, GROUPS, SPAN, SQUARED, K, derive, step_totals
-from .model_map import LayerSpec, first_tensor, map_model, optimizer_covers, optimizer_summary, time_dim_of
+from .model_map import (
+    LayerSpec,
+    first_tensor,
+    hookable,
+    map_model,
+    optimizer_covers,
+    optimizer_summary,
+    time_dim_of,
+)
 from .schedule import Schedule, make_schedule
 
 #: Hook results kept before they are folded into the step's buffer row (bounds memory when a model runs
@@ -350,8 +358,14 @@ class Monitor:
         self._detail_handles.clear()
 
     def _register(self) -> None:
+        scripted = [spec.name for spec in self.map.layers if not hookable(spec.module)]
+        if scripted and (self.activations or self.signal):
+            self._warn(f"{len(scripted)} layer(s) are TorchScript modules ({', '.join(scripted[:3])}"
+                       f"{', ...' if len(scripted) > 3 else ''}), which take no forward hooks: they get parameter "
+                       "statistics only (no output, activation or backward-signal statistics); watch the model "
+                       "before torch.jit.script/trace for everything")
         for spec in self.map.layers:
-            if self.activations or self.signal:
+            if (self.activations or self.signal) and hookable(spec.module):
                 hook = self._rnn_layer_hook if spec.recurrent and self.signal else self._layer_hook
                 self._handles.append(spec.module.register_forward_hook(partial(hook, spec)))
         if self.optimizer is not None:
@@ -369,11 +383,12 @@ class Monitor:
         if self._detail_handles:
             return
         for spec in self.map.layers:
-            if self.time_profile and spec.recurrent:
+            if self.time_profile and spec.recurrent and hookable(spec.module):
                 self._detail_handles.append(spec.module.register_forward_pre_hook(partial(self._pre_hook, spec)))
         if self.activations:
             for name, (m, kind) in self.map.activations.items():
-                self._detail_handles.append(m.register_forward_hook(partial(self._act_hook, name, kind)))
+                if hookable(m):
+                    self._detail_handles.append(m.register_forward_hook(partial(self._act_hook, name, kind)))
 
     # ------------------------------------------------------------------ metadata
     def _layer_rows(self) -> list[dict[str, Any]]:
