@@ -124,16 +124,26 @@ def _weight_count(info: dict[str, Any]) -> int:
     return int(sum(int(np.prod(s)) for n, s in (info.get("params") or {}).items() if "bias" not in n))
 
 
-def init_audit(ctx: Context, col: int = 0) -> list[dict[str, Any]]:
+def init_audit(ctx: Context, col: int = 0, too_small: float = INIT_TOO_SMALL,
+               too_large: float = INIT_TOO_LARGE) -> list[dict[str, Any]]:
     """Weight variance of each chain layer against Xavier and He, at step column ``col`` (0: the first).
 
     The variance is ‖W‖²/n (zero-mean weights). The reference is He for a ReLU-family activation after the
     layer, Xavier otherwise. ``factor`` = variance / reference; ``verdict`` is ``"too_small"``,
-    ``"too_large"`` or ``"ok"`` (bounds :data:`INIT_TOO_SMALL`, :data:`INIT_TOO_LARGE`).
+    ``"too_large"`` or ``"ok"`` (bounds ``too_small``, ``too_large``: :data:`INIT_TOO_SMALL`,
+    :data:`INIT_TOO_LARGE`).
+
+    A run records the weight norm *after* each optimizer step, so its first column already holds the first
+    update. With that step's relative update ρ = ‖ΔW‖/‖W‖ (recorded on the same step), the norm before it lies
+    within ‖W‖·[1 − ρ, 1 + ρ] (triangle inequality): ``factor_range`` is that range of factors, and a verdict
+    other than ``"ok"`` needs the whole range beyond its bound. At a sane learning rate ρ is ~1e-3 and nothing
+    changes; at lr 1e6 the first step multiplied the weights by ~1e3, and a PyTorch-default init read as
+    "2e7 x the variance-preserving value" (tests/regressions/test_qa4_diag_init_audit_first_update.py).
     """
     if ctx.n_steps == 0:
         return []
     wn = ctx.stat("weight_norm")[:, col]
+    upd = ctx.stat("update_ratio")[:, col] if ctx.source == "run" and col == 0 else np.full(len(ctx.layers), np.nan)
     chain = ctx.chain()
     out = []
     for i in chain:
@@ -147,10 +157,16 @@ def init_audit(ctx: Context, col: int = 0) -> list[dict[str, Any]]:
         xavier, he = 2.0 / (fi + fo), 2.0 / fi
         ref_name, ref = ("he", he) if kind in RELU_FAMILY else ("xavier", xavier)
         factor = var / ref
-        verdict = "too_small" if factor < INIT_TOO_SMALL else "too_large" if factor > INIT_TOO_LARGE else "ok"
-        out.append({"layer": layer.name, "variance": fnum(var), "xavier": fnum(xavier), "he": fnum(he),
-                    "reference": ref_name, "factor": fnum(factor), "verdict": verdict,
-                    "last": i == chain[-1]})
+        lo = hi = factor
+        rho = float(upd[i])
+        if np.isfinite(rho) and rho > 0:  # the norm before the first update: ‖W‖·[1 − ρ, 1 + ρ]
+            lo, hi = factor * max(0.0, 1.0 - rho) ** 2, factor * (1.0 + rho) ** 2
+        verdict = "too_small" if hi < too_small else "too_large" if lo > too_large else "ok"
+        row = {"layer": layer.name, "variance": fnum(var), "xavier": fnum(xavier), "he": fnum(he),
+               "reference": ref_name, "factor": fnum(factor), "verdict": verdict, "last": i == chain[-1]}
+        if lo != hi:
+            row["factor_range"] = [fnum(lo), fnum(hi)]
+        out.append(row)
     return out
 
 

@@ -43,5 +43,6 @@ def layer_table(ctx: Context) -> list[dict[str, Any]]:
         row["init_factor"] = a["factor"] if a else None
         row["init_reference"] = a["reference"] if a else None
         row["init_verdict"] = a["verdict"] if a else None
+        row["init_factor_range"] = a.get("factor_range") if a else None  # a run: the first update's bounds
         rows.append(row)
     return rows

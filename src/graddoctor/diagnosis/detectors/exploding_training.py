@@ -5,7 +5,7 @@ from typing import Any
 
 import numpy as np
 
-from ..causes import FIRST_UPDATE_TOO_LARGE, INIT_TOO_SMALL, init_audit, rank_remedies
+from ..causes import FIRST_UPDATE_TOO_LARGE, init_audit, rank_remedies
 from ..context import Context, column_nanmedian, fnum, nanmedian, robust_slope, safe_log10
 from ..findings import Finding
 from .base import Detector, register
@@ -176,7 +176,7 @@ class ExplodingTraining(Detector):
         wn = ctx.stat("weight_norm")
         if wn.size == 0:
             return [], {}
-        small = {a["layer"] for a in init_audit(ctx, 0) if a["factor"] is not None and a["factor"] < INIT_TOO_SMALL}
+        small = {a["layer"] for a in init_audit(ctx, 0) if a["verdict"] == "too_small"}
         keep = np.array([layer.name not in small for layer in ctx.layers])
         cols = [c for c in range(wn.shape[1]) if np.isfinite(wn[:, c]).any()]
         grown, per_layer = [], {}

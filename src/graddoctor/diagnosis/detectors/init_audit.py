@@ -27,12 +27,11 @@ class InitAudit(Detector):
         self.too_large = too_large
 
     def detect(self, ctx: Context) -> list[Finding]:
-        rows = [a for a in init_audit(ctx, 0) if not a["last"]]
-        bad = [a for a in rows if a["factor"] is not None and (a["factor"] < self.too_small
-                                                                or a["factor"] > self.too_large)]
+        rows = [a for a in init_audit(ctx, 0, self.too_small, self.too_large) if not a["last"]]
+        bad = [a for a in rows if a["verdict"] != "ok"]  # beyond the bound over the whole factor_range
         if not bad:
             return []
-        small = [a for a in bad if a["factor"] < self.too_small]
+        small = [a for a in bad if a["verdict"] == "too_small"]
         causes = (["init_scale_too_small"] if small else []) + (["init_scale_too_large"] if len(small) < len(bad)
                                                                 else [])
         remedies = ["he_init", "xavier_init", "lsuv_init"] if any(a["reference"] == "he" for a in bad) \
