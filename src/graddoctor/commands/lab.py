@@ -68,6 +68,14 @@ def run_cmd(name: str, quick: bool, seeds: int | None, out: Path | None, threads
         raise click.BadParameter(f"unknown experiment {unknown[0]!r}; known: all, {', '.join(registry.names())}",
                                  param_hint="NAME")
     out = out if out is not None else Path("lab-results")
+    try:  # before any experiment runs: a folder that cannot be written must not cost a finished run its result
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".graddoctor-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as e:
+        raise click.BadParameter(f"cannot write the results folder {str(out)!r}: {e.strerror or e}; choose another "
+                                 "folder", param_hint="'--out'") from None
     failed, results, unavailable, crashed = [], [], [], []
     for n in names:
         torch.manual_seed(0)
