@@ -112,6 +112,13 @@ def run_cmd(name: str, quick: bool, seeds: int | None, out: Path | None, threads
         for result in results:                       # the pages again, now linking back to the index
             write_page(result, out, index=True)
         console.print(f"[dim]index:[/dim] {write_index(results, out)}")
+    elif results and (out / "index.html").exists():
+        # one experiment re-run into a folder of 'lab run all': its row of the index must not keep the old
+        # result's verdict, and its page keeps the link back to the index
+        from ..lab.html import load_results, write_index, write_page
+
+        write_page(results[0], out, index=True)
+        console.print(f"[dim]index:[/dim] {write_index(load_results(out), out)}")
     if failed:
         console.print(f"[red]checks failed in: {', '.join(failed)}[/red]")
     if crashed:
