@@ -357,7 +357,9 @@ def run(quick: bool = True, seeds: int | None = None, out: Path | None = None,
     # (source, decoder input): gd.check calls model(*inputs); lab.doctor.check's annotation says one tensor.
     post_find = doctor.check(build(PROFILE_DEPTH, False, 0), inputs, targets, seq_loss)
     pre_find = doctor.check(build(PROFILE_DEPTH, True, 0), inputs, targets, seq_loss)
-    doctor.attach(result, post_find, f"the Post-LN {PROFILE_DEPTH}-{PROFILE_DEPTH} transformer at init (gd.check)")
+    doctor.attach(result, post_find, f"the Post-LN {PROFILE_DEPTH}-{PROFILE_DEPTH} transformer at init (gd.check; "
+                  "its gradients are uneven across layers but not large, and the paper's instability appears "
+                  "with Adam at a large learning rate without warm-up, which a one-batch check does not see)")
     result.remedy = {
         "pre_layernorm: ||dL/dW2|| last/first decoder layer Post-LN -> Pre-LN": [post6[-1] / post6[0],
                                                                                  pre6[-1] / pre6[0]],
