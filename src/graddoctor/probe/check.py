@@ -22,7 +22,7 @@ from torch import nn
 from ..errors import ModelError
 from ..stats.tensor_stats import time_profile
 from .function_watch import CheckObserver
-from .model_map import hookable, lstm_forget_bias, map_model
+from .model_map import CHANNEL_LAYERS, hookable, lstm_forget_bias, map_model
 from .monitor import Monitor
 
 
@@ -148,13 +148,17 @@ def input_stats(inputs: Any) -> dict[str, Any]:
 class _SequenceProbe:
     """||dL/dx_t|| per time step of a sequence model's input when no recurrent layer records one: a float input
     of shape (batch, time, features), or the output of the first Embedding for token inputs (batch, time).
-    Batch-first layouts are assumed."""
+    Batch-first layouts are assumed, except for a float input that goes straight into a channel-first layer
+    (Conv1d, BatchNorm1d, ...): (batch, channels, time), whose dim 1 is channels (EEG electrodes), not time."""
 
     def __init__(self, model: nn.Module, mmap: Any, inputs: Any) -> None:
         self.model = model
         self.rows: list[torch.Tensor] = []
         self.handle: Any = None
+        self.handles: list[Any] = []
         self.mode: str | None = None
+        self.tdim = 1
+        self.x: torch.Tensor | None = None
         if any(spec.recurrent for spec in mmap.layers) or not isinstance(inputs, torch.Tensor):
             return
         if inputs.is_floating_point() and inputs.dim() == 3:
@@ -168,15 +172,26 @@ class _SequenceProbe:
     def __enter__(self) -> _SequenceProbe:
         if self.mode == "embedding":
             self.handle = self.emb.register_forward_hook(self._emb_hook)
+        elif self.mode == "input":
+            self.handles = [m.register_forward_pre_hook(self._channel_first) for m in self.model.modules()
+                            if isinstance(m, CHANNEL_LAYERS) and hookable(m)]
         return self
 
     def __exit__(self, *exc: Any) -> None:
         if self.handle is not None:
             self.handle.remove()
             self.handle = None
+        for h in self.handles:
+            h.remove()
+        self.handles.clear()
+        self.x = None
+
+    def _channel_first(self, module: nn.Module, args: Any) -> None:
+        if args and self.x is not None and args[0] is self.x:
+            self.tdim = 2
 
     def _record(self, grad: torch.Tensor) -> None:
-        self.rows.append(time_profile(grad, 1))
+        self.rows.append(time_profile(grad, self.tdim))
 
     def _emb_hook(self, module: nn.Module, args: Any, out: Any) -> None:
         if isinstance(out, torch.Tensor) and out.dim() == 3 and out.requires_grad and not self.rows:
@@ -188,6 +203,7 @@ class _SequenceProbe:
             return x
         x = x.detach().requires_grad_(True)
         x.register_hook(self._record)
+        self.x = x
         return x
 
     def profile(self) -> np.ndarray | None:
