@@ -35,7 +35,7 @@ def _read_repair(path: str | None) -> dict[str, Any] | None:
         return None
     try:
         d = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as e:
+    except (OSError, ValueError) as e:  # ValueError: bad JSON, or bytes that are not UTF-8 (a store, a .pt)
         raise click.BadParameter(f"cannot read repair result {path!r}: {e}; pass the JSON that "
                                  "'graddoctor repair ... --json' printed", param_hint="--repair") from None
     if not isinstance(d, dict) or "baseline" not in d:
@@ -68,8 +68,8 @@ def command(run: str, output: str, png_dir: str | None, max_steps: int, repair_j
             no_diagnose: bool, no_figures: bool, title: str | None) -> None:
     """Write a self-contained HTML report of the run store RUN (opens offline; figures embedded).
 
-    Exit code: 0 written, 2 bad usage (no run store at RUN, an unreadable --repair file, an output that
-    cannot be written).
+    Exit code: 0 written, 2 bad usage (no run store at RUN, an unreadable --repair file, an output or a
+    --png-dir that cannot be written).
     """
     from ..errors import GradDoctorError
     from ..present.console import make_console
@@ -92,6 +92,13 @@ def command(run: str, output: str, png_dir: str | None, max_steps: int, repair_j
         view, sampling = load_for_display(run, max_steps)
     except GradDoctorError as e:
         raise click.UsageError(str(e)) from None
+    # before the diagnosis and the drawing: a folder under a file failed after them, as "cannot write the report"
+    if png_dir:
+        try:
+            Path(png_dir).mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise click.BadParameter(f"cannot create the figures folder {png_dir!r}: {e.strerror or e}",
+                                     param_hint="--png-dir") from None
     diag = None if no_diagnose else _diagnosis(view, sampling.downsampled, console)
     try:
         path = render_run_report(view, output, diagnosis=diag, repair=repair, png_dir=png_dir, title=title,
