@@ -244,3 +244,14 @@ def test_referenced_tests_exist() -> None:
                 wrong.append(f"{page.relative_to(ROOT)}: {file}::{name}")
         wrong += [f"{page.relative_to(ROOT)}: {n}" for n in re.findall(r"`(test_\w+)`", text) if n not in defined]
     assert not wrong, "\n".join(sorted(wrong))
+
+
+def test_make_targets_match_the_readme() -> None:
+    """The README's table of make targets names every target of the Makefile, and only those."""
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    phony = set(re.search(r"^\.PHONY:(.*)$", makefile, re.M).group(1).split())  # type: ignore[union-attr]
+    user_facing = phony - {"venv", "clean"}
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"`make ([\w-]+)`", readme)) | set(re.findall(r"^make ([\w-]+)", readme, re.M))
+    assert not user_facing - named, f"make targets missing from README.md: {sorted(user_facing - named)}"
+    assert not named - phony, f"README.md names make targets that do not exist: {sorted(named - phony)}"
