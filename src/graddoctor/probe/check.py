@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -80,12 +80,17 @@ class _Snapshot:
         random.setstate(self.py_rng)
 
 
+def _rebuild(x: list[Any] | tuple[Any, ...], items: list[Any]) -> Any:
+    """A list/tuple like ``x`` holding ``items`` (a namedtuple takes them as separate arguments)."""
+    return type(x)(*items) if isinstance(x, tuple) and hasattr(x, "_fields") else type(x)(items)
+
+
 def _to(x: Any, device: torch.device) -> Any:
     if isinstance(x, torch.Tensor):
         return x.to(device)
     if isinstance(x, (list, tuple)):
-        return type(x)(_to(v, device) for v in x)
-    if isinstance(x, dict):
+        return _rebuild(x, [_to(v, device) for v in x])
+    if isinstance(x, Mapping):  # dict, or transformers' BatchEncoding (a UserDict): model(**x) either way
         return {k: _to(v, device) for k, v in x.items()}
     return x
 
@@ -101,15 +106,15 @@ def _split(x: Any, n: int) -> list[Any]:
         return list(torch.tensor_split(x, n, dim=0))
     if isinstance(x, (list, tuple)):
         parts = [_split(v, n) for v in x]
-        return [type(x)(p[k] for p in parts) for k in range(n)]
-    if isinstance(x, dict):
+        return [_rebuild(x, [p[k] for p in parts]) for k in range(n)]
+    if isinstance(x, Mapping):
         parts_d = {k: _split(v, n) for k, v in x.items()}
         return [{k: v[i] for k, v in parts_d.items()} for i in range(n)]
     return [x] * n
 
 
 def _call(model: nn.Module, x: Any) -> Any:
-    if isinstance(x, dict):
+    if isinstance(x, Mapping):
         return model(**x)
     if isinstance(x, (list, tuple)):
         return model(*x)
@@ -121,7 +126,7 @@ def _tensors(x: Any) -> list[torch.Tensor]:
         return [x]
     if isinstance(x, (list, tuple)):
         return [t for v in x for t in _tensors(v)]
-    if isinstance(x, dict):
+    if isinstance(x, Mapping):
         return [t for v in x.values() for t in _tensors(v)]
     return []
 
@@ -232,8 +237,8 @@ def check(model: nn.Module, inputs: Any, targets: Any, loss_fn: Callable[[Any, A
 
     Args:
         model: the model (any ``nn.Module`` with parameters).
-        inputs: the batch: a tensor (``model(inputs)``), a tuple/list (``model(*inputs)``) or a dict
-            (``model(**inputs)``).
+        inputs: the batch: a tensor (``model(inputs)``), a tuple/list (``model(*inputs)``) or a dict or
+            other mapping such as a tokenizer's ``BatchEncoding`` (``model(**inputs)``).
         targets: whatever ``loss_fn`` takes as its second argument.
         loss_fn: ``loss_fn(model(inputs), targets)`` must return a scalar tensor.
         batches: split the batch into this many chunks along dim 0, one forward/backward each; the table
