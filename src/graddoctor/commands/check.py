@@ -82,9 +82,11 @@ def plain_failure(model: Any, x: Any, y: Any, loss_fn: Any) -> BaseException | N
     Called only after a graddoctor command failed, to tell the user's error from graddoctor's own."""
     import torch
 
+    from ..probe.check import _call
+
     try:
         with torch.no_grad():
-            loss_fn(model(x), y)
+            loss_fn(_call(model, x), y)  # as the check calls it: model(**x) for a dict, model(*x) for a tuple
     except Exception as e:
         return e
     return None
