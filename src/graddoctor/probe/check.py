@@ -131,6 +131,11 @@ def _tensors(x: Any) -> list[torch.Tensor]:
     return []
 
 
+def _rows(x: Any) -> int | str:
+    """Rows (dim 0) of the first batched tensor in ``x``, or "?"."""
+    return next((t.shape[0] for t in _tensors(x) if t.dim() >= 1), "?")
+
+
 def _float_tensors(x: Any) -> list[torch.Tensor]:
     return [t for t in _tensors(x) if t.is_floating_point()]
 
@@ -300,7 +305,17 @@ def check(model: nn.Module, inputs: Any, targets: Any, loss_fn: Callable[[Any, A
                     for p in model.parameters():
                         p.grad = None
                     x = seq.prepare(x)
-                    loss = loss_fn(_call(model, x), y)
+                    try:
+                        out = _call(model, x)
+                    except ValueError as e:  # torch's BatchNorm check, raised in train mode only
+                        if "more than 1 value per channel when training" not in str(e):
+                            raise
+                        raise ModelError(
+                            f"a BatchNorm layer got one value per channel ({e}): the check runs the model in train "
+                            f"mode, where BatchNorm needs at least 2 samples per channel, and the batch has "
+                            f"{_rows(x)} row(s); pass a larger batch" + (" or a smaller batches" if batches > 1
+                                                                         else "")) from None
+                    loss = loss_fn(out, y)
                     if not isinstance(loss, torch.Tensor):
                         raise ModelError("loss_fn(model(inputs), targets) must return a scalar tensor, got "
                                          f"{type(loss).__name__}; return the loss tensor itself, not "
