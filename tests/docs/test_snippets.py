@@ -168,7 +168,9 @@ def test_documented_cli_options_exist() -> None:
     commands = _cli_options()
     checked, wrong = 0, []
     for page in PAGES:
-        for i, line in enumerate(page.read_text(encoding="utf-8").splitlines(), 1):
+        # a usage line continued on the next, indented ("graddoctor report RUN [--a]\n      [--b]") is one line
+        text = re.sub(r"\n[ \t]+(?=\[--)", " ", page.read_text(encoding="utf-8"))
+        for i, line in enumerate(text.splitlines(), 1):
             for segment in re.split(r" \| |;|&&", line):
                 for m in _COMMAND.finditer(segment):
                     words = m.group(1).split()
