@@ -139,8 +139,10 @@ def report_cmd(folder: Path, names: tuple[str, ...]) -> None:
     one. The figures are embedded from the PNG files in FOLDER."""
     from ..lab.html import render_folder, unreadable_results
 
+    # the experiment's name, also when given as its file (shell completion offers 'results/nielsen.json')
+    stems = [Path(n).name.removesuffix(".json").removesuffix(".html") for n in names]
     try:
-        written = render_folder(folder, list(names) or None)
+        written = render_folder(folder, stems or None)
     except FileNotFoundError as e:
         raise click.BadParameter(str(e), param_hint="NAMES") from None
     damaged = [] if names else unreadable_results(folder)
