@@ -79,16 +79,24 @@ def user_code_failed(what: str, e: BaseException) -> click.UsageError:
 def plain_failure(model: Any, x: Any, y: Any, loss_fn: Any) -> BaseException | None:
     """The exception ``loss_fn(model(x), y)`` raises without graddoctor attached, or None when it runs.
 
-    Called only after a graddoctor command failed, to tell the user's error from graddoctor's own."""
+    Called only after a graddoctor command failed, to tell the user's error from graddoctor's own. Run in train
+    mode, as the check runs it (a model may fail only there), and left exactly as it was afterwards."""
     import torch
 
-    from ..probe.check import _call
+    from ..probe.check import _call, _Snapshot
 
     try:
+        snap = _Snapshot(model, (x, y))
+    except Exception as e:
+        return e
+    try:
+        model.train()
         with torch.no_grad():
             loss_fn(_call(model, x), y)  # as the check calls it: model(**x) for a dict, model(*x) for a tuple
     except Exception as e:
         return e
+    finally:
+        snap.restore()
     return None
 
 
