@@ -62,3 +62,19 @@ def test_nan_from_step_0_draws_the_nonfinite_marks():
     fig = plots.loss_curves(data)
     assert fig is not None, "a run NaN from step 0 read as 'no loss was recorded'"
     assert any(t.get_text().startswith("no finite value") for ax in fig.axes for t in ax.texts)
+
+
+def test_heatmap_step_axis_has_integer_ticks():
+    """The heatmap of a statistic recorded at one step (a detail statistic of a short run) read 0.0, 0.2, ..., 1.0
+    on its step axis, as if steps 0 to 1 had been recorded."""
+    data = _data(n_steps=4)
+    data.layer_stats["grad_ratio"][:, 1:] = np.nan  # recorded at step 0 only
+    fig = plots.heatmap(data)
+    fig.canvas.draw()
+    maps = [ax for ax in fig.axes if ax.get_title()]  # the two heatmaps, not their colorbars
+    for ax in maps:
+        lo, hi = ax.get_xlim()
+        ticks = [t for t in ax.get_xticks() if lo <= t <= hi]
+        assert ticks and np.allclose(ticks, np.round(ticks)), (ax.get_title(), ticks)
+    lo, hi = maps[1].get_xlim()
+    assert lo < 0 < hi < 1, "one recorded column is centred on its step"

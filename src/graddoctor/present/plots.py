@@ -190,7 +190,9 @@ def heatmap(data: RunData) -> Figure | None:
     for ax, key in zip(axes[0], keys):
         cols = recorded_columns(data.layer_stats[key])
         steps = data.steps[cols]
-        extent = (float(steps[0]), float(steps[-1]) if steps.size > 1 else float(steps[0]) + 1, n - 0.5, -0.5)
+        # one recorded column (a statistic of detail steps in a short run) is centred on its step
+        extent = (float(steps[0]), float(steps[-1]), n - 0.5, -0.5) if steps.size > 1 else \
+            (float(steps[0]) - 0.5, float(steps[0]) + 0.5, n - 0.5, -0.5)
         vals = np.asarray(data.layer_stats[key][:, cols], dtype=np.float64)
         img = np.log10(positive(vals))
         # Exact zeros (a dead layer) and +Inf (an overflow) have no log10: drawn as NaN they were white, like
@@ -204,6 +206,7 @@ def heatmap(data: RunData) -> Figure | None:
         extend = {(True, True): "both", (True, False): "min", (False, True): "max"}.get(
             (bool(zero.any()), bool(inf.any())), "neither")
         fig.colorbar(im, ax=ax, label=f"log10 {key}", extend=extend)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))  # steps: no "0.2" ticks
         marks = [what for what, m in (("blue: exactly 0", zero), ("green: +Inf", inf)) if m.any()]
         ax.set_xlabel("step")
         ax.set_ylabel("layer (input side at top)")
