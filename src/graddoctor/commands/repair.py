@@ -184,6 +184,7 @@ def command(target: str, budget: float, seeds: int, remedies: tuple[str, ...], a
             console.print(f"saved: {', '.join(written)}", markup=False)
         elif save and save_error is None:
             why = "the baseline is healthy, no remedy was tried" if result.stopped == "healthy" and not result.trials \
+                else "no remedy applies to the baseline's problem" if result.stopped == "no_remedy" \
                 else "no remedy won"
             console.print(f"[yellow]nothing saved: {why}[/yellow]")
     if save_error is not None:

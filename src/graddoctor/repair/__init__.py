@@ -189,7 +189,8 @@ def _candidates(result: RepairResult, explicit: list[Remedy] | None) -> list[str
     result.guided = True
     result.candidates = rank_remedies(findings)
     if not result.candidates:
-        result.stopped = "healthy"
+        # problems whose cause no remedy addresses (a NaN label: cause non_finite_loss) are not "healthy"
+        result.stopped = "no_remedy" if any(f.is_problem for f in findings) else "healthy"
     return list(result.candidates)
 
 

@@ -6,6 +6,9 @@ layer after it. :func:`audit` checks the recipe itself before the trials:
 
 - non-finite values in the training inputs -> ``non_finite`` with origin ``"<input>"``, cause
   ``non_finite_inputs``, remedy ``sanitize_inputs``;
+- non-finite values in floating-point training targets of a run that went non-finite -> ``non_finite`` with origin ``"<loss>"``, cause
+  ``non_finite_loss`` and no remedy (no change of the model or the optimizer fixes a NaN label; repair then
+  stops with ``stopped == "no_remedy"`` and says which samples);
 - finite inputs but a non-finite output of the freshly built model on one batch -> ``non_finite``, cause
   ``unsafe_op``, remedies ``guard_unsafe_op`` then ``sanitize_inputs``;
 - a run that went non-finite (a ``non_finite`` problem among ``findings``) whose model calls log, sqrt,
@@ -41,6 +44,19 @@ def _nonfinite_share(case: Case) -> float:
     return float((~torch.isfinite(x)).float().mean())
 
 
+def _nonfinite_targets(case: Case) -> tuple[float, int | None]:
+    """Share of NaN/Inf among the floating-point training targets (all of them for tensors up to
+    :data:`MAX_SCAN` samples, else one batch) and the first sample holding one (tensors only)."""
+    y = case.train[1][:MAX_SCAN] if _is_pair(case.train) else case.sample_batch()[1]
+    if not isinstance(y, torch.Tensor) or not y.is_floating_point() or y.numel() == 0:
+        return 0.0, None
+    bad = ~torch.isfinite(y)
+    if not bool(bad.any()):
+        return 0.0, None
+    row = int(bad.reshape(bad.shape[0], -1).any(dim=1).nonzero()[0, 0]) if _is_pair(case.train) and bad.dim() else None
+    return float(bad.float().mean()), row
+
+
 def audit(case: Case, findings: list[Finding] | None = None) -> list[Finding]:
     """Findings about the recipe's data and its model's first forward pass (possibly none), given the
     baseline's ``findings``."""
@@ -50,6 +66,16 @@ def audit(case: Case, findings: list[Finding] | None = None) -> list[Finding]:
                         evidence={"nonfinite_input_share": share}, causes=["non_finite_inputs"],
                         remedies=["sanitize_inputs"], detector="repair.audit",
                         message=f"{share:.2%} of the training input values are NaN/Inf")]
+    went_nan = any(f.kind == "non_finite" and f.is_problem for f in findings or [])
+    # only when the run went NaN: a loss may mask missing labels on purpose (y[~torch.isnan(y)])
+    tshare, row = _nonfinite_targets(case) if went_nan else (0.0, None)
+    if tshare > 0:
+        where = f" (the first in sample {row})" if row is not None else ""
+        return [Finding(kind="non_finite", severity="critical", origin="<loss>", step=0,
+                        evidence={"nonfinite_target_share": tshare, "first_sample": row},
+                        causes=["non_finite_loss"], remedies=[], detector="repair.audit",
+                        message=f"{tshare:.2%} of the training target values are NaN/Inf{where}: every loss "
+                        "over them is NaN, whatever the model; drop those samples or fill the targets in")]
     x, _ = case.sample_batch()
     with torch.random.fork_rng(devices=[]):
         model = case.build_model()
@@ -64,7 +90,6 @@ def audit(case: Case, findings: list[Finding] | None = None) -> list[Finding]:
                         detector="repair.audit",
                         message="the freshly built model already outputs NaN/Inf on finite inputs: an operation "
                         "in its forward is numerically unsafe")]
-    went_nan = any(f.kind == "non_finite" and f.is_problem for f in findings or [])
     if went_nan and _unsafe_calls(model, x):
         return [Finding(kind="non_finite", severity="warning", step=None, causes=["unsafe_op"],
                         remedies=["guard_unsafe_op"], detector="repair.audit",

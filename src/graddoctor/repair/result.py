@@ -23,7 +23,8 @@ class RepairResult:
         case: the repaired recipe (``Case``), or ``None`` without a winner.
         candidates: the remedy names in the order the diagnosis ranked them.
         guided: whether the candidates came from the diagnosis (``False``: explicit list or fallback order).
-        stopped: why the trials ended early (``"budget"``, ``"interrupted"``, ``"healthy"``) or ``None``.
+        stopped: why the trials ended early (``"budget"``, ``"interrupted"``, ``"healthy"``, ``"no_remedy"``: the
+            baseline has problems but none of their causes has a remedy graddoctor can apply) or ``None``.
         seconds: wall time of the whole repair.
         metric_name: ``"accuracy"``, ``"-loss"`` or the user metric's name.
     """
@@ -53,6 +54,10 @@ class RepairResult:
         """Why there is no winner, in one sentence: no remedy applied or trained without an error (nothing was
         compared), or none beat the baseline by the margin while fixing the finding."""
         judged = [t for t in self.trials if t.gain is not None]
+        if self.stopped == "no_remedy" and not self.trials:
+            probs = [f for f in (self.baseline.findings or []) if f.is_problem]
+            what = "; ".join(f"{f.kind} ({', '.join(f.causes)}): {f.message}" for f in probs)
+            return f"the baseline has a problem that no remedy graddoctor can apply addresses, so none was tried: {what}"
         if self.stopped == "interrupted" and not judged:
             return "interrupted before any remedy finished its trial"
         if self.trials and not any(t.skipped is None and t.failed is None for t in self.trials):
