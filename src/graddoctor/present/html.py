@@ -59,6 +59,12 @@ NO_STEPS_SUMMARY = "No steps were recorded, so nothing was diagnosed."
 NOT_DIAGNOSED_SUMMARY = ("Not diagnosed here, and no findings are stored with this run: write the report without "
                          "--no-diagnose (or run 'graddoctor diagnose RUN' first) to look for problems.")
 
+#: A run whose status still says ``running`` but whose last recorded step is older than this (seconds) when the
+#: report is written gets a note that its writer may have stopped: a writer that was killed never marks its run
+#: finished. The live view's threshold (:data:`graddoctor.present.live.STALE_AFTER_S`, 60 s) would flag a slow
+#: writer between two flushes; a report is written later, so it waits ten times longer.
+STALE_RUNNING_S = 600.0
+
 _ENV: Environment | None = None
 
 
@@ -92,6 +98,21 @@ def finding_context(f: Any, source: str | None = None) -> dict[str, Any]:
         "evidence": evidence_items(ev, skip), "explanation": explanation, "reference": reference,
         "source": d.get("source", ""), "when": when(d, source),
     }
+
+
+def _status_note(meta: dict[str, Any], sampling: Sampling, now: float | None = None) -> str:
+    """Says when a run still marked ``running`` recorded its last step long ago (see :data:`STALE_RUNNING_S`)."""
+    start, wall = meta.get("start_time"), sampling.curves.get("wall_time")
+    if meta.get("status") != "running" or not isinstance(start, (int, float)) or wall is None or not wall.size \
+            or not np.isfinite(wall[-1]):
+        return ""
+    age = (_dt.datetime.now(tz=_dt.timezone.utc).timestamp() if now is None else now) - (start + float(wall[-1]))
+    if age < STALE_RUNNING_S:
+        return ""
+    last = _dt.datetime.fromtimestamp(start + float(wall[-1]), tz=_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return (f"The last step was recorded at {last}, {age / 60:.0f} min before this report, yet the status still "
+            "says running: the writer may have stopped (killed or crashed before marking the run finished), "
+            "and the run holds the steps flushed until then.")
 
 
 def _meta_rows(meta: dict[str, Any]) -> list[tuple[str, str]]:
@@ -303,7 +324,7 @@ def render_run_report(data: RunData | str | os.PathLike[str], path: str | os.Pat
         "status": meta.get("status", "unknown"), "n_layers": len(view.layers),
         "n_steps": sampling.total_steps, "first_step": int(sampling.curve_steps[0]) if sampling.total_steps else None,
         "last_step": int(sampling.curve_steps[-1]) if sampling.total_steps else None,
-        "sampling_note": sampling.note(), "findings": [finding_context(f, "run") for f in findings],
+        "sampling_note": sampling.note(), "status_note": _status_note(meta, sampling), "findings": [finding_context(f, "run") for f in findings],
         "summary": (NO_STEPS_SUMMARY if not sampling.total_steps and not findings else
                     NOT_DIAGNOSED_SUMMARY if diagnosis is None and not findings and not view.diagnosed else
                     findings_summary(findings)),
