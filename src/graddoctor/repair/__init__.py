@@ -137,8 +137,8 @@ def repair(case: Case, budget_s: float = 120.0, seeds: int | Sequence[int] = 2,
         seeds: number of seeds (0, 1, ...) or an explicit list; every trial uses the same ones.
         train_fn: your own loop, ``train_fn(model, case) -> metrics`` (a dict with ``metric``/``loss``, a
             float metric, or None to evaluate ``case.val``). Build the optimizer with
-            ``case.make_optimizer(model.parameters())`` and batches with ``case.batches(seed)`` so recipe
-            remedies (optimizer, clipping, warm-up) reach it.
+            ``case.make_optimizer(model.parameters())`` and batches with ``case.batches()`` (the trial's
+            seed) so recipe remedies (optimizer, clipping, warm-up) reach it and each seed has its own order.
         remedies: codes (or ``"code:variant"``, or Remedy objects) to try in this order instead of the
             diagnosis' ranking; trials then run even when the baseline looks healthy.
         min_gain: smallest metric gain that can win; ``None`` (default): :func:`default_min_gain`, i.e.

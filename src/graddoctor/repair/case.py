@@ -5,6 +5,7 @@ import dataclasses
 import math
 import numbers
 from collections.abc import Callable, Iterable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +17,10 @@ from ..errors import GradDoctorError
 
 #: Batch size used to evaluate on validation tensors (memory bound only; results do not depend on it).
 EVAL_BATCH = 1024
+#: The seed of the trial run in progress (set by ``repair.trials.run_seed``): what ``Case.batches()`` uses
+#: without a seed, so that a ``train_fn(model, case)``, which is not given the seed, draws each seed's own
+#: batch order.
+TRIAL_SEED: ContextVar[int | None] = ContextVar("graddoctor_trial_seed", default=None)
 
 
 class CaseError(GradDoctorError, ValueError):
@@ -141,9 +146,16 @@ class Case:
         return opt
 
     # ------------------------------------------------------------------ data
-    def batches(self, seed: int, device: torch.device | None = None) -> Iterator[tuple[Any, Any]]:
+    def batches(self, seed: int | None = None, device: torch.device | None = None) -> Iterator[tuple[Any, Any]]:
         """``steps`` training batches. For tensors the order depends on ``seed`` only (its own generator);
-        a DataLoader is cycled in its own order (seed the global RNG before calling for a fixed order)."""
+        a DataLoader is cycled in its own order (seed the global RNG before calling for a fixed order).
+        ``seed=None``: the seed of the repair trial in progress (0 outside one), which is what a
+        ``train_fn(model, case)`` should use: it is not given the seed, and a fixed ``case.batches(0)`` gave
+        every seed the same batch order, so the seed-to-seed spread that a remedy must beat measured the
+        initialisation alone."""
+        if seed is None:
+            seed = TRIAL_SEED.get()
+            seed = 0 if seed is None else seed
         n = 0
         if _is_pair(self.train):
             X, y = self.train

@@ -19,7 +19,7 @@ from torch import nn
 from torch.optim.optimizer import register_optimizer_step_post_hook
 
 from ..probe.monitor import watch
-from .case import Case, CaseError
+from .case import TRIAL_SEED, Case, CaseError
 
 #: Offset between the seed used to build the model and the one used for data order and dropout.
 DATA_SEED_OFFSET = 10_007
@@ -103,9 +103,11 @@ def run_seed(case: Case, seed: int, *, train_fn: Callable[[nn.Module, Case], Any
         with watch(model, None, every=watch_every) as run:
             handle = register_optimizer_step_post_hook(
                 lambda o, a, k: run.step() if _covers(o, model) else None)
+            token = TRIAL_SEED.set(seed)  # case.batches() without a seed: this seed's batch order
             try:
                 out = train_fn(model, case)
             finally:
+                TRIAL_SEED.reset(token)
                 handle.remove()
         user = out if isinstance(out, dict) else ({"metric": float(out)} if out is not None else {})
         tick(case.steps)
