@@ -95,22 +95,32 @@ def _to(x: Any, device: torch.device) -> Any:
     return x
 
 
-def _split(x: Any, n: int) -> list[Any]:
-    """``x`` split into ``n`` chunks along dim 0 (tensors inside tuples/lists/dicts too)."""
+def _split(x: Any, n: int, rows: int | None = None) -> list[Any]:
+    """``x`` split into ``n`` chunks along dim 0 (tensors inside tuples/lists/dicts too). With ``rows`` (the
+    batch size), only tensors with that many rows are split; the others (an attention mask (T, T), a scalar
+    temperature) go whole with every chunk."""
     if n == 1:
         return [x]
     if isinstance(x, torch.Tensor):
+        if rows is not None and (x.dim() == 0 or x.shape[0] != rows):
+            return [x] * n
         if x.dim() == 0 or x.shape[0] < n:
             raise ModelError(f"cannot split a batch of {x.shape[0] if x.dim() else 0} rows into batches={n}; "
                              "pass a larger batch or a smaller batches")
         return list(torch.tensor_split(x, n, dim=0))
     if isinstance(x, (list, tuple)):
-        parts = [_split(v, n) for v in x]
+        parts = [_split(v, n, rows) for v in x]
         return [_rebuild(x, [p[k] for p in parts]) for k in range(n)]
     if isinstance(x, Mapping):
-        parts_d = {k: _split(v, n) for k, v in x.items()}
+        parts_d = {k: _split(v, n, rows) for k, v in x.items()}
         return [{k: v[i] for k, v in parts_d.items()} for i in range(n)]
     return [x] * n
+
+
+def _batch_rows(*batch: Any) -> int | None:
+    """The batch size: the most common dim-0 size of the tensors in ``batch`` (the first of equals)."""
+    sizes = [t.shape[0] for t in _tensors(list(batch)) if t.dim() >= 1]
+    return max(sizes, key=sizes.count) if sizes else None
 
 
 def _call(model: nn.Module, x: Any) -> Any:
@@ -140,9 +150,19 @@ def _float_tensors(x: Any) -> list[torch.Tensor]:
     return [t for t in _tensors(x) if t.is_floating_point()]
 
 
+def _additive_mask(t: torch.Tensor) -> bool:
+    """Whether ``t`` is an additive attention mask: 0 where attending and -inf elsewhere, as
+    ``nn.Transformer.generate_square_subsequent_mask`` makes it. Its -inf entries are the mask, not bad data."""
+    if t.dim() < 2:
+        return False
+    neg = t == float("-inf")
+    return bool(neg.any()) and bool((neg | (t == 0)).all())
+
+
 def input_stats(inputs: Any) -> dict[str, Any]:
-    """Mean, std, rms and non-finite count of the first floating-point input tensor."""
-    ts = _float_tensors(inputs)
+    """Mean, std, rms and non-finite count of the first floating-point input tensor (additive attention masks
+    left out)."""
+    ts = [t for t in _float_tensors(inputs) if not _additive_mask(t)]
     if not ts:
         return {"float": False}
     t = ts[0].detach().to(torch.float64)
@@ -287,7 +307,8 @@ def check(model: nn.Module, inputs: Any, targets: Any, loss_fn: Callable[[Any, A
                 p.grad = None
             model.to(dev)
         inputs, targets = _to(inputs, dev), _to(targets, dev)
-        xs, ys = _split(inputs, batches), _split(targets, batches)
+        n_rows = _batch_rows(inputs, targets)
+        xs, ys = _split(inputs, batches, n_rows), _split(targets, batches, n_rows)
         inp = input_stats(inputs)
         facts = _model_facts(model)
         model.train()
