@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -11,13 +12,33 @@ import click
 from ..present.sampling import MAX_DISPLAY_STEPS
 
 
-def _diagnosis(view: Any, downsampled: bool, console: Any) -> Any:
+def _stale_findings(run: str, view: Any, sampling: Any) -> bool:
+    """True when the findings stored with the run were stored before its last recorded step: a diagnosis taken
+    mid-run (``graddoctor diagnose`` while training) that cannot know what came after it."""
+    from ..errors import GradDoctorError
+    from ..store.sqlite import latest_findings_time
+
+    start, wall = view.meta.get("start_time"), sampling.curves.get("wall_time")
+    if not isinstance(start, (int, float)) or wall is None or not wall.size or not math.isfinite(float(wall[-1])):
+        return False
+    try:
+        created = latest_findings_time(run)
+    except GradDoctorError:
+        return False
+    return created is not None and created < start + float(wall[-1])
+
+
+def _diagnosis(view: Any, downsampled: bool, console: Any, stale: bool = False) -> Any:
     """A fresh diagnosis of the run, or None (the report then shows the findings stored with it).
 
-    A downsampled view is diagnosed only when the store holds no findings: the detectors then see the
-    displayed steps, which the page says."""
-    if downsampled and view.findings:
+    A downsampled view is diagnosed only when the store holds no findings, or only findings stored before its
+    last step (``stale``; they were shown as the run's, so a problem that began after them went unreported):
+    the detectors then see the displayed steps, which the page says."""
+    if downsampled and view.findings and not stale:
         return None
+    if downsampled and view.findings:
+        console.print("the findings stored with the run predate its last recorded steps; diagnosing the "
+                      f"{view.n_steps:,} displayed steps instead", style="yellow", markup=False)
     try:
         from ..diagnosis import diagnose_run
     except ImportError:
@@ -99,7 +120,8 @@ def command(run: str, output: str, png_dir: str | None, max_steps: int, repair_j
         except OSError as e:
             raise click.BadParameter(f"cannot create the figures folder {png_dir!r}: {e.strerror or e}",
                                      param_hint="--png-dir") from None
-    diag = None if no_diagnose else _diagnosis(view, sampling.downsampled, console)
+    diag = None if no_diagnose else _diagnosis(
+        view, sampling.downsampled, console, stale=sampling.downsampled and _stale_findings(run, view, sampling))
     try:
         path = render_run_report(view, output, diagnosis=diag, repair=repair, png_dir=png_dir, title=title,
                                  sampling=sampling, figures=not no_figures)

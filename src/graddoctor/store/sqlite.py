@@ -288,6 +288,21 @@ def was_diagnosed(con: sqlite3.Connection) -> bool:
         or con.execute("SELECT 1 FROM findings LIMIT 1").fetchone() is not None
 
 
+def latest_findings_time(path: str | os.PathLike[str]) -> float | None:
+    """When (``time.time()``) the latest batch of findings (a diagnosis) was stored with the run, or None.
+
+    Raises:
+        StoreError: the file does not exist, is not a graddoctor store, or is damaged.
+    """
+    def read(con: sqlite3.Connection, _: str) -> float | None:
+        row = con.execute("SELECT value FROM meta WHERE key = ?", (FINDINGS_LATEST,)).fetchone()
+        latest = _latest_map(row[0] if row else None)
+        created = con.execute("SELECT MAX(created) FROM findings").fetchone()[0]
+        times = [*latest.values(), *([float(created)] if created is not None else [])]
+        return max(times) if times else None
+    return read_store(path, read)
+
+
 def load_findings(path: str | os.PathLike[str], *, history: bool = False) -> list[dict[str, Any]]:
     """The findings stored with a run: the latest batch of each source, as ``load_run(path).findings``, or
     with ``history=True`` every batch ever stored, oldest first, each finding with its ``created`` time.
