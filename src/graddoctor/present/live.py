@@ -123,8 +123,26 @@ def steps_per_second(data: RunData) -> float | None:
     return float((data.steps[-1] - data.steps[0]) / (wall[-1] - wall[0]))
 
 
+def stored_findings_stale(data: RunData) -> bool:
+    """True when the findings stored with the run were stored before its last step in ``data`` (a
+    ``graddoctor diagnose`` taken while it trains): they cannot tell what came after them."""
+    from ..store.sqlite import latest_findings_time
+
+    start, wall = data.meta.get("start_time"), data.step_stats.get("wall_time")
+    if not data.path or not isinstance(start, (int, float)) or wall is None or not wall.size \
+            or not np.isfinite(wall[-1]):
+        return False
+    try:
+        created = latest_findings_time(data.path)
+    except StoreError:
+        return False
+    return created is not None and created < start + float(wall[-1])
+
+
 def _refresh_findings(data: RunData, state: LiveState, now: float) -> None:
-    if data.findings:
+    # Stored findings are shown while they are the newest word on the run; a diagnosis stored mid-run was shown
+    # for the rest of it, however the run went on, and the window was never diagnosed again.
+    if data.findings and not stored_findings_stale(data):
         state.findings, state.findings_source = [as_dict(f) for f in data.findings], "stored with the run"
         return
     if now - state.last_diagnosis < DIAGNOSE_EVERY_S or not data.n_steps:
