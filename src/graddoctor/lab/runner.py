@@ -52,6 +52,8 @@ def fmt_value(v: object) -> str:
         return f"{v:.4g}"
     if isinstance(v, (list, tuple)):
         return "[" + ", ".join(fmt_value(x) for x in v) + "]"
+    if isinstance(v, dict):  # e.g. one number per cell type: "RNN: 0.000145, LSTM: 2.59", not a Python repr
+        return ", ".join(f"{k}: {fmt_value(x)}" for k, x in v.items())
     if v is None:
         return "-"
     return str(v)
