@@ -13,6 +13,10 @@
 
 2. Every ``graddoctor <verb> ... --option`` written in the docs (code blocks and inline code) is an option
    that command accepts (its ``--help``), so a documented flag cannot be renamed or dropped unnoticed.
+
+3. What the docs name exists: every ``gd.NAME`` and ``graddoctor.module.NAME``, every test cited as evidence,
+   every relative link, every make target (and the README's table lists them all); every docs page is
+   linked from the README.
 """
 from __future__ import annotations
 
