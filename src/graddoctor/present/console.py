@@ -25,7 +25,7 @@ from .explain import (
     where,
 )
 from .repair_view import repair_context
-from .sampling import earlier_note, latest_values, nonfinite_note
+from .sampling import detail_note, earlier_note, latest_values, nonfinite_note
 
 SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
 #: Width of plain (uncoloured, fixed-width) output such as golden files.
@@ -123,7 +123,7 @@ def layer_table(data: RunData, step: int | None = None, title: str | None = None
     table = fitted_table(title or f"per-layer statistics at step {shown_step}", headers, rows, n_fixed=3,
                          width=width, numeric_from=3)
     note = "; ".join(x for x in (earlier_note(came_from, shown_step, dict(LAYER_COLUMNS)),
-                                  nonfinite_note(data, shown_step)) if x)
+                                  detail_note(data, step, dict(LAYER_COLUMNS)), nonfinite_note(data, shown_step)) if x)
     if note:
         table.caption = note + ("\n" + str(table.caption) if table.caption else "")
         table.caption_justify = "left"

@@ -295,6 +295,33 @@ def nonfinite_note(data: RunData, step: int | None) -> str:
             "value, not only a missing one") if parts else ""
 
 
+def detail_note(data: RunData, step: int | None, labels: dict[str, str]) -> str:
+    """Says which shown statistics a chosen ``step`` did not measure because they are taken on detail steps only
+    (every ``detail_every``-th recorded step), and the nearest steps that did: their "-" read as missing data,
+    with no hint that ``--step 10`` would show them."""
+    if step is None or not data.n_steps:
+        return ""
+    col = int(np.searchsorted(data.steps, step))
+    if col >= data.n_steps or int(data.steps[col]) != step:
+        return ""
+    missing: list[str] = []
+    near: set[int] = set()
+    for name, label in labels.items():
+        arr = data.layer_stats.get(name)
+        if name in EVERY_STEP_STATS or arr is None or not np.isnan(arr[:, col]).all():
+            continue
+        cols = np.flatnonzero(~np.isnan(arr).all(axis=0))
+        if not cols.size:
+            continue
+        missing.append(label)
+        before, after = cols[cols < col], cols[cols > col]
+        near.update(int(data.steps[c]) for c in (before[-1:].tolist() + after[:1].tolist()))
+    if not missing:
+        return ""
+    return (f"{', '.join(missing)} not measured at step {step}: taken on detail steps only, e.g. step"
+            f"{'s' if len(near) > 1 else ''} {' and '.join(str(s) for s in sorted(near))}")
+
+
 def earlier_note(came_from: dict[str, int | None], shown: int | None, labels: dict[str, str]) -> str:
     """``"act mean, act p2 from step 140 (the last step that recorded them)"`` for statistics read at an
     earlier step than ``shown``; empty when none was."""
