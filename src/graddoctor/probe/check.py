@@ -318,6 +318,7 @@ def check(model: nn.Module, inputs: Any, targets: Any, loss_fn: Callable[[Any, A
         # (detail steps, activation and weight subsamples) is switched off.
         run = Monitor(model, None, store=None, flush_every=max(batches, 1), update_sample=None, detail_every=1,
                       act_sample=None)
+        run._supersede = False  # a check inside a watched run leaves the run's watch alone
         run.start()
         seq = _SequenceProbe(model, mmap, inputs)
         try:

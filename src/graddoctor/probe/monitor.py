@@ -177,6 +177,11 @@ _vector_norm = torch.linalg.vector_norm
 _FAST_SUM = frozenset({torch.float32, torch.float16, torch.bfloat16})
 
 
+#: The running (started, not stopped) watches of each model, to stop one left running when the same model is
+#: watched again (a notebook cell run again after an error): its hooks would go on recording every step.
+_LIVE: weakref.WeakKeyDictionary[nn.Module, weakref.WeakSet[Monitor]] = weakref.WeakKeyDictionary()
+
+
 class Monitor:
     """A watched training run. Create it with :func:`graddoctor.watch`.
 
@@ -309,6 +314,8 @@ class Monitor:
         self._unwritten: list[Batch] = []
         self._t0 = time.time()
         self._diagnosis_cache: Any = None
+        #: starting stops an earlier, never stopped watch of the same model (False for gd.check's own Monitor)
+        self._supersede = True
 
     # ------------------------------------------------------------------ lifecycle
     def __enter__(self) -> Monitor:
@@ -323,6 +330,8 @@ class Monitor:
             return self
         self._started = True
         self._t0 = time.time()
+        if self._supersede:
+            self._stop_stale()
         self.store.begin(self._meta(), self._layer_rows())
         try:
             self._register()
@@ -335,6 +344,20 @@ class Monitor:
             self._take_snapshot(-1)
         self._detail_hooks(self._detail)
         return self
+
+    def _stop_stale(self) -> None:
+        """Stop an earlier watch of this model that was started and never stopped (no ``with`` block and no
+        ``run.stop()``, e.g. a notebook cell run again after an error), then count this one as running."""
+        try:
+            live = _LIVE.setdefault(self.model, weakref.WeakSet())
+            for old in [m for m in live if m is not self and m._started and not m._stopped]:
+                self._warn("an earlier gd.watch() of this model was still running (started, never stopped: no "
+                           "`with` block or run.stop(), as when a notebook cell runs again); it is stopped now, "
+                           "or its hooks would go on recording every step")
+                old.stop(status="failed")
+            live.add(self)
+        except TypeError:  # a model that takes no weak reference: nothing to compare with
+            pass
 
     def stop(self, status: str = "finished") -> None:
         """Flush what is left, remove every hook and close the store. Safe to call twice."""
