@@ -27,15 +27,19 @@ def command(run: str, step: int | None, as_json: bool) -> None:
 
     run = os.path.expanduser(run)  # "--opt=~/x" and quoted paths reach us unexpanded
     try:
-        data, _ = load_for_display(run, MAX_DISPLAY_STEPS, include=[step] if step is not None else None)
+        data, sampling = load_for_display(run, MAX_DISPLAY_STEPS, include=[step] if step is not None else None)
     except GradDoctorError as e:
         raise click.UsageError(str(e)) from None
     if not data.n_steps:
         raise click.UsageError(f"run {run!r} has no recorded steps yet; train a few steps under gd.watch()")
     if step is not None and step not in set(data.steps.tolist()):
-        pos = int(np.clip(np.searchsorted(data.steps, step), 0, data.n_steps - 1))
+        # the recorded steps on either side (a run recorded with every=3 has 6 and 9 around 7, not "e.g. 9")
+        every = sampling.curve_steps if sampling.curve_steps.size else data.steps  # all recorded, not the shown
+        pos = int(np.searchsorted(every, step))
+        near = sorted({int(every[p]) for p in (pos - 1, pos) if 0 <= p < every.size})
         raise click.BadParameter(f"step {step} was not recorded; recorded steps run from {int(data.steps[0])} to "
-                                 f"{int(data.steps[-1])} (e.g. {int(data.steps[pos])})", param_hint="--step")
+                                 f"{int(data.steps[-1])} (nearest: {' and '.join(map(str, near))})",
+                                 param_hint="--step")
     shown = int(data.steps[-1]) if step is None else step
     if as_json:
         # Without --step, a statistic taken on detail steps only is read at the last step that recorded it
