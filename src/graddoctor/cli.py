@@ -4,6 +4,7 @@ and a broken optional part never breaks the others.
 """
 from __future__ import annotations
 
+import difflib
 import importlib
 import sys
 
@@ -27,6 +28,17 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return [name for name, (mod, _) in SUBCOMMANDS.items() if importlib.util.find_spec(mod) is not None]
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None,
+                                                                           list[str]]:
+        """As click's, and a misspelt command (``reprot``) names the closest ones (click said only "No such
+        command")."""
+        name = click.utils.make_str(args[0]) if args else ""
+        if args and name not in SUBCOMMANDS and not name.startswith("-"):
+            close = difflib.get_close_matches(name, self.list_commands(ctx), n=2, cutoff=0.6)
+            if close:
+                ctx.fail(f"No such command {name!r}. Did you mean {' or '.join(repr(c) for c in close)}?")
+        return super().resolve_command(ctx, args)
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name not in SUBCOMMANDS:
