@@ -656,9 +656,8 @@ class Monitor:
     def step(self, loss: torch.Tensor | float | None = None) -> None:
         """Mark the end of an optimizer step. With an optimizer passed to watch(), only ``loss`` is recorded
         (the step itself is recorded by the optimizer hook); call it after ``optimizer.step()``. Called before
-        it, after the step's backward, the loss still goes to that step (hooks have seen its forward/backward);
-        without activation or signal hooks (``activations=False, signal=False``) there is no telling, and it goes
-        to the previous step."""
+        it, after the step's backward, the loss still goes to that step (the signal hooks have seen its
+        backward); without them (``signal=False``) there is no telling, and it goes to the previous step."""
         # Checked on every call, whatever the schedule, so a wrong loss fails at the first step, the same way
         # with or without an optimizer.
         if isinstance(loss, torch.Tensor) and loss.numel() != 1:
@@ -677,10 +676,14 @@ class Monitor:
         self._end_step(None)
 
     def _step_started(self) -> bool:
-        """Whether hooks have seen a forward or backward pass of the current, not yet closed, recorded step
-        (O(1): values are pending, or were folded early)."""
-        p = self._pending
-        return self._active and bool(p["out"][0] or p["sig"][0] or self._slot_fill or self._overflowed)
+        """Whether hooks have seen a backward pass of the current, not yet closed, recorded step: its
+        backward-signal values are pending, or were folded early. A forward alone does not count (an evaluation
+        forward with grad enabled between ``optimizer.step()`` and ``run.step(loss)`` is not the next step)."""
+        if not self._active:
+            return False
+        r = self._row
+        return bool(self._pending["sig"][0]) or (r < self.flush_every and any(g == "sig" for g, _, _ in
+                                                                                self._slot_rows[r]))
 
     def _log_previous_loss(self, loss: torch.Tensor | float) -> None:
         # The optimizer hook has already closed the step: write into the row it used.
