@@ -95,6 +95,13 @@ def standalone(title: str, run: Callable[..., LabResult]) -> None:
     parser.add_argument("--seeds", type=int, default=None)
     parser.add_argument("--out", type=Path, default=None)
     a = parser.parse_args()
+    if a.seeds is not None and a.seeds < 1:
+        parser.error(f"--seeds must be at least 1, got {a.seeds}")
+    if a.out is not None:  # before running: a folder that cannot be written must not cost the run its result
+        try:
+            a.out.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            parser.error(f"cannot write the results folder {str(a.out)!r}: {e.strerror or e}")
     t_start = time.perf_counter()
     res = run(quick=a.quick, seeds=a.seeds, out=a.out, progress=print)
     res.seconds = round(time.perf_counter() - t_start, 2)
