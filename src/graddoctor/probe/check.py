@@ -3,10 +3,11 @@
 One forward and backward pass per batch, in train mode, no optimizer step. The statistics come from the same
 Monitor that ``gd.watch`` uses (memory store, no optimizer); a :class:`~.function_watch.CheckObserver` adds
 functional activations, unsafe ops, residual additions and the first non-finite module. Everything the pass
-touches is restored afterwards: parameters, ``.grad`` (the same tensor objects; also of batch tensors that
-require grad), buffers (BatchNorm running statistics and ``num_batches_tracked``), RNG states (torch CPU, CUDA
-when initialised, numpy, ``random``), every module's train/eval mode, every parameter's requires_grad
-(model.train() runs the user's overrides), and hooks (ours are removed, the user's are never touched).
+touches is restored afterwards, in the model and in ``loss_fn`` when it is a module: parameters, ``.grad`` (the
+same tensor objects; also of batch tensors that require grad), buffers (BatchNorm running statistics and
+``num_batches_tracked``), RNG states (torch CPU, CUDA when initialised, numpy, ``random``), every module's
+train/eval mode, every parameter's requires_grad (model.train() runs the user's overrides), and hooks (ours are
+removed, the user's are never touched).
 """
 from __future__ import annotations
 
@@ -298,7 +299,10 @@ def check(model: nn.Module, inputs: Any, targets: Any, loss_fn: Callable[[Any, A
     home = next(model.parameters()).device
     dev = torch.device(device) if device is not None else home
     moved = dev != home
-    snap = _Snapshot(model, (inputs, targets))
+    # A loss that is itself a module (a margin head, a CRF, a learned weighting) has parameters and buffers
+    # that the pass changes too (.grad, BatchNorm statistics): restored with the model's.
+    snap = _Snapshot(nn.ModuleList([model, loss_fn]) if isinstance(loss_fn, nn.Module) else model,
+                     (inputs, targets))
     try:
         if moved:
             # The user's .grad tensors stay out of the move (model.to() would move them in place, and the
