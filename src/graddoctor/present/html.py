@@ -229,7 +229,9 @@ def _missing(meta: dict[str, Any], n_steps: int) -> dict[str, str]:
         "update_speed": "No update ratios were recorded.",
         "activations": "No activation statistics were recorded" + (
             " (watch(activations=True) records them)." if settings.get("activations") is False else "."),
-        "saturation": "No saturating or ReLU-family activations were recorded.",
+        "saturation": "No activation statistics were recorded (watch(activations=True) records them)."
+                      if settings.get("activations") is False else
+                      "No saturating or ReLU-family activations were recorded.",
         "loss": "No loss or total gradient norm was recorded.",
     }
 
