@@ -28,3 +28,14 @@ def test_a_loss_module_is_left_as_it_was():
     gd.check(model, torch.randn(16, 8), torch.randint(0, 5, (16,)), crit)
     assert crit.W.grad is None and crit.training
     assert all(torch.equal(v, crit.state_dict()[k]) for k, v in state.items())
+
+
+def test_the_cli_rerun_leaves_a_loss_module_as_it_was():
+    from graddoctor.commands.check import plain_failure
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Linear(32, 16))
+    crit = CosFace()
+    state = {k: v.clone() for k, v in crit.state_dict().items()}
+    assert plain_failure(model, torch.randn(16, 8), torch.randint(0, 5, (16,)), crit) is None
+    assert all(torch.equal(v, crit.state_dict()[k]) for k, v in state.items())

@@ -86,7 +86,8 @@ def plain_failure(model: Any, x: Any, y: Any, loss_fn: Any) -> BaseException | N
     from ..probe.check import _call, _Snapshot
 
     try:
-        snap = _Snapshot(model, (x, y))
+        snap = _Snapshot(torch.nn.ModuleList([model, loss_fn]) if isinstance(loss_fn, torch.nn.Module) else model,
+                         (x, y))
     except Exception as e:
         return e
     try:
