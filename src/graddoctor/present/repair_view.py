@@ -55,6 +55,16 @@ def _cell(v: Any) -> str:
     return fmt_num(v)
 
 
+def _measured_spread(e: dict[str, Any]) -> bool:
+    """Whether the entry's ``spread`` was measured: it takes two seeds with a finite metric (one seed gave
+    "spread 0", a seed-to-seed agreement that nothing measured; the terminal table already left it out)."""
+    per_seed = e.get("seed_metrics")
+    if isinstance(per_seed, list):
+        return sum(isinstance(v, (int, float)) and np.isfinite(v) for v in per_seed) >= 2
+    seeds = e.get("seeds")
+    return not isinstance(seeds, list) or len(seeds) >= 2
+
+
 def _same(a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool:
     return a is not None and b is not None and label(a) == label(b) and a.get("metric") == b.get("metric")
 
@@ -84,7 +94,9 @@ def repair_context(result: dict[str, Any] | None) -> dict[str, Any] | None:
         note = f" (skipped: {skipped})" if skipped else (f" (failed: {failed})" if failed else "")
         rows.append({"winner": _same(e, best), "baseline": e.get("remedy") is None, "skipped": skipped or "",
                      "cells": [label(e) + note, fmt_num(e.get("metric")),
-                               fmt_num(e.get("loss")), n_problems(e), *[_cell(e.get(k)) for k, _ in extra],
+                               fmt_num(e.get("loss")), n_problems(e),
+                               *["-" if k == "spread" and not _measured_spread(e) else _cell(e.get(k))
+                                 for k, _ in extra],
                                ", ".join(str(s) for s in seeds) if isinstance(seeds, list) else fmt_num(seeds)]})
     remedy = best.get("remedy") if best else None
     codes = remedy if isinstance(remedy, (list, tuple)) else ([remedy] if remedy else [])
