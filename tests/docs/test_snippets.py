@@ -261,3 +261,14 @@ def test_make_targets_match_the_readme() -> None:
     named = set(re.findall(r"`make ([\w-]+)`", readme)) | set(re.findall(r"^make ([\w-]+)", readme, re.M))
     assert not user_facing - named, f"make targets missing from README.md: {sorted(user_facing - named)}"
     assert not named - phony, f"README.md names make targets that do not exist: {sorted(named - phony)}"
+
+
+def test_install_extras_match_the_readme() -> None:
+    """The README's install line names every optional extra of pyproject.toml (but dev) that exists."""
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")   # no tomllib: Python 3.10 is supported
+    section = pyproject.split("[project.optional-dependencies]", 1)[1].split("\n[", 1)[0]
+    extras = set(re.findall(r"^([\w-]+)\s*=", section, re.M)) - {"dev"}
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    line = readme[readme.index("pip install -e ."):].split("\n\n", 1)[0]
+    named = set(re.findall(r"`'?\.?\[?([a-z]+)\]?'?`", line)) - {"pip"}
+    assert named == extras, f"README names extras {sorted(named)}, pyproject.toml has {sorted(extras)}"
