@@ -53,6 +53,10 @@ def test_negative_loss_keeps_every_point():
     assert np.isfinite(ax.lines[0].get_ydata()).sum() == data.n_steps
     fig = repair_curves({"baseline": {"name": "baseline", "curves": {"loss": [list(np.linspace(100, -5, 20))]}}})
     assert fig is not None and fig.axes[0].get_yscale() == "linear"
+    narrow = repair_curves({"baseline": {"name": "baseline", "curves": {"loss": [list(np.linspace(2.8, 1.6, 20))]}}})
+    assert narrow.axes[0].get_yscale() == "linear", "a loss within one decade read '2.8 x 10^0' on a log axis"
+    wide = repair_curves({"baseline": {"name": "baseline", "curves": {"loss": [list(np.geomspace(3, 1e-3, 20))]}}})
+    assert wide.axes[0].get_yscale() == "log"
 
 
 def test_nan_from_step_0_draws_the_nonfinite_marks():

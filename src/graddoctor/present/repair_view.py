@@ -165,9 +165,10 @@ def repair_curves(result: dict[str, Any] | None) -> Any:
         return None
     fig, axes = plots._new(3.4, ncols=len(names))
     for ax, name in zip(axes[0], names):
-        # a log axis for losses, unless one went below zero (the log axis dropped those points)
-        log = "loss" in name and not any((r[np.isfinite(r)] < 0).any() for e, _ in pairs
-                                         for r in curves[id(e)].get(name, []))
+        # a log axis for losses that span more than a decade (a 1.6-2.8 loss read "2.8 x 10^0"), unless one went
+        # below zero (the log axis dropped those points)
+        runs = [r for e, _ in pairs for r in curves[id(e)].get(name, [])]
+        log = "loss" in name and bool(runs) and plots.log_axis_fits(np.concatenate(runs))
         for e, color in pairs:
             for k, run in enumerate(curves[id(e)].get(name, [])):
                 v = plots.positive(run) if log else run
