@@ -168,10 +168,14 @@ def map_model(model: nn.Module) -> ModelMap:
     return ModelMap(layers=layers, activations=activations)
 
 
+#: TorchScript's module class (an empty tuple, matching nothing, on a torch without TorchScript).
+_SCRIPT_MODULE: Any = getattr(getattr(torch, "jit", None), "ScriptModule", ())
+
+
 def hookable(module: nn.Module) -> bool:
     """Whether ``module`` takes forward hooks: TorchScript modules (``torch.jit.script``/``trace``) refuse them,
     so they get parameter statistics only."""
-    return not isinstance(module, torch.jit.ScriptModule)
+    return not isinstance(module, _SCRIPT_MODULE)
 
 
 def first_tensor(out: Any) -> torch.Tensor | None:
