@@ -168,6 +168,7 @@ def repair(case: Case, budget_s: float = 120.0, seeds: int | Sequence[int] = 2,
     with _Progress(progress, console) as prog:
         try:
             _train(result.baseline, case, seed_list, prog, keep=False, **kw)
+            result.constant_loss = case.constant_loss()
             limits = (budget_s, max_trials if max_trials is not None else 10**9)
             floor = min_gain if min_gain is not None else default_min_gain(result.metric_name,
                                                                            result.baseline.loss)
@@ -254,7 +255,9 @@ def _judge(result: RepairResult, trial: Trial, base: Trial, min_gain: float, mod
     trial.margin = max(base.spread, trial.spread, min_gain)
     trial.gain = trial.metric - b if math.isfinite(trial.metric) else -math.inf
     trial.fixes = fixes(trial, _targeted(result, str(trial.remedy)))
-    wins = trial.gain > trial.margin and trial.fixes is not False
+    if math.isfinite(result.constant_loss):  # a model no better than an all-zero output learned nothing
+        trial.learns = bool(trial.loss < result.constant_loss)
+    wins = trial.gain > trial.margin and trial.fixes is not False and trial.learns is not False
     # A later (lower-ranked) candidate displaces the current winner only when it is better by more than the
     # spread too: the diagnosis' order breaks ties that the seeds cannot resolve.
     best = result.best

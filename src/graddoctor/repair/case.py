@@ -236,6 +236,36 @@ class Case:
             metric = -loss if math.isfinite(loss) else -math.inf
         return loss, metric
 
+    def constant_loss(self) -> float:
+        """Validation loss of a constant output of the model's shape, which ignores the inputs: for class scores
+        (class-index targets, output (N, C, ...)) every score -ln C, the uniform distribution both as logits
+        (cross-entropy: ln C) and as log-probabilities (nll_loss after log_softmax: ln C; an all-zero output
+        there is a loss of 0 that no model can beat); else zeros (a regression's zero prediction). A model
+        whose loss is not below it has learned nothing from its inputs. NaN when it cannot be computed (an
+        output that is not a tensor, a loss that rejects it) or is not positive (a loss such as KL divergence,
+        whose value at a constant says nothing). Builds one model for the output shape; the global RNG is left
+        untouched."""
+        total, n = 0.0, 0
+        try:
+            with torch.random.fork_rng(devices=[]), torch.no_grad():
+                model = self.build_model()
+                model.eval()
+                device = next(iter(model.parameters()), torch.empty(0)).device
+                for x, y in self._val_batches():
+                    out = model(_to(x, device))
+                    if not isinstance(out, torch.Tensor):
+                        return math.nan
+                    y = _to(y, device)
+                    const = torch.full_like(out, -math.log(out.shape[1])) if is_classification(out, y) else \
+                        torch.zeros_like(out)
+                    k = int(y.shape[0])
+                    total += float(self.loss_fn(const, y)) * k
+                    n += k
+        except Exception:  # a recipe that cannot do this is judged without the reference
+            return math.nan
+        ref = total / n if n else math.nan
+        return ref if math.isfinite(ref) and ref > 0 else math.nan
+
     @property
     def metric_name(self) -> str:
         """``"accuracy"``, ``"-loss"`` or the user metric's name: the metric :meth:`evaluate` reports. Accuracy

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +28,8 @@ class RepairResult:
             baseline has problems but none of their causes has a remedy graddoctor can apply) or ``None``.
         seconds: wall time of the whole repair.
         metric_name: ``"accuracy"``, ``"-loss"`` or the user metric's name.
+        constant_loss: validation loss of an all-zero output (:meth:`Case.constant_loss`: ln C for a
+            cross-entropy); a winner's loss must be below it. NaN when unknown.
     """
 
     baseline: Trial
@@ -39,6 +42,7 @@ class RepairResult:
     stopped: str | None = None
     seconds: float = 0.0
     metric_name: str = "metric"
+    constant_loss: float = math.nan
 
     @property
     def tried(self) -> list[Trial]:
@@ -66,6 +70,12 @@ class RepairResult:
                 ([f"{failed} failed while training"] if failed else [])
             return (f"no remedy could be compared with the baseline: of the {len(self.trials)} tried, "
                     f"{' and '.join(parts)}")
+        idle = [t for t in judged if t.learns is False and t.gain is not None and t.margin is not None
+                and t.gain > t.margin and t.fixes is not False]
+        if idle:
+            return (f"the remedies that beat the baseline ({', '.join(t.name for t in idle)}) end with a validation "
+                    f"loss no lower than an all-zero output's ({self.constant_loss:.3g}): the model still learns "
+                    "nothing from its inputs")
         return "no remedy beat the baseline by more than the seed-to-seed spread while fixing the finding"
 
     def to_dict(self) -> dict[str, Any]:
@@ -80,6 +90,7 @@ class RepairResult:
             "stopped": self.stopped,
             "seconds": self.seconds,
             "metric_name": self.metric_name,
+            "constant_loss": self.constant_loss if math.isfinite(self.constant_loss) else None,
         }
 
     def to_json(self, **kwargs: Any) -> str:

@@ -47,6 +47,8 @@ def _verdict(result: Any, t: Any) -> str:
         return "no gain beyond spread"
     if t.fixes is False:
         return "finding remains"
+    if t.learns is False:
+        return "learns nothing"
     return "also works"
 
 

@@ -140,6 +140,9 @@ class Trial:
             recipe, e.g. BatchNorm with one sample per batch), else ``None``. A failed trial never wins.
         fixes: whether the targeted findings are gone in the majority of seeds (``None``: nothing targeted).
         gain, margin: mean metric minus the baseline's, and the margin it had to beat.
+        learns: whether the mean validation loss is below that of an all-zero output
+            (``RepairResult.constant_loss``); ``None`` when that reference is unknown. A trial that does not
+            learn never wins.
         changes: readable descriptions of what the remedy changed.
     """
 
@@ -157,6 +160,7 @@ class Trial:
     fixes: bool | None = None
     gain: float | None = None
     margin: float | None = None
+    learns: bool | None = None
     changes: list[str] = field(default_factory=list)
     diverged: int = 0
     data: Any = field(default=None, repr=False)  # the first seed's RunData
@@ -216,7 +220,7 @@ class Trial:
             # scalar columns first: tables show the first scalars they find
             "remedy": self.remedy, "name": self.name, "seeds": self.seeds, "metric": self.metric, "loss": self.loss,
             "first_layer_speed": self.first_layer_speed, "gain": self.gain, "margin": self.margin,
-            "spread": self.spread, "fixes": self.fixes, "seconds": self.seconds,
+            "spread": self.spread, "fixes": self.fixes, "learns": self.learns, "seconds": self.seconds,
             "variant": self.variant or "", "skipped": self.skipped or "", "failed": self.failed or "", "diverged": self.diverged,
             "seed_metrics": self.metrics, "seed_losses": self.losses, "seed_speeds": self.speeds,
             "curves": {"train loss": self.curves}, "changes": self.changes,
