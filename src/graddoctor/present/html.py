@@ -40,6 +40,7 @@ from .sampling import (
     latest_values,
     load_for_display,
     nonfinite_note,
+    nonfinite_positions,
 )
 
 #: Per-layer columns of the report's statistics table: (statistic, heading).
@@ -212,16 +213,29 @@ def run_figures(data: RunData, sampling: Sampling, png_dir: Any = None,
     return _figures(specs, png_dir, draw_figures)
 
 
-def _missing(meta: dict[str, Any], n_steps: int) -> dict[str, str]:
+def _missing(meta: dict[str, Any], n_steps: int, sampling: Sampling | None = None) -> dict[str, str]:
     """What each run figure says in its place when it has nothing to draw. A run without a recorded step says
     that, rather than advice about settings it already had (activations were on). watch() measures update
-    ratios with or without the optimizer, so none is advised for them."""
+    ratios with or without the optimizer, so none is advised for them. A run with NaN/Inf gradients says that
+    its statistics were recorded but held no finite value, where "No backward-signal statistics were recorded"
+    sent the reader after a setting (a run NaN from step 0)."""
     if not n_steps:
         none = "Nothing to draw: no steps were recorded."
         return dict.fromkeys(("gradient_flow", "heatmap", "update_speed", "activations", "saturation", "loss"),
                              none)
     raw = meta.get("settings")
     settings: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    if sampling is not None and sampling.curve_steps.size and nonfinite_positions(sampling.curves).size:
+        bad = nonfinite_positions(sampling.curves)
+        nan = (f"Nothing finite to draw: {bad.size:,} of {n_steps:,} recorded steps held NaN/Inf gradients (the "
+               f"first at step {int(sampling.curve_steps[bad[0]])}); the loss figure marks them and the findings "
+               "say where they began.")
+        keys = ["gradient_flow", "update_speed"] + (["activations"] if settings.get("activations") is not False
+                                                   else [])
+        out = {**_missing(meta, n_steps), **dict.fromkeys(keys, nan)}
+        if n_steps >= 2:
+            out["heatmap"] = "Nothing finite for the heatmap either."
+        return out
     return {
         "gradient_flow": "No backward-signal statistics were recorded.",
         "heatmap": "A heatmap needs at least two recorded steps." if n_steps < 2 else
@@ -331,7 +345,7 @@ def render_run_report(data: RunData | str | os.PathLike[str], path: str | os.Pat
                     NOT_DIAGNOSED_SUMMARY if diagnosis is None and not findings and not view.diagnosed else
                     findings_summary(findings)),
         "findings_source": findings_source,
-        "figures": drawn, "missing": _missing(meta, sampling.total_steps), "stat_headers": headers,
+        "figures": drawn, "missing": _missing(meta, sampling.total_steps, sampling), "stat_headers": headers,
         "stat_rows": rows, "stat_step": int(view.steps[-1]) if view.n_steps else None, "stat_note": stat_note, "visible_rows": TABLE_VISIBLE_ROWS,
         "model_rows": _model_rows(view), "meta_rows": _meta_rows(meta), "repair": repair_context(repair_dict),
         "has_series": bool(view.series.get("time_signal")),
