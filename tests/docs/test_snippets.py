@@ -272,3 +272,16 @@ def test_install_extras_match_the_readme() -> None:
     line = readme[readme.index("pip install -e ."):].split("\n\n", 1)[0]
     named = set(re.findall(r"`'?\.?\[?([a-z]+)\]?'?`", line)) - {"pip"}
     assert named == extras, f"README names extras {sorted(named)}, pyproject.toml has {sorted(extras)}"
+
+
+def test_referenced_examples_exist() -> None:
+    """``examples/FILE.py[:FUNCTION]`` named in the docs exists (and defines FUNCTION)."""
+    wrong = []
+    for page in PAGES:
+        for file, func in re.findall(r"\b(examples/[\w/]+\.py)(?::(\w+))?", page.read_text(encoding="utf-8")):
+            path = ROOT / file
+            if not path.is_file():
+                wrong.append(f"{page.relative_to(ROOT)}: {file}")
+            elif func and not re.search(rf"^def {func}\(", path.read_text(encoding="utf-8"), re.M):
+                wrong.append(f"{page.relative_to(ROOT)}: {file}:{func}")
+    assert not wrong, "\n".join(wrong)
