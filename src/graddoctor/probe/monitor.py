@@ -93,6 +93,25 @@ def update_stride(numel: int, update_sample: int | None) -> int:
     return max(1, math.ceil(numel / n))
 
 
+def _json_safe(v: Any) -> Any:
+    """``v`` with what JSON cannot hold turned into what it can: numpy and one-element torch scalars into numbers,
+    arrays and tensors into lists, tuples and sets into lists, paths and any other object into ``str``. The
+    store writes ``meta`` as JSON, and ``meta={"lr": np.float32(0.1)}`` made watch() fail at start."""
+    if v is None or isinstance(v, (bool, int, float, str)):
+        return v
+    if isinstance(v, dict):
+        return {str(k): _json_safe(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple, set, frozenset)):
+        return [_json_safe(x) for x in v]
+    if isinstance(v, torch.Tensor):  # any dtype (bfloat16 has no numpy equivalent); 0-d gives a number
+        return _json_safe(v.detach().cpu().tolist())
+    if isinstance(v, np.generic):
+        return _json_safe(v.item())
+    if isinstance(v, np.ndarray):
+        return _json_safe(v.tolist())
+    return str(v)
+
+
 class _Params:
     """The watched parameters as flat lists with cached index tensors."""
 
@@ -235,7 +254,7 @@ class Monitor:
         self.activations = bool(activations)
         self.signal = self.activations if signal is None else bool(signal)
         self.time_profile = bool(time_profile) and self.signal
-        self.user_meta = dict(meta or {})
+        self.user_meta = _json_safe(dict(meta or {}))
         self.store: Any
         if store is None:
             self.store = MemoryStore()
@@ -330,34 +349,32 @@ class Monitor:
             return self
         self._started = True
         self._t0 = time.time()
-        if self._supersede:
-            self._stop_stale()
-        self.store.begin(self._meta(), self._layer_rows())
         try:
+            if self._supersede:
+                self._stop_stale()
+            self.store.begin(self._meta(), self._layer_rows())
             self._register()
-        except BaseException:
+            self._active = bool(self.schedule(0))
+            self._detail = self._active
+            if self._detail:
+                self._take_snapshot(-1)
+            self._detail_hooks(self._detail)
+        except BaseException:  # not started: no hook left behind, and start() may be called again
             self._remove_hooks()
+            self._started = False
             raise
-        self._active = bool(self.schedule(0))
-        self._detail = self._active
-        if self._detail:
-            self._take_snapshot(-1)
-        self._detail_hooks(self._detail)
+        if self._supersede:
+            _LIVE.setdefault(self.model, weakref.WeakSet()).add(self)
         return self
 
     def _stop_stale(self) -> None:
         """Stop an earlier watch of this model that was started and never stopped (no ``with`` block and no
-        ``run.stop()``, e.g. a notebook cell run again after an error), then count this one as running."""
-        try:
-            live = _LIVE.setdefault(self.model, weakref.WeakSet())
-            for old in [m for m in live if m is not self and m._started and not m._stopped]:
-                self._warn("an earlier gd.watch() of this model was still running (started, never stopped: no "
-                           "`with` block or run.stop(), as when a notebook cell runs again); it is stopped now, "
-                           "or its hooks would go on recording every step")
-                old.stop(status="failed")
-            live.add(self)
-        except TypeError:  # a model that takes no weak reference: nothing to compare with
-            pass
+        ``run.stop()``, e.g. a notebook cell run again after an error)."""
+        for old in [m for m in _LIVE.get(self.model, ()) if m is not self and m._started and not m._stopped]:
+            self._warn("an earlier gd.watch() of this model was still running (started, never stopped: no "
+                       "`with` block or run.stop(), as when a notebook cell runs again); it is stopped now, "
+                       "or its hooks would go on recording every step")
+            old.stop(status="failed")
 
     def stop(self, status: str = "finished") -> None:
         """Flush what is left, remove every hook and close the store. Safe to call twice."""
