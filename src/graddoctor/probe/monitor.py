@@ -1154,7 +1154,8 @@ def watch(
         update_sample: entries per weight used to estimate the update ratio ||dW||/||W||; ``None`` uses every
             entry (exact, but keeps a copy of all weights).
         overwrite: replace an existing store at ``store``.
-        meta: extra metadata (JSON-serialisable) stored with the run.
+        meta: extra metadata stored with the run (numpy and torch scalars become numbers, arrays lists, other
+            objects such as paths their str()).
         detail_every: every ``detail_every``-th recorded step is a *detail step*, where the costlier statistics
             are taken too: activation statistics (saturation, dead units, mean derivative, percentiles),
             dL/d(layer input) and the RNN time profile. Every recorded step has the parameter statistics,
