@@ -28,7 +28,7 @@ from ..store.sqlite import never_a_store
 from .console import COLUMN_GAP, SEVERITY_STYLE, compact_table
 from .explain import as_dict, fmt_num, where
 from .plots import pick_layers
-from .sampling import latest_values, load_for_display
+from .sampling import latest_values, load_for_display, nonfinite_positions
 
 #: Seconds between refreshes.
 REFRESH_S = 1.0
@@ -233,10 +233,15 @@ def render(data: RunData, state: LiveState, total_steps: int | None = None, widt
     loss = data.step_stats.get("loss")
     head = Text.assemble(("graddoctor live ", "bold"), state.path, "  ·  ", str(meta.get("model_class", "")),
                          "  ·  status ", (status, "green" if status == "running" else "bold"))
+    # a NaN loss reads "-" (not logged) unless the run logged one on every step, when it is a real NaN
+    last_loss = float(loss[-1]) if loss is not None and loss.size else float("nan")
+    loss_text = "NaN" if math.isnan(last_loss) and meta.get("loss_every_step") is True else fmt_num(last_loss)
     line = Text(f"step {last if last is not None else '-'}  ·  "
                 f"{fmt_num(total_steps) if total_steps is not None else '-'} steps recorded  ·  "
-                f"{fmt_num(rate) if rate is not None else '-'} steps/s  ·  "
-                f"loss {fmt_num(float(loss[-1])) if loss is not None and loss.size else '-'}")
+                f"{fmt_num(rate) if rate is not None else '-'} steps/s  ·  loss {loss_text}")
+    bad = nonfinite_positions(data.step_stats)
+    if bad.size:  # blank sparklines and "-" everywhere said nothing of why
+        line.append(f"  ·  NaN/Inf gradients at {bad.size} of the last {data.n_steps} steps", style="bold red")
     parts: list[Any] = [head, line, layer_panel(data, width=width)]
     parts.append(Text(f"findings ({state.findings_source or 'none yet'}):", style="bold"))
     if not state.findings:
