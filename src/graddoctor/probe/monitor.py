@@ -8,6 +8,7 @@ written to the store in one transaction. Memory is bounded by layers x flush_eve
 from __future__ import annotations
 
 import math
+import numbers
 import os
 import platform
 import time
@@ -246,8 +247,13 @@ class Monitor:
             raise ValueError(f"flush_every must be >= 1, got {flush_every}")
         if int(detail_every) < 1:
             raise ValueError(f"detail_every must be >= 1, got {detail_every}")
+        for name, n in (("act_sample", act_sample), ("update_sample", update_sample)):
+            if n is not None and (isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1):
+                raise ValueError(f"{name} must be a positive integer (elements sampled) or None (all of them), "
+                                 f"got {n!r}")
         self.detail_every = int(detail_every)
-        self.act_sample = act_sample if act_sample is not None else 2**62
+        self.act_sample = int(act_sample) if act_sample is not None else 2**62
+        update_sample = int(update_sample) if update_sample is not None else None
         self.optimizer = optimizer
         self.schedule = make_schedule(every)
         self.flush_every = int(flush_every)
