@@ -254,7 +254,11 @@ def repair_step(d: DemoData, steps: int, seeds: int, budget_s: float, console: C
     from .repair.table import print_result
 
     console.rule("[bold]repair: each remedy trained from the same seeds, data order and step count")
-    result = repair(demo_case(d, steps), budget_s=budget_s, seeds=seeds, console=console)
+    from .present.progress import enabled
+
+    # bars only where they can move (a terminal, or GRADDOCTOR_PROGRESS=1): piped into a log, each trial's
+    # finished bar was printed as a line of "━" (docs/report.md: piped output gets no bars)
+    result = repair(demo_case(d, steps), budget_s=budget_s, seeds=seeds, console=console, progress=enabled(console))
     if result.candidates:
         how = "ranked by the diagnosis" if result.guided else "fallback order (no diagnosis)"
         console.print(f"candidates ({how}): {', '.join(result.candidates)}")

@@ -1,0 +1,20 @@
+"""Regression: ``graddoctor demo > log.txt`` (or piped into a CI log) printed each repair trial's finished
+progress bar as a line of "━━━━ 20/20 0:00:00", where the docs promise that piped output gets no bars. The
+repair trials now draw bars only where the other progress bars do (a terminal, or GRADDOCTOR_PROGRESS=1)."""
+import io
+
+import torch
+from rich.console import Console
+
+from graddoctor.demo import run_demo
+
+
+def test_piped_demo_prints_no_progress_bars(tmp_path, monkeypatch):
+    monkeypatch.delenv("GRADDOCTOR_PROGRESS", raising=False)
+    torch.set_num_threads(1)
+    out = io.StringIO()
+    run_demo(console=Console(file=out, width=120), steps=10, seeds=1, budget_s=3, out_dir=tmp_path,
+             report=False)
+    text = out.getvalue()
+    assert "repair" in text
+    assert "━━━━━━━━━━" not in text.replace("┏", "").split("repair:", 1)[1].split("candidates", 1)[0], text
