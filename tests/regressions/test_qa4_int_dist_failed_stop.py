@@ -51,6 +51,7 @@ def test_failed_stop_enters_no_collective(group, tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(dist, "all_reduce", lambda *a, **k: (calls.append("all_reduce"), real(*a, **k))[1])
     with pytest.raises(RuntimeError, match="user bug"), pytest.warns(gd.GradDoctorWarning, match="not written"):
         with run:
+            run._kv.set(f"{run._agree_key}/1", "1")  # the other rank watches too
             _train(run, model, opt, 6)  # steps 0 (flushed early) and 1-4 (flushed at step 5), step 5 unflushed
             n_before = len(calls)
             raise RuntimeError("user bug")
@@ -70,6 +71,7 @@ def test_finished_stop_still_combines(group, tmp_path, monkeypatch) -> None:  # 
     real = dist.all_reduce
     monkeypatch.setattr(dist, "all_reduce", lambda *a, **k: (calls.append("all_reduce"), real(*a, **k))[1])
     with run:
+        run._kv.set(f"{run._agree_key}/1", "1")
         _train(run, model, opt, 6)
         n_before = len(calls)
     assert len(calls) == n_before + 1

@@ -30,6 +30,7 @@ Not combined exactly (documented in docs/scaling.md): ``act_dead`` is the mean o
 """
 from __future__ import annotations
 
+import datetime
 import os
 from typing import Any
 
@@ -45,6 +46,16 @@ from ..probe.monitor import Monitor, _Params
 SIGNAL_COLUMNS = ("sig_sq", "in_sq")
 #: Prefixes that wrappers add to module names; stripped so that layer names match a single-process run.
 WRAPPER_PREFIXES = ("_fsdp_wrapped_module.", "_checkpoint_wrapped_module.", "_orig_mod.")
+#: Seconds a rank waits, at its first flush, for every rank of the group to have started watching. A flush is a
+#: collective: a rank that does not watch (``gd.watch`` called under ``if rank == 0:``) never joins it, and the
+#: watching rank's all-reduce then meets DDP's gradient all-reduce instead (gloo aborts the job, NCCL hangs).
+#: Under DDP/FSDP the ranks are in step (every step all-reduces), so a watching rank has started long before the
+#: others' first flush, one or two steps in; 60 s leaves room for ranks that do not synchronise every step
+#: (a plain model under a process group) while costing a misconfigured run one pause, not a crash.
+AGREE_TIMEOUT_S = 60.0
+#: Key prefix in torch.distributed's key-value store (no collective) under which each rank says it watches.
+AGREE_KEY = "graddoctor/watch"
+_started_runs: dict[str, int] = {}  # group -> DistributedMonitors started on this process (same order on every rank)
 
 
 def is_distributed() -> bool:
@@ -161,6 +172,9 @@ class DistributedMonitor(Monitor):
         if self.rank != 0:
             kwargs["store"] = None  # only rank 0 writes; the others keep the (identical) records in memory
         self._last_sync = True
+        self._local_stop = False  # no collective any more (this rank failed, or a rank does not watch)
+        self._agree_key: str | None = None  # this run's key in the process group's key-value store
+        self._agreed: bool | None = None  # every rank watches (None: not checked yet)
         from ..probe import monitor
 
         # The Monitor builds its parameter table in __init__; build the shard-aware one instead (the base
@@ -219,6 +233,53 @@ class DistributedMonitor(Monitor):
                                         zip(self._params.upd, views)], dtype=torch.float32, device=self.device)
         return views
 
+    def start(self) -> DistributedMonitor:
+        """As :meth:`Monitor.start`; also tells the other ranks, through the process group's key-value store (no
+        collective), that this rank watches, so that a flush never waits for a rank that does not."""
+        if self._started:
+            return self
+        super().start()
+        if self.world_size > 1:
+            try:
+                from torch.distributed import distributed_c10d as c10d
+
+                group = self.group if self.group is not None else c10d._get_default_group()
+                gkey = ",".join(map(str, torch.distributed.get_process_group_ranks(group)))
+                seq = _started_runs[gkey] = _started_runs.get(gkey, 0) + 1
+                self._kv = c10d._get_default_store()
+                self._agree_key = f"{AGREE_KEY}/{gkey}/{seq}"
+                self._kv.set(f"{self._agree_key}/{self.rank}", "1")
+            except Exception:  # no key-value store to use: flush as before, without the check
+                self._agree_key = None
+        return self
+
+    def _all_watch(self) -> bool:
+        """Whether every rank of the group watches this run (checked once, at the first flush, without a
+        collective). If one does not start within ``AGREE_TIMEOUT_S``, this run stops watching on every rank, with
+        a warning, and never enters a collective."""
+        if self._agreed is not None or self._agree_key is None:
+            return self._agreed is not False
+        key, kv = self._agree_key, self._kv
+        keys = [f"{key}/{r}" for r in range(self.world_size)]
+        try:
+            kv.wait(keys, datetime.timedelta(seconds=AGREE_TIMEOUT_S))
+            self._agreed = not kv.check([f"{key}/abandoned"])
+        except Exception:
+            self._agreed = False
+            try:
+                missing = [r for r, k in enumerate(keys) if not kv.check([k])]
+                kv.set(f"{key}/abandoned", "1")  # a rank that starts watching late learns it at its first flush
+            except Exception:
+                missing = []
+            self._warn(f"watching stopped: rank(s) {missing or '?'} of the process group did not start watching "
+                       f"within {AGREE_TIMEOUT_S:g} s. Under torch.distributed call gd.watch(...) on every rank (not "
+                       "only under `if rank == 0:`; only rank 0 writes the store): a flush combines the ranks' "
+                       "statistics in one collective, which a rank that does not watch never joins")
+        if not self._agreed:
+            self._disabled = True
+            self._local_stop = True
+        return self._agreed
+
     def stop(self, status: str = "finished") -> None:
         """As :meth:`Monitor.stop`. A run that stops with an error (``status`` other than ``"finished"``, e.g. an
         exception leaving ``with gd.watch(...)``) enters no collective: the other ranks are elsewhere (in DDP's
@@ -233,12 +294,13 @@ class DistributedMonitor(Monitor):
     def _drain(self) -> Any:
         n = self._row
         if n and self.world_size > 1:
-            if getattr(self, "_local_stop", False):
+            if self._local_stop or not self._all_watch():
                 super()._drain()  # resets the buffer; rows that only a collective could complete are dropped
-                self._warn(f"the run stopped with an error on rank {self.rank}: its last {n} recorded step(s), "
-                           "since the last flush, are not written, because combining them over ranks is a "
-                           "collective that the other ranks are not in; lower flush_every to keep more of a "
-                           "failing run")
+                if self._agreed is not False:  # (a rank that does not watch was already warned about)
+                    self._warn(f"the run stopped with an error on rank {self.rank}: its last {n} recorded step(s), "
+                               "since the last flush, are not written, because combining them over ranks is a "
+                               "collective that the other ranks are not in; lower flush_every to keep more of a "
+                               "failing run")
                 return None
             self._all_reduce_rows(n)
         return super()._drain()
