@@ -6,15 +6,14 @@ import io
 import torch
 from rich.console import Console
 
-from graddoctor.demo import run_demo
+from graddoctor.demo import load_data, repair_step
 
 
-def test_piped_demo_prints_no_progress_bars(tmp_path, monkeypatch):
+def test_piped_demo_prints_no_progress_bars(monkeypatch):
     monkeypatch.delenv("GRADDOCTOR_PROGRESS", raising=False)
     torch.set_num_threads(1)
     out = io.StringIO()
-    run_demo(console=Console(file=out, width=120), steps=10, seeds=1, budget_s=3, out_dir=tmp_path,
-             report=False)
+    repair_step(load_data(), steps=10, seeds=1, budget_s=2, console=Console(file=out, width=120))
     text = out.getvalue()
     assert "repair" in text
     assert "━━━━━━━━━━" not in text.replace("┏", "").split("repair:", 1)[1].split("candidates", 1)[0], text
