@@ -82,3 +82,11 @@ def test_heatmap_step_axis_has_integer_ticks():
         assert ticks and np.allclose(ticks, np.round(ticks)), (ax.get_title(), ticks)
     lo, hi = maps[1].get_xlim()
     assert lo < 0 < hi < 1, "one recorded column is centred on its step"
+
+
+def test_check_and_repair_figures_mark_zeros():
+    """The one-batch check's bar chart and the repair's before/after figure had the same blind spot."""
+    rows = [{"name": "fc1", "signal": 0.0, "grad_ratio": 0.0}, {"name": "fc2", "signal": 0.1, "grad_ratio": 0.2}]
+    assert plots.ZERO_LABEL in _labels(plots.check_layers(rows))
+    data = _data()
+    assert plots.ZERO_LABEL in _labels(plots.compare_flow(data, data))

@@ -391,9 +391,12 @@ def check_layers(rows: list[dict[str, Any]]) -> Figure | None:
     fig, axes = _new(4.0, ncols=len(keys))
     names = [str(r.get("name", r.get("layer", i))) for i, r in enumerate(rows)]
     for ax, key in zip(axes[0], keys):
-        v = positive([r.get(key) if isinstance(r.get(key), (int, float)) else np.nan for r in rows])
-        ax.bar(range(len(rows)), np.nan_to_num(v, nan=0.0), color="tab:blue")
+        raw = [r.get(key) if isinstance(r.get(key), (int, float)) else np.nan for r in rows]
+        ax.bar(range(len(rows)), np.nan_to_num(positive(raw), nan=0.0), color="tab:blue")
         ax.set_yscale("log")
+        mark_off_scale(ax, np.arange(len(rows)), raw, "tab:blue")  # a dead layer's 0 drew no bar
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7)
         ax.set_title(f"{key} per layer", fontsize=10)
         _layer_axis(ax, names)
     return fig
@@ -413,6 +416,7 @@ def compare_flow(before: RunData, after: RunData, labels: tuple[str, str] = ("ba
         for d, lab, color in ((before, labels[0], "tab:red"), (after, labels[1], "tab:green")):
             ax.plot(np.arange(len(d.layers)), positive(d.at_step(key)), "o-", color=color, lw=1.2, ms=3,
                     label=f"{lab} (step {int(d.steps[-1])})")
+            mark_off_scale(ax, np.arange(len(d.layers)), d.at_step(key), color)
         ax.set_yscale("log")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("layer position (input side left)")
