@@ -32,3 +32,12 @@ def test_png_dir_under_a_file_names_the_option(tmp_path):
                                     "--png-dir", str(tmp_path / "afile" / "png")])
     assert res.exit_code == 2, res.output
     assert "--png-dir" in res.output and "cannot write the report" not in res.output
+
+
+def test_png_dir_with_no_figures_is_a_usage_error(tmp_path):
+    """--no-figures --png-dir DIR created an empty DIR and said "figures: 0 PNG files in DIR"."""
+    run = _store(tmp_path / "run.sqlite")
+    res = CliRunner().invoke(main, ["report", run, "-o", str(tmp_path / "r.html"), "--no-figures",
+                                    "--png-dir", str(tmp_path / "png")])
+    assert res.exit_code == 2 and "--no-figures" in res.output, res.output
+    assert not (tmp_path / "png").exists()

@@ -103,6 +103,8 @@ def command(run: str, output: str, png_dir: str | None, max_steps: int, repair_j
     png_dir = os.path.expanduser(png_dir) if png_dir else png_dir
     repair_json = os.path.expanduser(repair_json) if repair_json else repair_json
 
+    if no_figures and png_dir:  # it wrote no figure and said "figures: 0 PNG files in DIR"
+        raise click.UsageError("--png-dir writes the figures, which --no-figures leaves out; drop one of them")
     console = make_console()
     try:  # before the store is read and diagnosed and the figures drawn, which take seconds
         check_output(output)
