@@ -9,11 +9,15 @@ plain loop. Capturing costs one fused norm kernel per step and no copy of any gr
 """
 from __future__ import annotations
 
+import os
+import warnings
+from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
+from ..errors import GradDoctorWarning
 from ..probe.monitor import Monitor
 
 
@@ -70,3 +74,23 @@ def monitor_class(pre_clip: bool = True) -> type[Monitor]:
 def watch_pre_clip(model: nn.Module, optimizer: torch.optim.Optimizer | None, **kwargs: Any) -> Monitor:
     """Like :func:`graddoctor.watch`, returning a Monitor with :meth:`PreClipMixin.capture_grads`."""
     return monitor_class(pre_clip=True)(model, optimizer, **kwargs)
+
+
+def resumed_store(store: Any, why: str, overwrite: bool, *, warn: bool = True) -> Any:
+    """The store path for a training resumed from a checkpoint (a trainer's ``ckpt_path`` or
+    ``resume_from_checkpoint``, e.g. a preempted job requeued with the same script). When ``store`` is a path that
+    exists, the resumed run is written next to it, to ``<name>.resumed<.ext>`` (``.resumed-2``, ... if taken), with a
+    warning (``warn``): opening the same path would stop the resumed training with a StoreError, and
+    ``overwrite=True`` would delete the records of the run being resumed. Anything else is returned unchanged."""
+    if overwrite or not isinstance(store, (str, os.PathLike)) or not Path(store).exists():
+        return store
+    p = Path(store)
+    n, new = 1, p.with_name(f"{p.stem}.resumed{p.suffix}")
+    while new.exists():
+        n += 1
+        new = p.with_name(f"{p.stem}.resumed-{n}{p.suffix}")
+    if warn:
+        warnings.warn(f"graddoctor: {why} and the run store {str(p)!r} exists; graddoctor records each training as "
+                      f"its own run (steps counted from 0) and writes this one to {str(new)!r}",
+                      GradDoctorWarning, stacklevel=3)
+    return str(new)

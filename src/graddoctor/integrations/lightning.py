@@ -14,13 +14,11 @@ with the key per-layer statistics of every recorded step.
 """
 from __future__ import annotations
 
-import os
 import warnings
-from pathlib import Path
 from typing import Any
 
 from ..errors import GradDoctorWarning
-from .core import monitor_class
+from .core import monitor_class, resumed_store
 from .sinks import KEY_STATS, PREFIX, TeeStore, findings_markdown
 
 try:
@@ -71,28 +69,6 @@ class LoggerSink:
         self.logger.save()
 
 
-def _resumed_store(store: Any, trainer: Any, overwrite: bool) -> Any:
-    """The store path for this fit. A fit resumed from a checkpoint (``fit(..., ckpt_path=...)``, e.g. a cluster job
-    requeued with the same script) whose store already exists writes next to it, to ``<name>.resumed<.ext>``
-    (``.resumed-2``, ... if taken), with a warning: opening the same path would stop the resumed fit with a
-    StoreError, and ``overwrite=True`` would delete the records of the fit being resumed."""
-    if getattr(trainer, "ckpt_path", None) is None or overwrite or not isinstance(store, (str, os.PathLike)):
-        return store
-    p = Path(store)
-    if not p.exists():
-        return store
-    n = 1
-    new = p.with_name(f"{p.stem}.resumed{p.suffix}")
-    while new.exists():
-        n += 1
-        new = p.with_name(f"{p.stem}.resumed-{n}{p.suffix}")
-    if trainer.is_global_zero:
-        warnings.warn(f"graddoctor: this fit resumes from {trainer.ckpt_path} and the run store {str(p)!r} exists; "
-                      f"graddoctor records each fit as its own run (steps counted from 0) and writes this one to "
-                      f"{str(new)!r}", GradDoctorWarning, stacklevel=3)
-    return str(new)
-
-
 class GradDoctorCallback(Callback):
     """Watch a Lightning training run with graddoctor.
 
@@ -128,7 +104,10 @@ class GradDoctorCallback(Callback):
                           GradDoctorWarning, stacklevel=2)
         optimizer = getattr(optimizers[0], "optimizer", optimizers[0])  # unwrap LightningOptimizer
         kwargs = dict(self.watch_kwargs)  # a copy: the callback may serve several fits
-        store: Any = _resumed_store(self.store, trainer, bool(kwargs.get("overwrite", False)))
+        store: Any = self.store
+        if getattr(trainer, "ckpt_path", None) is not None:  # a resumed fit: never stopped by its earlier store
+            store = resumed_store(store, f"this fit resumes from {trainer.ckpt_path}",
+                                  bool(kwargs.get("overwrite", False)), warn=trainer.is_global_zero)
         loggers = list(getattr(trainer, "loggers", None) or ([trainer.logger] if trainer.logger is not None else []))
         self._logger_sinks = []
         if self.log and loggers and trainer.is_global_zero:

@@ -28,7 +28,7 @@ import torch
 
 from ..errors import GradDoctorWarning
 from ..stats.tensor_stats import sum_sq
-from .core import monitor_class
+from .core import monitor_class, resumed_store
 from .distributed import is_distributed
 
 try:
@@ -80,7 +80,12 @@ class GradDoctorCallback(TrainerCallback):
             raise RuntimeError("GradDoctorCallback needs the model and optimizer the Trainer passes to "
                                "on_train_begin; use it through Trainer(callbacks=[...])")
         inner = getattr(optimizer, "optimizer", optimizer)  # accelerate's AcceleratedOptimizer wraps it
-        self.run = monitor_class(pre_clip=True)(model, inner, store=self.store, every=self.every,
+        store: Any = self.store
+        if getattr(state, "global_step", 0):  # resume_from_checkpoint: the state is restored before this hook
+            store = resumed_store(store, f"this training resumes from step {state.global_step}",
+                                  bool(self.watch_kwargs.get("overwrite", False)),
+                                  warn=bool(getattr(state, "is_world_process_zero", True)))
+        self.run = monitor_class(pre_clip=True)(model, inner, store=store, every=self.every,
                                                 meta={"trainer": "transformers"}, **self.watch_kwargs)
         self.run.start()
         self._gstate = getattr(optimizer, "gradient_state", None)
