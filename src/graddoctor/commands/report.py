@@ -4,12 +4,17 @@ from __future__ import annotations
 import json
 import math
 import os
+import time
 from pathlib import Path
 from typing import Any
 
 import click
 
 from ..present.sampling import MAX_DISPLAY_STEPS
+
+#: File stems of the figures a run report writes with --png-dir (graddoctor.present.html.run_figures).
+FIGURE_KEYS = frozenset({"gradient_flow", "heatmap", "update_speed", "activations", "saturation", "time_signal",
+                         "loss", "repair_curves", "repair_flow"})
 
 
 def _stale_findings(run: str, view: Any, sampling: Any) -> bool:
@@ -106,6 +111,7 @@ def command(run: str, output: str, png_dir: str | None, max_steps: int, repair_j
     if no_figures and png_dir:  # it wrote no figure and said "figures: 0 PNG files in DIR"
         raise click.UsageError("--png-dir writes the figures, which --no-figures leaves out; drop one of them")
     console = make_console()
+    started = time.time() - 1.0  # file times may be rounded to the second
     try:  # before the store is read and diagnosed and the figures drawn, which take seconds
         check_output(output)
     except (OSError, ValueError) as e:
@@ -132,6 +138,13 @@ def command(run: str, output: str, png_dir: str | None, max_steps: int, repair_j
     if sampling.downsampled:
         console.print(sampling.note(), style="dim")
     if png_dir:
-        n = len(list(Path(png_dir).glob("*.png")))
-        console.print(f"figures: {n} PNG files in {png_dir}", markup=False)
+        # what this report wrote, not every PNG in the folder: a figure an earlier report wrote there (the
+        # time_signal.png of another run) was counted and left to be taken for this run's
+        pngs = list(Path(png_dir).glob("*.png"))
+        written = [p for p in pngs if p.stat().st_mtime >= started]
+        console.print(f"figures: {len(written)} PNG files in {png_dir}", markup=False)
+        old = sorted(p.name for p in pngs if p not in written and p.stem in FIGURE_KEYS)
+        if old:
+            console.print(f"not from this report (an earlier one wrote them): {', '.join(old)}", style="yellow",
+                          markup=False)
     console.print(f"report: {path.resolve()}", markup=False)
