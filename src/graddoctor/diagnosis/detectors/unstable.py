@@ -38,12 +38,28 @@ class UnstableLoss(Detector):
             cases, lr 0.1 and 0.5, seeds 0-2: the margin changes nothing there); a run watched from a trained
             model (fine-tuning or resuming a converged digits MLP: loss near its floor, heavy-tailed per batch)
             0.55-1.7, where the detector had warned on 37-67 steps even at lr 0.
+        settled: 0.25, and min_rise_z: 3.0. When the median loss of the second half is at most ``settled`` x
+            the start, the typical batch is far better than the initialisation, and a rise counts only if it
+            stands out of the second half's own spread: its log-distance from that median is at least
+            ``min_rise_z`` robust standard deviations (1.4826 x the median absolute deviation of the log loss;
+            3, the usual outlier cut). With batches of 1-4 samples the per-batch loss of a model that has
+            learned is heavy-tailed (one confidently misclassified sample costs more than ln C): healthy digits
+            MLPs under Adam at batch 1-2 (86-89 % accuracy, second-half median 0.05-0.22 x the start) had 3-7
+            rises at robust z 1.6-2.2 and were `unstable_loss` warnings
+            (tests/regressions/test_qa4_diag_small_batch_not_unstable.py); a real overshoot from a settled loss
+            (tests/regressions/test_qa_unstable_noisy_start.py) stands at z 5.7. ``settled`` keeps runs that
+            have not settled under the plain rule: the benchmark's `relu4_lr0.5`, the overshoot this detector
+            exists for, has a second-half median of 0.67-0.89 x the start; 0.25 is about the geometric midpoint
+            of 0.09 (the highest healthy batch-2-4 median measured) and 0.67.
     """
 
     name = "unstable_loss"
 
     def __init__(self, rise_factor: float = 1.1, learned: float = 0.9, min_rises: int = 2, window: int = 10,
-                 min_steps: int = 50, noise_margin: float = 2.0) -> None:
+                 min_steps: int = 50, noise_margin: float = 2.0, settled: float = 0.25,
+                 min_rise_z: float = 3.0) -> None:
+        self.settled = settled
+        self.min_rise_z = min_rise_z
         self.rise_factor = rise_factor
         self.learned = learned
         self.min_rises = min_rises
@@ -69,6 +85,14 @@ class UnstableLoss(Detector):
         late = loss[half:]
         with np.errstate(invalid="ignore"):
             above = np.nonzero(np.isfinite(late) & (late > self.rise_factor * start))[0]
+        late_median = nanmedian(late)
+        if above.size and np.isfinite(late_median) and late_median <= self.settled * start:
+            # a settled loss: only rises beyond its own (log) spread count, not its heavy tail of hard batches
+            lg = np.log(late[np.isfinite(late) & (late > 0)])
+            centre = float(np.median(lg))
+            spread = 1.4826 * float(np.median(np.abs(lg - centre)))
+            if spread > 0:
+                above = above[(np.log(late[above]) - centre) >= self.min_rise_z * spread]
         if above.size < self.min_rises:
             return []
         first = half + int(above[0])
@@ -78,7 +102,8 @@ class UnstableLoss(Detector):
         ev = {"loss_start": fnum(start), "loss_peak_second_half": fnum(peak), "peak_over_start": fnum(peak / start),
               "steps_above": int(above.size), "steps_examined": int(late.size), "loss_best": fnum(best),
               "best_rolling_over_start": fnum(best_rolling / start), "start_noise": fnum(noise),
-              "lr": ctx.optimizer_hp("lr"), "optimizer": (ctx.meta.get("optimizer") or {}).get("class")}
+              "lr": ctx.optimizer_hp("lr"), "optimizer": (ctx.meta.get("optimizer") or {}).get("class"),
+              "late_median_over_start": fnum(late_median / start)}
         return [Finding(kind="unstable_loss", severity="warning", layers=[], step=int(ctx.steps[first]),
                         evidence=ev, causes=causes, remedies=rank_remedies(causes, "unstable_loss"),
                         message=f"the loss fell to {best_rolling / start:.2f}x its starting level ({start:.3g}), "
