@@ -129,20 +129,33 @@ class GradDoctorCallback(Callback):
         for sink in self._logger_sinks:
             sink.step_offset = int(trainer.global_step)
 
+    def on_before_backward(self, trainer: Any, pl_module: Any, loss: Any) -> None:
+        # Manual optimization: training_step often returns nothing (the loss goes to manual_backward), so the loss
+        # of a step is the one last back-propagated before the watched optimizer steps (detached: no host sync).
+        if self.run is not None and not getattr(pl_module, "automatic_optimization", True):
+            self._backward_loss = loss.detach() if hasattr(loss, "detach") else None
+
     def on_before_optimizer_step(self, trainer: Any, pl_module: Any, optimizer: Any) -> None:
         # Only the watched (first) optimizer makes a step. Another optimizer's step (manual optimization) is not
         # one: its loss would overwrite the previous recorded step's, and its gradient capture is wasted.
         if self.run is not None and getattr(optimizer, "optimizer", optimizer) is self.run.optimizer:
             self.run.capture_grads()
             self._stepped = True
+            self._step_loss, self._backward_loss = getattr(self, "_backward_loss", None), None
 
     def on_train_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int) -> None:
         stepped, self._stepped = getattr(self, "_stepped", False), False
-        if self.run is None or not stepped or not isinstance(outputs, dict) or outputs.get("loss") is None:
+        step_loss, self._step_loss = getattr(self, "_step_loss", None), None
+        if self.run is None or not stepped:
             return
-        # The loss of the batch whose optimizer step just ran (the last micro-batch under accumulation).
-        # Lightning hands over the loss divided by accumulate_grad_batches (what backward saw): undo that.
-        self.run.step(loss=outputs["loss"].detach() * trainer.accumulate_grad_batches)
+        # Written into the row of the step the watched optimizer just closed, not through run.step(loss=...), which
+        # takes a backward seen since then (another optimizer's, manual optimization) for the next step's start.
+        if isinstance(outputs, dict) and outputs.get("loss") is not None:
+            # The loss of the batch whose optimizer step just ran (the last micro-batch under accumulation).
+            # Lightning hands over the loss divided by accumulate_grad_batches (what backward saw): undo that.
+            self.run._log_previous_loss(outputs["loss"].detach() * trainer.accumulate_grad_batches)
+        elif step_loss is not None:  # manual optimization, nothing returned: the loss given to manual_backward
+            self.run._log_previous_loss(step_loss)
 
     def on_fit_end(self, trainer: Any, pl_module: Any) -> None:
         self._finish(trainer, "finished")
