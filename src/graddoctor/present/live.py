@@ -223,6 +223,13 @@ def layer_panel(data: RunData, max_layers: int = MAX_LAYERS, width: int | None =
     return table
 
 
+def finding_line(f: dict[str, Any]) -> Text:
+    """``CRITICAL vanishing_gradient (depth) at 0, 2, 4 from step 0``: one finding on one line."""
+    step = f" from step {f['step']}" if f.get("step") is not None else ""
+    return Text.assemble((f["severity"].upper(), SEVERITY_STYLE.get(f["severity"], "")),
+                         f" {f['kind']}" + (f" ({f['axis']})" if f.get("axis") else "") + f" at {where(f)}{step}")
+
+
 def render(data: RunData, state: LiveState, total_steps: int | None = None, width: int | None = None,
            waiting: bool = True) -> Group:
     """The whole view for one refresh. ``waiting``: the view goes on refreshing (then it says how to quit)."""
@@ -247,10 +254,7 @@ def render(data: RunData, state: LiveState, total_steps: int | None = None, widt
     if not state.findings:
         parts.append(Text("  none so far"))
     for f in state.findings[:MAX_FINDINGS]:
-        style = SEVERITY_STYLE.get(f["severity"], "")
-        step = f" from step {f['step']}" if f.get("step") is not None else ""
-        parts.append(Text.assemble("  ", (f["severity"].upper(), style), f" {f['kind']}"
-                                   + (f" ({f['axis']})" if f.get("axis") else "") + f" at {where(f)}{step}"))
+        parts.append(Text.assemble("  ", finding_line(f)))
     if state.notice:
         parts.append(Text(state.notice, style="bold yellow"))
     if waiting and status == "running":
@@ -353,12 +357,27 @@ def run_live(path: str, *, interval: float = REFRESH_S, window: int = WINDOW, on
 def _plain_loop(reader: _Reader, state: LiveState, console: Console, interval: float, once: bool,
                 max_frames: int | None, stale: tuple[float, bool]) -> str:
     """Without a terminal (piped, CI): the full view once, then one status line per refresh with new steps,
-    and the stale-writer notice once each time the steps stop coming."""
+    each finding that the view has not printed yet (the window is diagnosed as in the terminal view, and once
+    more when the run ends: findings used to be printed from the first frame only, so a CI log never showed a
+    problem that began later), and the stale-writer notice once each time the steps stop coming."""
+    printed: set[str] = set()
+
+    def new_findings(final: bool) -> None:
+        if final:
+            state.last_diagnosis = 0.0  # the run ended: diagnose what it recorded last, however recent the last
+        _refresh_findings(data, state, time.monotonic())
+        for f in state.findings[:MAX_FINDINGS]:
+            line = finding_line(f)
+            if line.plain not in printed:
+                printed.add(line.plain)
+                console.print(Text.assemble("finding: ", line))
+
     try:
         data, total = reader.read()
         check_stale(state, data.meta.get("status") or "running", total, time.monotonic(), *stale)
         _refresh_findings(data, state, time.monotonic())
         console.print(render(data, state, total, console.width, waiting=not once))
+        printed.update(finding_line(f).plain for f in state.findings[:MAX_FINDINGS])
         state.frames = 1
         state.last_step = int(data.steps[-1]) if data.n_steps else None  # the view above showed it
         while not once:
@@ -383,6 +402,7 @@ def _plain_loop(reader: _Reader, state: LiveState, console: Console, interval: f
                               f"{fmt_num(rate) if rate is not None else '-'} steps/s  ·  status "
                               f"{data.meta.get('status') or 'starting'}")
                 state.last_step = last
+            new_findings(final=(data.meta.get("status") or "running") != "running")
         return "once"
     except KeyboardInterrupt:
         console.print("stopped (Ctrl-C); the run goes on")
