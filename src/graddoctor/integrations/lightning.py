@@ -174,16 +174,16 @@ class GradDoctorCallback(Callback):
         self.run_monitor = run
         if self.do_diagnose:
             # A failed run (a NaN that stopped training, Ctrl-C) is diagnosed too: it is the one most worth it.
-            # Diagnosing must never mask the exception that ended training: its own error is a warning.
+            # Diagnosing must never mask the exception that ended training, nor fail a fit that trained to the end
+            # (the user's test/save after fit would not run): its own error is a warning.
             try:
                 self.diagnosis = run.diagnose()
             except Exception as e:
                 self.diagnosis = None
-                if status == "finished" and not isinstance(e, ImportError):
-                    raise
                 if not isinstance(e, ImportError):
-                    warnings.warn(f"graddoctor could not diagnose the failed run: {e}", GradDoctorWarning,
-                                  stacklevel=2)
+                    warnings.warn(f"graddoctor could not diagnose the {status} run ({type(e).__name__}: {e}); the "
+                                  f"records are kept (cb.data{', ' + repr(run.path) if run.path else ''})",
+                                  GradDoctorWarning, stacklevel=2)
         if isinstance(store, TeeStore) and store.sinks:
             findings = [f.to_dict() for f in self.diagnosis.findings] if self.diagnosis is not None else []
             store._each("finish", lambda s: s.finish(findings, status))

@@ -169,8 +169,12 @@ class GradDoctorCallback(TrainerCallback):
         if self.do_diagnose and status == "finished":
             try:
                 self.diagnosis = run.diagnose()
-            except ImportError:
+            except Exception as e:  # never fail a train() that trained to the end: a warning, the records are kept
                 self.diagnosis = None
+                if not isinstance(e, ImportError):
+                    warnings.warn(f"graddoctor could not diagnose the run ({type(e).__name__}: {e}); the records are "
+                                  f"kept (cb.data{', ' + repr(run.path) if run.path else ''})", GradDoctorWarning,
+                                  stacklevel=2)
 
     @property
     def data(self) -> Any:
