@@ -289,12 +289,20 @@ def _write(html: str, path: str | os.PathLike[str]) -> Path:
     return out
 
 
-def _diag_findings(diagnosis: Any, stored: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], str]:
+def _diag_findings(diagnosis: Any, stored: list[dict[str, Any]], total_steps: int = 0
+                   ) -> tuple[list[dict[str, Any]], str]:
+    """The findings to show and where they come from. A diagnosis that saw fewer steps than the run recorded
+    (``graddoctor report`` of a downsampled run diagnoses the displayed steps) says so: its first steps and its
+    misses are those of the steps it saw."""
     if diagnosis is None:
         return [as_dict(f) for f in stored], "stored with the run"
-    if isinstance(diagnosis, dict):
-        return [as_dict(f) for f in diagnosis.get("findings", [])], "diagnosis"
-    return [as_dict(f) for f in diagnosis.findings], "diagnosis"
+    d = diagnosis if isinstance(diagnosis, dict) else {"findings": diagnosis.findings,
+                                                       "meta": getattr(diagnosis, "meta", None)}
+    meta = d.get("meta")
+    seen = meta.get("n_steps") if isinstance(meta, dict) else None
+    label = (f"diagnosis of {seen:,} of the {total_steps:,} recorded steps (those displayed)"
+             if isinstance(seen, int) and 0 < seen < total_steps else "diagnosis")
+    return [as_dict(f) for f in d.get("findings", [])], label
 
 
 def render_run_report(data: RunData | str | os.PathLike[str], path: str | os.PathLike[str],
@@ -326,7 +334,7 @@ def render_run_report(data: RunData | str | os.PathLike[str], path: str | os.Pat
         view = data
     else:
         view, sampling = load_for_display(data, max_steps)
-    findings, findings_source = _diag_findings(diagnosis, view.findings)
+    findings, findings_source = _diag_findings(diagnosis, view.findings, sampling.total_steps)
     repair_dict = repair.to_dict() if repair is not None and hasattr(repair, "to_dict") else repair
     pair = run_pair(repair) if repair is not None else None
     meta = view.meta
