@@ -17,7 +17,8 @@ class MLflowSink:
     it at the end of the watched run.
 
     Args:
-        tracking_uri: where to log (e.g. ``"file:./mlruns"`` or a server URL); default: MLflow's own setting.
+        tracking_uri: where to log (e.g. ``"sqlite:///mlflow.db"`` or a server URL; MLflow 3 refuses the plain
+            ``file:`` store unless ``MLFLOW_ALLOW_FILE_STORE=true``); default: MLflow's own setting.
         experiment: experiment name for a run this sink starts.
         run_name: name of a run this sink starts.
     """
