@@ -4,7 +4,9 @@ loss 5-22 % of the start) were `unstable_loss` warnings ("the steps overshoot", 
 misclassified sample, well inside the heavy tail of the settled loss (robust z 1.6-2.2 in log space). Once the
 second half's median is at most `settled` (0.25) x the start, a rise must now stand `min_rise_z` (3) robust
 standard deviations above it; an overshoot from a settled loss (test_qa_unstable_noisy_start.py, z 5.7) is
-still reported."""
+still reported. The same runs had an `exploding_gradient` (a 12-15x "spike", one hard sample over a locally
+low stretch); in a settled run a finite spike must now also stand 3 robust standard deviations above the run's
+median log gradient norm (exploding_training's min_spike_z)."""
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -30,7 +32,10 @@ def test_healthy_batch_of_two_is_not_unstable():
             loss.backward()
             opt.step()
             run.step(loss=loss)
-    assert not run.diagnose().by_kind("unstable_loss")
+    diag = run.diagnose()
+    assert not diag.by_kind("unstable_loss")
+    # nor an exploding gradient: single hard samples gave 12x "spikes" over a locally low stretch (z 1.3)
+    assert not diag.by_kind("exploding_gradient")
 
 
 def test_rises_inside_a_heavy_tail_are_noise_outside_it_are_not():
