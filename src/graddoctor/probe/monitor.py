@@ -284,6 +284,7 @@ class Monitor:
         self._loss_every: bool | None = None  # every recorded step so far logged a loss (None: no step yet)
         self._loss_every_written: bool | None = None
         self._loss_before_step = False  # run.step(loss=...) was seen before optimizer.step() in this loop
+        self._step_at_loss = 0  # optimizer steps seen at the last run.step(loss=...) call
         # Per recorded step, hooks' values are stacked into a row of ``_slots`` (one kernel per group and step)
         # and the gradient norms into a row of ``_gn`` (one foreach kernel and one stack); which layer each
         # value belongs to stays on the host, and everything is folded into ``_buf`` once per flush
@@ -688,7 +689,13 @@ class Monitor:
                              f"{tuple(loss.shape)}; reduce it first (loss.mean())")
         if self.optimizer is not None:
             if loss is not None:
-                if self._step_started():  # before optimizer.step(): the step being recorded is this loss's
+                # Before optimizer.step() (no watched step since the last call, or a loop already seen to log
+                # first) with the step's backward seen: the step being recorded is this loss's. After it, a
+                # backward seen since belongs to another optimizer (a GAN's second loss) or a later pass, and
+                # the loss is the step's just closed.
+                before = self._loss_before_step or self._step == self._step_at_loss
+                self._step_at_loss = self._step
+                if before and self._step_started():
                     self._loss_before_step = True
                     self.log_loss(loss)
                 elif not self._loss_before_step:  # (a loop that logs first does so on unrecorded steps too)
