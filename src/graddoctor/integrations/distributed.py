@@ -117,18 +117,23 @@ class _LocalParams(_Params):
         self.sharded = [all_sharded or _is_sharded(p) for p in self.params]
         self.weight = torch.tensor([1.0 if (s or rank == 0) else 0.0 for s in self.sharded],
                                    dtype=torch.float32, device=device)
-        # Update-ratio sample of each rank's local shard; replicated weights only on rank 0.
-        self.upd: list[tuple[nn.Parameter, int]] = []
+        # Update-ratio sample of each rank's local shard; replicated weights only on rank 0. Frozen weights join
+        # it when they are unfrozen, as in a single process (_Params._follow_trainable, once per detail cycle).
+        self._upd_all: list[tuple[nn.Parameter, int]] = []
         for p, b, sharded in zip(self.params, bias, self.sharded):
             n_local = _local(p).numel()
-            if b or not p.requires_grad or n_local == 0 or p.is_complex() or not (sharded or rank == 0):
+            if b or n_local == 0 or p.is_complex() or not (sharded or rank == 0):
                 continue
-            self.upd.append((p, 1 if update_sample is None else max(1, -(-n_local // update_sample))))
+            self._upd_all.append((p, 1 if update_sample is None else max(1, -(-n_local // update_sample))))
+        self._upd_flags: tuple[bool, ...] = ()
+        self.upd: list[tuple[nn.Parameter, int]] = []
+        self._follow_trainable()
         self.upd_seg = None  # the Monitor maps entries to layers through upd_layer(), rebuilt from upd
 
     def weight_views(self) -> list[torch.Tensor]:
         """The Monitor's sample (same entries as a single process for replicated weights), taken from each
         rank's local shard: no collective, no all-gather."""
+        self._follow_trainable()
         return [_sample(_local(p.detach()).reshape(-1), s) for p, s in self.upd]
 
 
