@@ -11,16 +11,22 @@ The public API fits on one screen::
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
 from .diagnosis.codes import CAUSES, KINDS, REMEDIES
 from .diagnosis.findings import Diagnosis, Finding
 from .errors import GradDoctorError, GradDoctorWarning, ModelError, SchemaVersionError, StoreError
-from .probe.monitor import Monitor, watch
 from .store.run_data import LAYER_STATS, STEP_STATS, LayerInfo, RunData
 from .store.sqlite import load_run
+
+if TYPE_CHECKING:  # imported lazily (below): the read-only commands (stats, report, live) start without torch
+    from .diagnosis import diagnose
+    from .probe.check import check
+    from .probe.monitor import Monitor, watch
+    from .repair import repair
+    from .repair.case import Case
 
 __all__ = [
     "__version__",
@@ -48,6 +54,8 @@ __all__ = [
 ]
 
 _LAZY = {
+    "watch": ("graddoctor.probe.monitor", "watch"),
+    "Monitor": ("graddoctor.probe.monitor", "Monitor"),
     "check": ("graddoctor.probe.check", "check"),
     "diagnose": ("graddoctor.diagnosis", "diagnose"),
     "Case": ("graddoctor.repair.case", "Case"),
@@ -56,7 +64,7 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
-    """Import the heavier parts (check, diagnosis, repair) only when first used."""
+    """Import the heavier parts (watch and check, which import torch; diagnosis; repair) only when first used."""
     if name in _LAZY:
         import importlib
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..stats.activations import RELU_FAMILY, SATURATING
+from ..stats.kinds import RELU_FAMILY, SATURATING
 from .context import Context, fnum, nanmedian
 
 #: Init audit: a layer's variance below this fraction of its reference is "too small". PyTorch's default

@@ -44,7 +44,7 @@ MAX_PANELS = 8
 UPDATE_RATIO_TARGET = 1e-3
 UPDATE_RATIO_BAND = (1e-4, 1e-2)
 #: Factor below its value nearest the loss at which ||dL/dx_t|| counts as forgotten (the memory horizon);
-#: the same default as :func:`graddoctor.stats.tensor_stats.memory_horizon`.
+#: the same default as :func:`graddoctor.stats.series.memory_horizon`.
 HORIZON_FACTOR = 1e-3
 #: Most points of a per-step curve; longer runs are drawn from evenly spaced steps (non-finite steps are
 #: always marked).
@@ -305,7 +305,7 @@ def saturation(data: RunData) -> Figure | None:
 
 def time_signal(data: RunData) -> Figure | None:
     """||dL/dx_t|| against the distance from the loss for each recurrent layer, memory horizon marked."""
-    from ..stats.tensor_stats import memory_horizon
+    from ..stats.series import memory_horizon
 
     series = data.series.get("time_signal") or {}
     series = {k: v for k, v in series.items() if v[1].size and has_values(v[1])}

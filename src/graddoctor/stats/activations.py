@@ -12,14 +12,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .kinds import DEAD_CAPABLE, RELU_FAMILY, SATURATING  # noqa: F401  (re-exported)
+
 #: A unit is saturated when its derivative is below this fraction of the derivative's maximum.
 SATURATION_DERIV_FRACTION = 0.01
 
-SATURATING = frozenset({"sigmoid", "tanh", "hardtanh", "softsign", "hardsigmoid", "relu6"})
-RELU_FAMILY = frozenset({"relu", "relu6", "leaky_relu", "prelu", "elu", "selu", "celu", "gelu", "silu", "mish",
-                         "softplus", "rrelu", "hardswish"})
-#: Activations whose units can be exactly zero for every sample ("dead").
-DEAD_CAPABLE = frozenset({"relu", "relu6"})
 
 _MODULE_KINDS: list[tuple[type[nn.Module], str]] = [
     (nn.Sigmoid, "sigmoid"), (nn.Tanh, "tanh"), (nn.ReLU6, "relu6"), (nn.Hardtanh, "hardtanh"),

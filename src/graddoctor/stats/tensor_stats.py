@@ -10,6 +10,7 @@ import math
 import torch
 
 from .activations import DEAD_CAPABLE, derivative_from_output, saturated_mask
+from .series import memory_horizon  # noqa: F401  (re-exported; torch-free for the diagnosis)
 
 #: How many elements of an output the percentile estimate looks at (a fixed strided subsample).
 PERCENTILE_SAMPLE = 1024
@@ -127,24 +128,6 @@ def time_profile(grad: torch.Tensor, time_dim: int) -> torch.Tensor:
         return (g.to(F32) ** 2)
     dims = [d for d in range(g.dim()) if d != time_dim]
     return (g.to(F32) ** 2).sum(dim=dims)
-
-
-def memory_horizon(profile: torch.Tensor | list[float], factor: float = 1e-3) -> int | None:
-    """Steps back from the loss until the per-step gradient norm falls below ``factor`` x its value at the end.
-
-    ``profile`` holds norms ordered by time (the last entry is nearest the loss). Returns ``None`` when it
-    never falls that far within the sequence (the horizon is at least the sequence length).
-    """
-    import numpy as np
-
-    v = np.asarray(profile, dtype=float)
-    if v.size == 0 or not np.isfinite(v[-1]) or v[-1] <= 0:
-        return None
-    ref = v[-1]
-    for dist in range(1, v.size):
-        if v[-1 - dist] < factor * ref:
-            return dist
-    return None
 
 
 # --------------------------------------------------------------------------------------------------------------

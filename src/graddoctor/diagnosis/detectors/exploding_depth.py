@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ...stats.activations import SATURATING
+from ...stats.kinds import SATURATING
 from ..causes import depth_causes, rank_remedies
 from ..context import Context, fnum
 from ..depth import DepthProfile, profile, window_cols

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...stats.activations import SATURATING
+from ...stats.kinds import SATURATING
 from ..causes import FIRST_UPDATE_TOO_LARGE, init_audit, inputs_unnormalized, rank_remedies
 from ..context import Context, fnum, nanmedian
 from ..depth import window_cols

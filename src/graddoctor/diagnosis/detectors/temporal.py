@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ...stats.tensor_stats import memory_horizon
+from ...stats.series import memory_horizon
 from ..causes import LONG_SEQUENCE, rank_remedies
 from ..context import GATED_TYPES, Context, fnum, robust_slope, safe_log10
 from ..findings import Finding
