@@ -21,7 +21,7 @@ class _Diag:
 
 def test_dominant_factor_line_needs_its_numbers(monkeypatch):
     out = Console(record=True, width=200)
-    monkeypatch.setattr("rich.console.Console", lambda **kw: out)
+    monkeypatch.setattr("graddoctor.present.console.make_console", lambda *a, **kw: out)
     diag = _Diag([_Finding("vanishing_gradient", {"dominant_factor": "activation", "log10_activation": -3.1,
                                                   "log10_weight": -1.2}),
                   _Finding("stalled_learning", {"dominant_factor": "activation"})])
