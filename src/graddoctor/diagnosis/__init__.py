@@ -105,8 +105,10 @@ def _save_findings(path: str | os.PathLike[str], data: RunData, diag: Diagnosis)
     new = [json.loads(json.dumps(f.to_dict())) for f in diag.findings]
     # data.findings holds the latest diagnosis of each source (earlier ones stay in the store, unshown)
     stored = [{k: v for k, v in f.items() if k != "source"} for f in data.findings if f.get("source") == "diagnose"]
-    if stored == new:
-        return True  # already there: diagnosing an unchanged store again writes nothing
+    if stored == new and (new or data.diagnosed):
+        # already there: diagnosing an unchanged store again writes nothing. A clean diagnosis of a store never
+        # diagnosed is stored (an empty batch), so readers can tell "no problem found" from "not diagnosed".
+        return True
     try:
         append_findings(path, new, source="diagnose")
     except StoreError as e:
