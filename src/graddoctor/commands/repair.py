@@ -154,9 +154,13 @@ def command(target: str, budget: float, seeds: int, remedies: tuple[str, ...], a
         check_writable(save)
     preflight(case, target)
     console = Console(stderr=as_json)
+    from ..present.progress import enabled
+
+    # bars only where they can move (a terminal, or GRADDOCTOR_PROGRESS=1): piped into a log (CI, | tee) each
+    # trial's finished bar was printed as a line of bars
     try:
-        result = repair(case, budget_s=budget, seeds=seeds, remedies=list(remedies) or None, progress=not as_json,
-                        console=console)
+        result = repair(case, budget_s=budget, seeds=seeds, remedies=list(remedies) or None,
+                        progress=not as_json and enabled(console), console=console)
     except CaseError as e:
         raise click.UsageError(f"{target}: {e}") from None
     except Exception as e:
