@@ -29,6 +29,41 @@ def dead_over_window(ctx: Context, measurements: int) -> tuple[list[int], np.nda
     return cols, low
 
 
+#: Units that die during training are put down to the learning rate only when some recorded step moved the
+#: weights by at least this fraction (median ||dW||/||W|| over the layers): 1e-3 is the healthy order of an
+#: update (the rule of thumb behind FIRST_UPDATE_TOO_LARGE); units that die under updates far below it were not
+#: knocked off by a large step (a 30-layer Xavier ReLU net at SGD lr 0.01 dies at ratios of 1e-8).
+DEAD_LR_MIN_UPDATE = 1e-3
+#: The forward signal collapsed with depth when a dead layer's output RMS at the first measured step is below
+#: this fraction of the first layer's: the pre-activations of deep units are then dominated by their biases and
+#: the units' signs no longer depend on the sample (He et al. 2015, §2.2: Xavier init halves the signal's
+#: energy at every ReLU layer, 2^-15 in RMS after 30 layers). 1e-2 is a shrink of 100x, which a healthy
+#: (He-init, normalised or residual) net does not show at init.
+DEAD_SIGNAL_COLLAPSE = 1e-2
+
+
+def _peak_update(ctx: Context, col: int) -> float:
+    """The largest per-step median update ratio over the layers, over the recorded steps up to ``col``."""
+    upd = ctx.stat("update_ratio")[:, :col + 1]
+    cols = np.isfinite(upd).any(axis=0)
+    if not cols.any():
+        return float("nan")
+    return float(max(nanmedian(upd[:, c]) for c in np.where(cols)[0]))
+
+
+def _signal_collapsed(ctx: Context, hit: list[int]) -> bool:
+    """Whether the dead layers' output RMS at the first measured step is below DEAD_SIGNAL_COLLAPSE x the
+    first measured layer's."""
+    rms = ctx.stat("out_rms")
+    cols = np.where(np.isfinite(rms).any(axis=0))[0]
+    if not cols.size:
+        return False
+    col = rms[:, cols[0]]
+    first = next((float(v) for v in col if np.isfinite(v) and v > 0), None)
+    dead = [float(col[i]) for i in hit if np.isfinite(col[i])]
+    return first is not None and bool(dead) and min(dead) < DEAD_SIGNAL_COLLAPSE * first
+
+
 @register
 class DeadUnits(Detector):
     """Per layer, the fraction of ReLU/ReLU6 units that are zero for every sample of a batch (``act_dead``).
@@ -82,14 +117,17 @@ class DeadUnits(Detector):
         first_upd = nanmedian(upd[:, 0]) if ctx.source == "run" and upd.shape[1] else float("nan")
         dead0 = ctx.stat("act_dead")[hit, 0]
         born_dead = bool(np.isfinite(dead0).all() and (dead0 >= self.fraction).all())
-        if ctx.source == "run" and not born_dead:
+        peak_upd = _peak_update(ctx, col) if ctx.source == "run" else float("nan")
+        if ctx.source == "run" and not born_dead and not (np.isfinite(peak_upd) and peak_upd < DEAD_LR_MIN_UPDATE):
             causes.append("high_learning_rate_relu")
+        if _signal_collapsed(ctx, hit):
+            causes.append("init_scale_too_small")
         if np.isfinite(first_upd) and first_upd > FIRST_UPDATE_TOO_LARGE:
             causes.append("learning_rate_too_high")
         if not causes:
             causes.append("unknown")
         ev = {"dead_fraction": {ctx.layers[i].name: fnum(low[i]) for i in hit}, "dead_at_first_step": born_dead,
-              "first_update_ratio": fnum(first_upd),
+              "first_update_ratio": fnum(first_upd), "peak_update_ratio": fnum(peak_upd),
               "steps_examined": [ctx.step_of(c) for c in cols] if ctx.source == "run" else len(cols)}
         remedies = rank_remedies(causes, "dead_units")
         for r in ("use_leaky_relu", "he_init", "add_batchnorm"):
