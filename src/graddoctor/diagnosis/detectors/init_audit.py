@@ -36,8 +36,13 @@ class InitAudit(Detector):
                                                                 else [])
         remedies = ["he_init", "xavier_init", "lsuv_init"] if any(a["reference"] == "he" for a in bad) \
             else ["xavier_init", "he_init", "lsuv_init"]
+        message = (f"{len(bad)} layer(s) start with a weight variance outside "
+                   f"[{self.too_small:g}, {self.too_large:g}] x the variance-preserving value")
+        if small and ctx.has_residual:
+            # GPT-2 (std 0.02/sqrt(2 n_layer) on each block's output projection), Fixup, SkipInit and T-Fixup
+            # scale residual branches down on purpose, so the residual stream's variance stays bounded with depth.
+            message += ("; in a residual network a scaled-down layer that ends a residual branch (an output "
+                        "projection) is deliberate (GPT-2, Fixup), not a problem")
         return [Finding(kind="poor_initialization", severity="info", layers=[a["layer"] for a in bad],
-                        evidence={"audit": bad}, causes=causes, remedies=remedies,
-                        message=f"{len(bad)} layer(s) start with a weight variance outside "
-                                f"[{self.too_small:g}, {self.too_large:g}] x the variance-preserving value",
-                        detector=self.name)]
+                        evidence={"audit": bad, "residual": bool(ctx.has_residual)}, causes=causes,
+                        remedies=remedies, message=message, detector=self.name)]
