@@ -49,6 +49,7 @@ CAUSE_REMEDIES: dict[str, list[str]] = {
     "learning_rate_too_low": ["raise_learning_rate", "use_adam"],
     "unnormalized_inputs": ["normalize_inputs"],
     "non_finite_inputs": ["sanitize_inputs"],
+    "non_finite_parameters": [],  # the weights as loaded: nothing a remedy can change (codes.py says what to do)
     "unsafe_op": ["guard_unsafe_op"],
     "non_finite_loss": [],  # the targets or the loss function: nothing graddoctor can change (codes.py says what to do)
     "post_layernorm": ["pre_layernorm", "lr_warmup"],

@@ -42,6 +42,9 @@ CAUSES: dict[str, str] = {
     "stands out, so the gradient's depth profile is not the problem): the step size holds training back.",
     "unnormalized_inputs": "the inputs are far from zero mean and unit scale.",
     "non_finite_inputs": "the batch already holds NaN or Inf.",
+    "non_finite_parameters": "a parameter already held NaN or Inf when watching began (a corrupted checkpoint, or "
+                             "weights saved after an earlier run went NaN): reload an earlier checkpoint or "
+                             "re-initialise those layers.",
     "unsafe_op": "a numerically unsafe operation (log, sqrt, division, exp) produced the first NaN/Inf, in the "
     "forward pass or, when only the gradients are non-finite, in the backward pass (sqrt or a norm at 0).",
     "non_finite_loss": "every layer output was finite and the loss was not: the targets hold a NaN/Inf, or the "

@@ -211,6 +211,11 @@ class DistributedMonitor(Monitor):
             return
         super().step(loss)
 
+    def _nonfinite_parameters(self) -> list[str]:
+        """Not read under torch.distributed: a reduction over a sharded (DTensor) parameter is a collective,
+        and only rank 0 writes the metadata."""
+        return []
+
     def _meta(self) -> dict[str, Any]:
         meta = super()._meta()
         meta["n_parameters"] = int(sum(p.numel() for p in self.model.parameters()))

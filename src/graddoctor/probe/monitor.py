@@ -466,7 +466,21 @@ class Monitor:
                          "signal": self.signal, "time_profile": self.time_profile,
                          "detail_every": self.detail_every},
             "user": self.user_meta,
+            "nonfinite_parameters": self._nonfinite_parameters(),
         }
+
+    def _nonfinite_parameters(self) -> list[str]:
+        """Layers whose parameters already hold NaN/Inf when watching starts (a corrupted checkpoint): one device
+        sync, once per run. The diagnosis names them as the origin of a NaN that no step produced."""
+        try:
+            flags = [(spec.name, torch.isfinite(p.detach()).all()) for spec in self.map.layers
+                     for _, p, _ in spec.params if p.numel() and (p.is_floating_point() or p.is_complex())]
+            if not flags:
+                return []
+            ok = torch.stack([f for _, f in flags]).cpu().tolist()
+            return list(dict.fromkeys(name for (name, _), good in zip(flags, ok) if not good))
+        except Exception:  # exotic parameter types: the diagnosis then goes without it
+            return []
 
     # ------------------------------------------------------------------ error containment
     def _warn(self, msg: str) -> None:

@@ -18,6 +18,8 @@ SUDDEN_HINT = {
     "non_finite_inputs": "the first layer's output was the first to be non-finite, so look for a NaN/Inf in that "
                          "step's input batch",
     "unsafe_op": "the layers before it were finite, so look for log, sqrt, division or exp inside it",
+    "non_finite_parameters": "already held NaN/Inf when watching began: reload an earlier checkpoint or "
+                             "re-initialise them",
 }
 #: ... and when only the gradients are non-finite.
 BACKWARD_HINT = ("an operation whose derivative is infinite where it was evaluated: sqrt or a norm of a vector "
@@ -170,7 +172,11 @@ class NonFinite(Detector):
                 and "learning_rate_too_high" not in causes:
             causes.append("learning_rate_too_high")
         ev["sudden"] = on["sudden"]
-        if on["sudden"]:  # finite weights met something non-finite in this step's forward pass
+        born_bad = [n for n in ctx.meta.get("nonfinite_parameters") or [] if n in {x.name for x in ctx.layers}]
+        if born_bad:  # no step made them: the weights were loaded that way
+            ev["nonfinite_parameters_at_start"] = born_bad
+            causes.insert(0, "non_finite_parameters")
+        elif on["sudden"]:  # finite weights met something non-finite in this step's forward pass
             first = next((i for i in range(len(ctx.layers)) if not ctx.is_container(i)), None)
             causes.append("non_finite_loss" if origin == "<loss>" else
                           "non_finite_inputs" if bad_layers and bad_layers[0] == first else "unsafe_op")
@@ -183,7 +189,9 @@ class NonFinite(Detector):
         layers = [ctx.layers[i].name for i in bad_layers] or ev.get("layers_nonfinite_grad", [])
         msg = f"the first NaN/Inf appears at step {int(ctx.steps[c])}" + (f" in {origin}" if origin
                                                                           else " in the gradients")
-        if on["sudden"]:
+        if born_bad:
+            msg += f": the parameters of {', '.join(born_bad[:5])} " + SUDDEN_HINT["non_finite_parameters"]
+        elif on["sudden"]:
             msg += (", with a steady gradient norm before it: " + SUDDEN_HINT.get(causes[-1], ""))
         elif causes == ["unsafe_op"]:
             msg += ", with a finite loss and layer outputs: " + BACKWARD_HINT
