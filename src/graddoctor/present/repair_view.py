@@ -15,12 +15,14 @@ from .explain import describe_remedy, fmt_num
 #: Keys under which a trial may carry curves (a list of numbers, a list of per-seed lists, or a dict of
 #: name -> list). The first one found is drawn.
 CURVE_KEYS = ("curves", "history", "curve", "loss_curve", "losses", "train_loss", "val_loss")
-#: The outcome when the baseline shows no problem: no remedy was tried (not "no remedy beat the baseline").
-HEALTHY_VERDICT = ("The baseline shows no gradient problem (no warning or critical finding), so no remedy was "
-                   "tried; the model is left as it was.")
-#: Optional per-entry numbers shown as columns when present: (key, heading).
+#: Why no remedy won when the baseline shows no problem: none was tried (not "no remedy beat the baseline").
+HEALTHY_REASON = "the baseline shows no gradient problem (no warning or critical finding), so no remedy was tried"
+#: The outcome when the baseline shows no problem.
+HEALTHY_VERDICT = f"{HEALTHY_REASON[:1].upper()}{HEALTHY_REASON[1:]}; the model is left as it was."
+#: Optional per-entry numbers shown as columns when present: (key, heading). ``learns``: the validation loss is
+#: below an all-zero output's (``Trial.learns``; "no" is the terminal's verdict "learns nothing").
 EXTRA_COLUMNS = (("first_layer_speed", "1st-layer ‖ΔW‖/‖W‖"), ("spread", "spread"), ("gain", "gain"),
-                 ("margin", "margin"), ("fixes", "fixes"), ("seconds", "seconds"))
+                 ("margin", "margin"), ("fixes", "fixes"), ("learns", "learns"), ("seconds", "seconds"))
 
 
 def _entries(result: dict[str, Any]) -> list[dict[str, Any]]:
@@ -108,18 +110,46 @@ def repair_context(result: dict[str, Any] | None) -> dict[str, Any] | None:
                         _no_winner(result))}
 
 
-def _no_winner(result: dict[str, Any]) -> str:
-    """Why no remedy won: when every trial was skipped (did not apply) or failed, none was compared with the
-    baseline at all, which "no remedy beat the baseline" would misstate (as RepairResult.no_winner_reason)."""
+def no_winner_reason(result: dict[str, Any]) -> str:
+    """Why no remedy won, in one sentence (lower case, no full stop), from ``RepairResult.to_dict()``; the one
+    wording of the terminal (``RepairResult.no_winner_reason``), ``describe()``, ``--json`` and the report: the
+    baseline is healthy (none tried), its problem has no remedy (``stopped == "no_remedy"``), the run was interrupted first, every remedy was skipped
+    (did not apply) or failed, so none was compared with the baseline, the remedies that beat the baseline
+    still learn nothing (validation loss not below an all-zero output's), or none beat it by the margin."""
     trials = [t for t in result.get("trials") or [] if isinstance(t, dict)]
+    judged = [t for t in trials if t.get("gain") is not None]
+    if result.get("stopped") == "healthy" and not trials:
+        return HEALTHY_REASON
+    if result.get("stopped") == "no_remedy" and not trials:
+        base = result.get("baseline")
+        probs = [f for f in (base.get("findings") if isinstance(base, dict) else None) or [] if isinstance(f, dict)
+                 and f.get("severity") in ("warning", "critical")]
+        what = "; ".join(f"{f.get('kind')} ({', '.join(str(c) for c in f.get('causes') or [])}): {f.get('message')}"
+                         for f in probs)
+        return ("the baseline has a problem that no remedy graddoctor can apply addresses, so none was tried"
+                + (f": {what}" if what else ""))
+    if result.get("stopped") == "interrupted" and not judged:
+        return "interrupted before any remedy finished its trial"
     if trials and not any(not t.get("skipped") and not t.get("failed") for t in trials):
         skipped = sum(bool(t.get("skipped")) for t in trials)
         failed = sum(bool(t.get("failed")) and not t.get("skipped") for t in trials)
         parts = ([f"{skipped} did not apply to this model"] if skipped else []) + \
             ([f"{failed} failed while training"] if failed else [])
-        return (f"No remedy could be compared with the baseline: of the {len(trials)} tried, {' and '.join(parts)}; "
-                "the model was left as it was.")
-    return "No remedy beat the baseline by more than the seed-to-seed spread; the model was left as it was."
+        return f"no remedy could be compared with the baseline: of the {len(trials)} tried, {' and '.join(parts)}"
+    idle = [t for t in judged if t.get("learns") is False and t.get("margin") is not None
+            and t["gain"] > t["margin"] and t.get("fixes") is not False]
+    if idle:
+        const = result.get("constant_loss")
+        ref = f" ({fmt_num(const)})" if isinstance(const, (int, float)) and np.isfinite(const) else ""
+        return (f"the remedies that beat the baseline ({', '.join(label(t) for t in idle)}) end with a validation "
+                f"loss no lower than an all-zero output's{ref}: the model still learns nothing from its inputs")
+    return "no remedy beat the baseline by more than the seed-to-seed spread while fixing the finding"
+
+
+def _no_winner(result: dict[str, Any]) -> str:
+    """The report's sentence when no remedy won (the terminal's, see :func:`no_winner_reason`)."""
+    reason = no_winner_reason(result)
+    return f"{reason[:1].upper()}{reason[1:]}; the model is left as it was."
 
 
 def curves_of(entry: dict[str, Any] | None) -> dict[str, list[np.ndarray]]:

@@ -55,32 +55,19 @@ class RepairResult:
         return bool(self.best is not None and self.tried and self.tried[0] is self.best)
 
     def no_winner_reason(self) -> str:
-        """Why there is no winner, in one sentence: no remedy applied or trained without an error (nothing was
-        compared), or none beat the baseline by the margin while fixing the finding."""
-        judged = [t for t in self.trials if t.gain is not None]
-        if self.stopped == "no_remedy" and not self.trials:
-            probs = [f for f in (self.baseline.findings or []) if f.is_problem]
-            what = "; ".join(f"{f.kind} ({', '.join(f.causes)}): {f.message}" for f in probs)
-            return f"the baseline has a problem that no remedy graddoctor can apply addresses, so none was tried: {what}"
-        if self.stopped == "interrupted" and not judged:
-            return "interrupted before any remedy finished its trial"
-        if self.trials and not any(t.skipped is None and t.failed is None for t in self.trials):
-            skipped, failed = sum(t.skipped is not None for t in self.trials), sum(t.failed is not None for t in self.trials)
-            parts = ([f"{skipped} did not apply to this model"] if skipped else []) + \
-                ([f"{failed} failed while training"] if failed else [])
-            return (f"no remedy could be compared with the baseline: of the {len(self.trials)} tried, "
-                    f"{' and '.join(parts)}")
-        idle = [t for t in judged if t.learns is False and t.gain is not None and t.margin is not None
-                and t.gain > t.margin and t.fixes is not False]
-        if idle:
-            return (f"the remedies that beat the baseline ({', '.join(t.name for t in idle)}) end with a validation "
-                    f"loss no lower than an all-zero output's ({self.constant_loss:.3g}): the model still learns "
-                    "nothing from its inputs")
-        return "no remedy beat the baseline by more than the seed-to-seed spread while fixing the finding"
+        """Why there is no winner, in one sentence: the baseline is healthy or its problem has no remedy (none
+        was tried), no remedy applied or trained without an error (nothing was compared), the ones that beat the
+        baseline learn nothing, or none beat the baseline by the margin while fixing the finding."""
+        from ..present.repair_view import no_winner_reason
+
+        # one wording for the terminal, describe(), --save's .txt and the HTML report (which reads to_dict())
+        return no_winner_reason(self.to_dict())
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form (the CLI's ``--json`` prints exactly this)."""
-        return {
+        from ..present.repair_view import no_winner_reason
+
+        d = {
             "baseline": self.baseline.to_dict(),
             "trials": [t.to_dict() for t in self.trials],
             "best": None if self.best is None else self.best.to_dict(),
@@ -92,6 +79,9 @@ class RepairResult:
             "metric_name": self.metric_name,
             "constant_loss": self.constant_loss if math.isfinite(self.constant_loss) else None,
         }
+        # why nothing won, in the words of the terminal and the report (None with a winner)
+        d["no_winner_reason"] = None if self.best is not None else no_winner_reason(d)
+        return d
 
     def to_json(self, **kwargs: Any) -> str:
         """``json.dumps(self.to_dict())``."""
