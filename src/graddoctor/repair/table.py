@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 from rich.markup import escape
 from rich.table import Table
 
@@ -17,6 +18,14 @@ def _num(x: float | None, digits: int = 3) -> str:
     if x != 0 and (abs(x) < 1e-3 or abs(x) >= 1e4):
         return f"{x:.{digits - 1}e}"
     return f"{x:.{digits}g}"
+
+
+def _spread(x: float, metric: str) -> str:
+    """The seed-to-seed spread in the notation of its metric: plain decimals beside a plain metric (0.912 ±0.001,
+    not ±1.0e-03), scientific only when the metric is written so."""
+    if "e" in metric or not math.isfinite(x):
+        return _num(x, 2)
+    return np.format_float_positional(x, precision=2, fractional=False, trim="-")
 
 
 #: Short names of finding kinds for the narrow table.
@@ -65,7 +74,7 @@ def repair_table(result: Any, title: str | None = None) -> Table:
     table.add_column("verdict", overflow="fold")
     for t in [result.baseline, *result.trials]:
         # ± only when measured: one seed (or one finite metric) has no seed-to-seed spread, not a spread of 0
-        spread = f" ±{_num(t.spread, 2)}" if sum(math.isfinite(m) for m in t.metrics) > 1 else ""
+        spread = f" ±{_spread(t.spread, _num(t.metric))}" if sum(math.isfinite(m) for m in t.metrics) > 1 else ""
         metric = "-" if not t.metrics else f"{_num(t.metric)}{spread}"
         style = "bold green" if t is result.best else ("dim" if t.skipped else None)
         table.add_row(t.name, metric, _num(t.loss) if t.losses else "-",
