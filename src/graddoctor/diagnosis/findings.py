@@ -10,10 +10,11 @@ from .codes import AXES, CAUSES, KINDS, REMEDIES, SEVERITIES, check_code
 
 
 def _jsonable(value: Any) -> Any:
-    """Convert numpy/torch scalars and arrays, and non-finite floats, into plain JSON values."""
+    """Convert numpy/torch scalars and arrays, and non-finite floats, into plain JSON values (also the user's
+    ``meta`` of gd.watch(), which the store writes as JSON: paths and other objects become strings)."""
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
+    if isinstance(value, (list, tuple, set, frozenset)):
         return [_jsonable(v) for v in value]
     if hasattr(value, "tolist"):  # numpy arrays and scalars, torch tensors
         return _jsonable(value.tolist())

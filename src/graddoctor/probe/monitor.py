@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from .. import __version__
+from ..diagnosis.findings import _jsonable
 from ..errors import GradDoctorWarning, ModelError
 from ..stats.activations import DEAD_CAPABLE
 from ..stats.tensor_stats import (
@@ -92,25 +93,6 @@ def update_stride(numel: int, update_sample: int | None) -> int:
         return 1
     n = min(update_sample, max(UPDATE_MIN_SAMPLE, numel // UPDATE_MAX_FRACTION))
     return max(1, math.ceil(numel / n))
-
-
-def _json_safe(v: Any) -> Any:
-    """``v`` with what JSON cannot hold turned into what it can: numpy and one-element torch scalars into numbers,
-    arrays and tensors into lists, tuples and sets into lists, paths and any other object into ``str``. The
-    store writes ``meta`` as JSON, and ``meta={"lr": np.float32(0.1)}`` made watch() fail at start."""
-    if v is None or isinstance(v, (bool, int, float, str)):
-        return v
-    if isinstance(v, dict):
-        return {str(k): _json_safe(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple, set, frozenset)):
-        return [_json_safe(x) for x in v]
-    if isinstance(v, torch.Tensor):  # any dtype (bfloat16 has no numpy equivalent); 0-d gives a number
-        return _json_safe(v.detach().cpu().tolist())
-    if isinstance(v, np.generic):
-        return _json_safe(v.item())
-    if isinstance(v, np.ndarray):
-        return _json_safe(v.tolist())
-    return str(v)
 
 
 class _Params:
@@ -260,7 +242,7 @@ class Monitor:
         self.activations = bool(activations)
         self.signal = self.activations if signal is None else bool(signal)
         self.time_profile = bool(time_profile) and self.signal
-        self.user_meta = _json_safe(dict(meta or {}))
+        self.user_meta = _jsonable(dict(meta or {}))
         self.store: Any
         if store is None:
             self.store = MemoryStore()
