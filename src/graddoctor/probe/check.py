@@ -176,6 +176,20 @@ def input_stats(inputs: Any) -> dict[str, Any]:
             "std": float(v.std()) if v.numel() > 1 else 0.0, "rms": float(v.pow(2).mean().sqrt())}
 
 
+def target_stats(targets: Any) -> dict[str, Any] | None:
+    """NaN/Inf in the floating-point tensors of ``targets``: their count and the first row (dim 0) holding one;
+    None when every target is finite (integer class labels always are)."""
+    count, first = 0, None
+    for t in _float_tensors(targets):
+        bad = ~torch.isfinite(t.detach())
+        n = int(bad.sum())
+        if n:
+            count += n
+            if first is None:
+                first = int(bad.reshape(bad.shape[0], -1).any(1).nonzero()[0, 0]) if t.dim() else 0
+    return {"nonfinite": count, "first_row": first} if count else None
+
+
 class _SequenceProbe:
     """||dL/dx_t|| per time step of a sequence model's input when no recurrent layer records one: a float input
     of shape (batch, time, features), or the output of the first Embedding for token inputs (batch, time).
@@ -314,6 +328,7 @@ def check(model: nn.Module, inputs: Any, targets: Any, loss_fn: Callable[[Any, A
         n_rows = _batch_rows(inputs, targets)
         xs, ys = _split(inputs, batches, n_rows), _split(targets, batches, n_rows)
         inp = input_stats(inputs)
+        tgt = target_stats(targets)
         facts = _model_facts(model)
         model.train()
         losses: list[torch.Tensor] = []
@@ -331,6 +346,7 @@ def check(model: nn.Module, inputs: Any, targets: Any, loss_fn: Callable[[Any, A
                     for p in model.parameters():
                         p.grad = None
                     x = seq.prepare(x)
+                    obs.outside = "<model>"
                     try:
                         out = _call(model, x)
                     except ValueError as e:  # torch's BatchNorm check, raised in train mode only
@@ -341,6 +357,7 @@ def check(model: nn.Module, inputs: Any, targets: Any, loss_fn: Callable[[Any, A
                             f"mode, where BatchNorm needs at least 2 samples per channel, and the batch has "
                             f"{_rows(x)} row(s); pass a larger batch" + (" or a smaller batches" if batches > 1
                                                                          else "")) from None
+                    obs.outside = "<loss>"  # ops from here on are loss_fn's
                     loss = loss_fn(out, y)
                     if not isinstance(loss, torch.Tensor):
                         raise ModelError("loss_fn(model(inputs), targets) must return a scalar tensor, got "
@@ -373,7 +390,7 @@ def check(model: nn.Module, inputs: Any, targets: Any, loss_fn: Callable[[Any, A
         if moved:
             model.to(home)
     seconds = time.perf_counter() - t0
-    extra = _extra(inp, seen, loss_host, grads_nonfinite, facts)
+    extra = _extra(inp, seen, loss_host, grads_nonfinite, facts, tgt)
     ctx = Context.from_run(data, source="check", extra=extra)
     _apply_functional(ctx, seen["functional"])
     profile = seq.profile()
@@ -391,7 +408,7 @@ def check(model: nn.Module, inputs: Any, targets: Any, loss_fn: Callable[[Any, A
 
 
 def _extra(inp: dict[str, Any], seen: dict[str, Any], losses: list[float], grads_nonfinite: bool,
-           facts: dict[str, Any]) -> dict[str, Any]:
+           facts: dict[str, Any], targets: dict[str, Any] | None = None) -> dict[str, Any]:
     origin = None
     if inp.get("nonfinite"):
         origin = "<input>"
@@ -400,7 +417,7 @@ def _extra(inp: dict[str, Any], seen: dict[str, Any], losses: list[float], grads
     elif not all(np.isfinite(losses)):
         origin = "<loss>"
     nonfinite = {"origin": origin, "gradients": grads_nonfinite, "unsafe_op": seen["unsafe_op"],
-                 "loss_finite": bool(all(np.isfinite(losses)))}
+                 "loss_finite": bool(all(np.isfinite(losses))), "targets": targets}
     return {"inputs": inp, "nonfinite": nonfinite,
             "functional_activations": {k: v["kind"] for k, v in seen["functional"].items()},
             "residual_adds": seen["residual_adds"], **facts}

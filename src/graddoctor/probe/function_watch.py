@@ -8,8 +8,10 @@ read once at the end (:meth:`CheckObserver.collect`).
 from __future__ import annotations
 
 import operator
+import os
+import sys
 from functools import partial
-from types import SimpleNamespace
+from types import FrameType, SimpleNamespace
 from typing import Any
 
 import torch
@@ -68,6 +70,23 @@ def _settings(kind: str, args: Any, kwargs: dict[str, Any] | None) -> Any:
     return SimpleNamespace(**{k: float(v) for k, v in vals.items()})
 
 
+#: Source folders of torch (frames skipped when looking for who called an op: ``Tensor.__truediv__`` and the
+#: functions of torch.nn.functional are Python) and of graddoctor's own measuring code: the Monitor's hooks run
+#: inside the check's forward pass, and their ops (``torch.reciprocal`` in a finite mean, ...) are not the
+#: model's.
+_TORCH_DIR = os.path.dirname(torch.__file__) + os.sep
+_PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_OWN_DIRS = tuple(os.path.join(_PKG_DIR, d) + os.sep for d in ("probe", "stats"))
+
+
+def _called_by_graddoctor() -> bool:
+    """Whether the op being dispatched was called by graddoctor's own statistics code, not by the model."""
+    frame: FrameType | None = sys._getframe(2)  # 0: this function, 1: __torch_function__, 2: the op's caller
+    while frame is not None and frame.f_code.co_filename.startswith(_TORCH_DIR):
+        frame = frame.f_back
+    return frame is not None and frame.f_code.co_filename.startswith(_OWN_DIRS)
+
+
 class _Mode(TorchFunctionMode):
     def __init__(self, obs: CheckObserver) -> None:
         super().__init__()
@@ -76,7 +95,8 @@ class _Mode(TorchFunctionMode):
     def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
         out = func(*args, **(kwargs or {}))
         try:
-            self.obs.on_op(func, args, out, kwargs)
+            if not _called_by_graddoctor():
+                self.obs.on_op(func, args, out, kwargs)
         except Exception:  # never break the user's forward
             pass
         return out
@@ -99,6 +119,9 @@ class CheckObserver:
         self.unsafe: list[tuple[str, str, torch.Tensor, torch.Tensor]] = []
         self.functional: dict[str, list[Any]] = {}  # layer name -> [kind, [stats tensors]]
         self.residual_adds = 0
+        #: Where an op outside every module runs: ``"<model>"``, or ``"<loss>"`` once the model's forward has
+        #: returned and ``loss_fn`` runs (check.py switches it).
+        self.outside = "<model>"
         self.mode = _Mode(self)
 
     # ------------------------------------------------------------------ lifetime
@@ -152,8 +175,10 @@ class CheckObserver:
     def on_op(self, func: Any, args: Any, out: Any, kwargs: dict[str, Any] | None = None) -> None:
         if not torch.is_grad_enabled():
             return
+        in_model = bool(self.stack)
         kind = FUNCTION_KINDS.get(func)
-        if kind is not None and not self.in_activation and isinstance(out, torch.Tensor) \
+        # A sigmoid or softmax inside loss_fn (BCE on logits done by hand) is the loss's, not a layer's activation
+        if kind is not None and in_model and not self.in_activation and isinstance(out, torch.Tensor) \
                 and self.last_layer is not None:
             spec = self.last_layer
             entry = self.functional.setdefault(spec.name, [kind, []])
@@ -166,10 +191,10 @@ class CheckObserver:
             ins = [a for a in args if isinstance(a, torch.Tensor) and a.is_floating_point()]
             in_ok = torch.stack([torch.isfinite(a.detach()).all() for a in ins]).all() if ins \
                 else torch.ones((), dtype=torch.bool)
-            where = self.stack[-1] if self.stack else "<model>"
+            where = self.stack[-1] if self.stack else self.outside
             self.unsafe.append((uname, where, in_ok, torch.isfinite(out.detach()).all()))
             return
-        if func in ADD_OPS and len(args) >= 2 and all(isinstance(a, torch.Tensor) for a in args[:2]):
+        if func in ADD_OPS and in_model and len(args) >= 2 and all(isinstance(a, torch.Tensor) for a in args[:2]):
             a, b = args[0], args[1]
             if a.shape == b.shape and a.requires_grad and b.requires_grad and a.dim() >= 2:
                 self.residual_adds += 1

@@ -116,13 +116,18 @@ class NonFinite(Detector):
         origin = nf.get("origin")
         if origin is None and not nf.get("gradients"):
             return []
-        ev: dict[str, Any] = {k: v for k, v in nf.items() if k != "origin"}
+        ev: dict[str, Any] = {k: v for k, v in nf.items() if k != "origin" and v is not None}
+        names = {x.name for x in ctx.layers}
+        born_bad = [n for n in ctx.meta.get("nonfinite_parameters") or [] if n in names]
         causes: list[str] = []
+        if born_bad:  # the weights as given: nothing in the pass made them
+            ev["nonfinite_parameters_at_start"] = born_bad
+            causes.append("non_finite_parameters")
         if origin == "<input>":
             causes.append("non_finite_inputs")
         if nf.get("unsafe_op"):
             causes.append("unsafe_op")
-        if origin not in (None, "<input>", "<loss>") and not nf.get("unsafe_op"):
+        if origin not in (None, "<input>", "<loss>") and not nf.get("unsafe_op") and not born_bad:
             causes.append("init_scale_too_large")
         if origin == "<loss>" and not causes:
             causes.append("non_finite_loss")  # every module output finite: the targets or the loss function
@@ -130,16 +135,26 @@ class NonFinite(Detector):
             causes.append("unsafe_op")  # a finite loss and outputs, non-finite gradients: an infinite derivative
         if not causes:
             causes.append("unknown")
-        layers = [origin] if origin and not origin.startswith("<") else []
+        layers = born_bad or ([origin] if origin and not origin.startswith("<") else [])
         if origin is None and ctx.n_steps:  # only the gradients: name their layers, as a run does
             gnf = np.nan_to_num(ctx.stat("grad_nonfinite")).max(axis=1)
             ev["layers_nonfinite_grad"] = [ctx.layers[i].name for i in range(len(ctx.layers)) if gnf[i] > 0]
             layers = list(ev["layers_nonfinite_grad"])
         where = origin or "the gradients"
         msg = f"the first NaN/Inf appears at {where}"
-        if nf.get("unsafe_op"):
+        tgt = nf.get("targets") or {}
+        if born_bad:
+            msg += (f": the parameters of {', '.join(born_bad[:5])} already held NaN/Inf before the check: reload an "
+                    "earlier checkpoint or re-initialise them")
+        elif nf.get("unsafe_op"):
             op = nf["unsafe_op"]
-            msg += f", produced by {op.get('op')} inside {op.get('module')}"
+            module = op.get("module")
+            msg += f", produced by {op.get('op')} " + ("in the loss function (loss_fn)" if module == "<loss>"
+                                                        else f"inside {module}")
+        elif causes == ["non_finite_loss"] and tgt.get("nonfinite"):
+            msg += (f": every layer output was finite and the targets hold {tgt['nonfinite']} NaN/Inf "
+                    f"value{'s' if tgt['nonfinite'] != 1 else ''}, "
+                    f"the first in row {tgt.get('first_row')}: drop or repair those samples (a missing label)")
         elif causes == ["non_finite_loss"]:
             msg += ": " + SUDDEN_HINT["non_finite_loss"]
         elif origin is None and causes == ["unsafe_op"]:
