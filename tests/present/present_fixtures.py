@@ -51,6 +51,19 @@ def synthetic_values(stat: str, steps: np.ndarray, n_layers: int) -> np.ndarray:
     return table[stat].astype(np.float32)
 
 
+def write_synthetic_batch(store: SQLiteStore, first_step: int, n_steps: int, t0: float) -> None:
+    """Write ``n_steps`` steps from ``first_step`` on into the open ``store`` as one batch over 6 layers: the
+    vanishing pattern of ``synthetic_values`` for the backward-signal, gradient, update and weight statistics
+    (no activations), a loss of 1, a total gradient norm of 0.5, no non-finite gradients, and a wall time of
+    ``t0`` plus 0.01 s a step."""
+    steps = np.arange(first_step, first_step + n_steps, dtype=np.int64)
+    stats = {k: synthetic_values(k, steps, 6) for k in ("signal_norm", "grad_ratio", "update_ratio",
+                                                        "weight_grad_norm", "weight_norm")}
+    store.write(Batch(steps=steps, wall_time=t0 + steps * 0.01, layer_stats=stats,
+                      step_stats={"loss": np.ones(n_steps), "total_grad_norm": np.full(n_steps, 0.5),
+                                  "nonfinite_grads": np.zeros(n_steps)}))
+
+
 def write_store(path: Path, *, n_layers: int = 6, n_steps: int = 40, names: list[str] | None = None,
                 stats: tuple[str, ...] = DEFAULT_STATS, chunk: int = 50, recurrent: tuple[int, ...] = (),
                 seq_len: int = 30, nonfinite_steps: tuple[int, ...] = (), meta: dict[str, Any] | None = None,

@@ -24,6 +24,16 @@ def watched_sgd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, steps: int =
     return run
 
 
+def nan_from_start_run(store: str) -> gd.Monitor:
+    """A run whose gradients are NaN from step 0: a small sigmoid net whose first weight is all NaN, trained on one
+    random batch by ``watched_sgd`` (3 steps, lr 0.1) with its statistics written to ``store``."""
+    model = nn.Sequential(nn.Linear(4, 4), nn.Sigmoid(), nn.Linear(4, 2))
+    with torch.no_grad():
+        model[0].weight.fill_(float("nan"))
+    x, y = torch.randn(8, 4), torch.randint(0, 2, (8,))
+    return watched_sgd(model, x, y, store=store)
+
+
 def watched_batches(model: nn.Module, opt: torch.optim.Optimizer,
                     batch: Callable[[int], tuple[torch.Tensor, torch.Tensor]], steps: int,
                     **watch_kwargs: Any) -> tuple[gd.Monitor, list[float]]:

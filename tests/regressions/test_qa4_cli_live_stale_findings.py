@@ -5,34 +5,24 @@ now give way to a diagnosis of the window; findings stored after it are still sh
 import io
 import time
 
-import numpy as np
 from rich.console import Console
-from tests.present.present_fixtures import layer_rows, synthetic_values
+from tests.present.present_fixtures import layer_rows, write_synthetic_batch
 
 from graddoctor.present.live import run_live
-from graddoctor.store.base import Batch
 from graddoctor.store.sqlite import SQLiteStore, append_findings
 
 OLD = {"kind": "stalled_learning", "severity": "warning", "layers": ["layers.5"], "axis": None, "step": 10,
        "evidence": {}, "causes": [], "remedies": [], "message": "an early stall", "detector": "stalled"}
 
 
-def _write(store, s0, n, t0):
-    steps = np.arange(s0, s0 + n, dtype=np.int64)
-    stats = {k: synthetic_values(k, steps, 6) for k in ("signal_norm", "grad_ratio", "update_ratio",
-                                                        "weight_grad_norm", "weight_norm")}
-    store.write(Batch(steps=steps, wall_time=t0 + steps * 0.01, layer_stats=stats,
-                      step_stats={"loss": np.ones(n), "total_grad_norm": np.full(n, 0.5), "nonfinite_grads": np.zeros(n)}))
-
-
 def _live(path, stale: bool) -> str:
     store = SQLiteStore(path)
     store.begin({"model_class": "Net", "status": "running", "start_time": time.time() - 100},
                 layer_rows([f"layers.{i}" for i in range(6)]))
-    _write(store, 0, 40, 0.0)
+    write_synthetic_batch(store, 0, 40, 0.0)
     if stale:
         append_findings(path, [OLD], source="diagnose")  # diagnosed while it trains
-    _write(store, 40, 40, 200.0 if stale else 0.0)
+    write_synthetic_batch(store, 40, 40, 200.0 if stale else 0.0)
     if not stale:
         append_findings(path, [OLD], source="diagnose")
     out = io.StringIO()

@@ -4,7 +4,7 @@ were recorded" although every statistic was recorded, as NaN: the reader went lo
 sections now say that nothing finite was recorded, how many steps held NaN/Inf and from which step."""
 import numpy as np
 import torch
-from torch import nn
+from tests.regressions import nan_from_start_run
 
 import graddoctor as gd
 from graddoctor.present.html import render_run_report
@@ -12,19 +12,8 @@ from graddoctor.present.html import render_run_report
 
 def test_nan_from_step_0_is_not_called_unrecorded(tmp_path):
     torch.manual_seed(0)
-    model = nn.Sequential(nn.Linear(4, 4), nn.Sigmoid(), nn.Linear(4, 2))
-    with torch.no_grad():
-        model[0].weight.fill_(float("nan"))
-    opt = torch.optim.SGD(model.parameters(), lr=0.1)
-    x, y = torch.randn(8, 4), torch.randint(0, 2, (8,))
     path = str(tmp_path / "nan.sqlite")
-    with gd.watch(model, opt, store=path) as run:
-        for _ in range(3):
-            loss = nn.functional.cross_entropy(model(x), y)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            run.step(loss=loss)
+    nan_from_start_run(path)
     assert np.isnan(gd.load_run(path).stat("signal_norm")).all()
     html = render_run_report(path, tmp_path / "r.html").read_text(encoding="utf-8")
     assert "No backward-signal statistics were recorded" not in html

@@ -4,24 +4,14 @@ findings stored) hid every problem that began after it, and the page presented t
 the stored findings predate the run's last recorded step, the report now diagnoses the displayed steps."""
 import time
 
-import numpy as np
 from click.testing import CliRunner
-from tests.present.present_fixtures import layer_rows, synthetic_values
+from tests.present.present_fixtures import layer_rows, write_synthetic_batch
 
 from graddoctor.cli import main
-from graddoctor.store.base import Batch
 from graddoctor.store.sqlite import SQLiteStore, append_findings
 
 STALE = {"kind": "stalled_learning", "severity": "warning", "layers": ["layers.5"], "axis": None, "step": 10,
          "evidence": {}, "causes": [], "remedies": [], "message": "an early stall", "detector": "stalled"}
-
-
-def _write(store, s0, n, t0):
-    steps = np.arange(s0, s0 + n, dtype=np.int64)
-    stats = {k: synthetic_values(k, steps, 6) for k in ("signal_norm", "grad_ratio", "update_ratio",
-                                                        "weight_grad_norm", "weight_norm")}
-    store.write(Batch(steps=steps, wall_time=t0 + steps * 0.01, layer_stats=stats,
-                      step_stats={"loss": np.ones(n), "total_grad_norm": np.full(n, 0.5), "nonfinite_grads": np.zeros(n)}))
 
 
 def _run(path, stale: bool):
@@ -29,10 +19,10 @@ def _run(path, stale: bool):
     store = SQLiteStore(path)
     store.begin({"model_class": "Net", "status": "running", "start_time": time.time() - 100}, layer_rows(
         [f"layers.{i}" for i in range(6)]))
-    _write(store, 0, 600, 0.0)  # recorded about 94 s ago
+    write_synthetic_batch(store, 0, 600, 0.0)  # recorded about 94 s ago
     if stale:
         append_findings(path, [STALE], source="diagnose")  # a diagnosis taken mid-run (the writer goes on)
-    _write(store, 600, 600, 200.0 if stale else 0.0)  # recorded after it
+    write_synthetic_batch(store, 600, 600, 200.0 if stale else 0.0)  # recorded after it
     store.close("finished")
     if not stale:
         append_findings(path, [STALE], source="diagnose")

@@ -22,15 +22,6 @@ from graddoctor.integrations.distributed import watch_distributed
 pytestmark = pytest.mark.skipif(not dist.is_available(), reason="torch.distributed not available")
 
 
-@pytest.fixture()
-def group(tmp_path):  # noqa: ANN001, ANN201
-    dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'pg'}", rank=0, world_size=1)
-    try:
-        yield
-    finally:
-        dist.destroy_process_group()
-
-
 def _train(run, model, opt, steps: int) -> None:  # noqa: ANN001
     for _ in range(steps):
         loss = model(torch.randn(8, 4)).pow(2).mean()

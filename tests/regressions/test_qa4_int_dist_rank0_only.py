@@ -22,15 +22,6 @@ from graddoctor.integrations import distributed as gdd
 pytestmark = pytest.mark.skipif(not dist.is_available(), reason="torch.distributed not available")
 
 
-@pytest.fixture()
-def group(tmp_path):  # noqa: ANN001, ANN201
-    dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'pg'}", rank=0, world_size=1)
-    try:
-        yield
-    finally:
-        dist.destroy_process_group()
-
-
 def _model_opt() -> tuple[nn.Module, torch.optim.Optimizer]:
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(4, 4), nn.Tanh(), nn.Linear(4, 2))
