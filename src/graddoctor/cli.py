@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import importlib.util
 import sys
 
 import click
