@@ -103,11 +103,13 @@ def repair_context(result: dict[str, Any] | None) -> dict[str, Any] | None:
     remedy = best.get("remedy") if best else None
     codes = remedy if isinstance(remedy, (list, tuple)) else ([remedy] if remedy else [])
     changes = result.get("changes") or (best.get("changes") if best else None) or []
+    stopped = stop_note(result)  # the trials stopped before every candidate was tried: the verdict says so
     return {"headers": headers, "rows": rows, "best": label(best) if best else None,
             "best_descriptions": [(c, describe_remedy(c)) for c in codes], "changes": [str(c) for c in changes],
             "verdict": (f"{label(best)} beat the baseline." if best else HEALTHY_VERDICT
                         if result.get("stopped") == "healthy" and not result.get("trials") else
-                        _no_winner(result))}
+                        _no_winner(result)) + (f" {_sentence(stopped)}" if stopped else ""),
+            "stop_note": _sentence(stopped) if stopped else None}
 
 
 def no_winner_reason(result: dict[str, Any]) -> str:
@@ -146,10 +148,53 @@ def no_winner_reason(result: dict[str, Any]) -> str:
     return "no remedy beat the baseline by more than the seed-to-seed spread while fixing the finding"
 
 
+#: ``RepairResult.stopped`` values for trials that ended before every candidate was tried (``"healthy"`` and
+#: ``"no_remedy"`` tried none on purpose: :func:`no_winner_reason` says why).
+EARLY_STOPS = ("budget", "max_trials", "interrupted")
+
+
+def _seconds(x: float) -> str:
+    """Seconds to two significant digits, whole seconds from 10 s (``3``, ``0.25``, ``12``, ``130``)."""
+    return fmt_num(round(x) if x >= 10 else float(f"{x:.2g}"))
+
+
+def stop_note(result: dict[str, Any]) -> str | None:
+    """Why the trials stopped before every candidate remedy was tried, and which were not, in one sentence
+    (lower case, no full stop), from ``RepairResult.to_dict()``: the time budget (``budget_s``) had no room for
+    another trial of about the baseline's duration, ``max_trials`` remedies were tried, or Ctrl-C. ``None``
+    when every candidate was tried, or none on purpose (``healthy``, ``no_remedy``). The one wording of the
+    terminal, ``describe()``, ``--json`` (``stop_note``) and the report."""
+    stopped = result.get("stopped")
+    if stopped not in EARLY_STOPS:
+        return None
+    trials = [t for t in result.get("trials") or [] if isinstance(t, dict)]
+    done = {label(t) for t in trials} | {str(t.get("remedy")) for t in trials}
+    left = [str(c) for c in result.get("candidates") or [] if str(c) not in done]
+    n = sum(1 for t in trials if not t.get("skipped"))
+    tried = f"{n} remed{'y' if n == 1 else 'ies'} tried"
+    if stopped == "budget":
+        budget, base = result.get("budget_s"), result.get("baseline")
+        per = base.get("seconds") if isinstance(base, dict) else None
+        of = f" of {_seconds(budget)} s" if isinstance(budget, (int, float)) and np.isfinite(budget) else ""
+        each = f" (about {_seconds(per)} s, the baseline's time)" if isinstance(per, (int, float)) and per > 0 else ""
+        spent = result.get("seconds")
+        spent_s = f" after {_seconds(spent)} s" if isinstance(spent, (int, float)) and spent > 0 else ""
+        why = f"the time budget{of} had no room for another trial{each}{spent_s}, {tried}"
+    elif stopped == "max_trials":
+        k = result.get("max_trials")
+        why = f"max_trials={k} reached, {tried}" if isinstance(k, int) else f"the max_trials limit was reached, {tried}"
+    else:
+        why = f"interrupted (Ctrl-C), {tried}"
+    return f"stopped early: {why}; not tried: {', '.join(left) or '-'}"
+
+
 def _no_winner(result: dict[str, Any]) -> str:
     """The report's sentence when no remedy won (the terminal's, see :func:`no_winner_reason`)."""
-    reason = no_winner_reason(result)
-    return f"{reason[:1].upper()}{reason[1:]}; the model is left as it was."
+    return _sentence(f"{no_winner_reason(result)}; the model is left as it was")
+
+
+def _sentence(text: str) -> str:
+    return f"{text[:1].upper()}{text[1:]}."
 
 
 def curves_of(entry: dict[str, Any] | None) -> dict[str, list[np.ndarray]]:

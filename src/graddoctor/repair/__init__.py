@@ -164,7 +164,8 @@ def repair(case: Case, budget_s: float = 120.0, seeds: int | Sequence[int] = 2,
     t0 = time.time()
     every = watch_every if watch_every is not None else max(1, case.steps // RECORDED_STEPS)
     kw = {"train_fn": train_fn, "watch_every": int(every)}
-    result = RepairResult(baseline=Trial(remedy=None), metric_name=case.metric_name)
+    result = RepairResult(baseline=Trial(remedy=None), metric_name=case.metric_name, budget_s=float(budget_s),
+                          max_trials=max_trials)
     with _Progress(progress, console) as prog:
         try:
             _train(result.baseline, case, seed_list, prog, keep=False, **kw)

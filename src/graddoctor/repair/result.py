@@ -24,12 +24,15 @@ class RepairResult:
         case: the repaired recipe (``Case``), or ``None`` without a winner.
         candidates: the remedy names in the order the diagnosis ranked them.
         guided: whether the candidates came from the diagnosis (``False``: explicit list or fallback order).
-        stopped: why the trials ended early (``"budget"``, ``"interrupted"``, ``"healthy"``, ``"no_remedy"``: the
-            baseline has problems but none of their causes has a remedy graddoctor can apply) or ``None``.
+        stopped: why the trials ended before every candidate was tried (``"budget"``: ``budget_s`` had no room
+            for another trial; ``"max_trials"``: that many remedies were tried; ``"interrupted"``: Ctrl-C;
+            :meth:`stop_note` says which were not tried), or why none was tried (``"healthy"``; ``"no_remedy"``:
+            the baseline has problems but none of their causes has a remedy graddoctor can apply), else ``None``.
         seconds: wall time of the whole repair.
         metric_name: ``"accuracy"``, ``"-loss"`` or the user metric's name.
         constant_loss: validation loss of an all-zero output (:meth:`Case.constant_loss`: ln C for a
             cross-entropy); a winner's loss must be below it. NaN when unknown.
+        budget_s, max_trials: the limits the repair ran under (``None``: not given, or unlimited trials).
     """
 
     baseline: Trial
@@ -43,6 +46,8 @@ class RepairResult:
     seconds: float = 0.0
     metric_name: str = "metric"
     constant_loss: float = math.nan
+    budget_s: float | None = None
+    max_trials: int | None = None
 
     @property
     def tried(self) -> list[Trial]:
@@ -63,9 +68,16 @@ class RepairResult:
         # one wording for the terminal, describe(), --save's .txt and the HTML report (which reads to_dict())
         return no_winner_reason(self.to_dict())
 
+    def stop_note(self) -> str | None:
+        """Why the trials stopped before every candidate was tried (budget, max_trials, Ctrl-C) and which were
+        not tried, in one sentence; ``None`` when they all were (or none was, on purpose: healthy, no remedy)."""
+        from ..present.repair_view import stop_note
+
+        return stop_note(self.to_dict())
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form (the CLI's ``--json`` prints exactly this)."""
-        from ..present.repair_view import no_winner_reason
+        from ..present.repair_view import no_winner_reason, stop_note
 
         d = {
             "baseline": self.baseline.to_dict(),
@@ -78,9 +90,12 @@ class RepairResult:
             "seconds": self.seconds,
             "metric_name": self.metric_name,
             "constant_loss": self.constant_loss if math.isfinite(self.constant_loss) else None,
+            "budget_s": self.budget_s if self.budget_s is None or math.isfinite(self.budget_s) else None,
+            "max_trials": self.max_trials,
         }
         # why nothing won, in the words of the terminal and the report (None with a winner)
         d["no_winner_reason"] = None if self.best is not None else no_winner_reason(d)
+        d["stop_note"] = stop_note(d)  # the trials ended before every candidate was tried, and which were not
         return d
 
     def to_json(self, **kwargs: Any) -> str:
@@ -97,4 +112,7 @@ class RepairResult:
             lines.append(f"winner: {self.best.name}: {self.metric_name} {self.best.metric:.4g} "
                          f"(gain {self.best.gain:+.4g}, margin {self.best.margin:.3g}), loss {self.best.loss:.4g}")
             lines += [f"change: {c}" for c in self.best.changes]
+        note = self.stop_note()
+        if note is not None:
+            lines.append(note)
         return "\n".join(lines)

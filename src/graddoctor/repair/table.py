@@ -91,10 +91,9 @@ def print_result(result: Any, console: Any) -> None:
             console.print(f"[dim]  {t.name} not tried: {escape(t.skipped)}[/dim]")
         elif t.failed:
             console.print(f"[yellow]  {t.name} failed while training: {escape(t.failed)}[/yellow]")
-    if result.stopped in ("budget", "interrupted"):
-        left = [c for c in result.candidates if c not in {t.name for t in result.trials} and
-                c not in {t.remedy for t in result.trials}]
-        console.print(f"[yellow]stopped early ({result.stopped}); not tried: {', '.join(left) or '-'}[/yellow]")
+    note = result.stop_note()
+    if note is not None:  # budget, max_trials or Ctrl-C: the same sentence as describe(), --json and the report
+        console.print(f"[yellow]{escape(note[:1].upper() + note[1:])}[/yellow]")
     if result.best is None and result.stopped == "healthy" and not result.trials:
         console.print(f"[green]{HEALTHY_VERDICT}[/green]")
         return
