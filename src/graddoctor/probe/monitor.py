@@ -324,6 +324,8 @@ class Monitor:
         self._diagnosis_cache: Any = None
         #: starting stops an earlier, never stopped watch of the same model (False for gd.check's own Monitor)
         self._supersede = True
+        #: a layer's forward hook has run, or there is no reason to expect one (see _check_hooks_ran)
+        self._hooks_seen = not (self.activations or self.signal)
 
     # ------------------------------------------------------------------ lifecycle
     def __enter__(self) -> Monitor:
@@ -744,6 +746,8 @@ class Monitor:
                 self._hrows[r] += self._host
                 self._host[:] = 0
                 self._param_stats(r)
+                if not self._hooks_seen:
+                    self._check_hooks_ran(r, s)
                 if self._detail:
                     self._update_stats(self._buf[r], s)
                 self._fold_series(s)
@@ -770,6 +774,24 @@ class Monitor:
         except Exception as e:
             self._step += 1
             self._fail("step hook", e)
+
+    def _check_hooks_ran(self, r: int, s: int) -> None:
+        """Warn once when a recorded step had gradients but no watched layer's forward hook ever ran (host-side
+        bookkeeping only): the forward bypassed the hooks, and every output, activation and signal statistic would
+        be a silent NaN. The usual cause is torch.compile: dynamo does not guard on module hooks
+        (``torch._dynamo.config.skip_nnmodule_hook_guards``), so a graph traced before ``watch()`` registered them,
+        of this model or of another instance of the same class in this process, goes on running without them."""
+        if self._order or not self._present[r]:
+            return  # hooks ran, or nothing was trained this step (no gradient): nothing to tell yet
+        self._hooks_seen = True
+        if not any(hookable(spec.module) for spec in self.map.layers):
+            return  # TorchScript only: _register already warned
+        self._warn(f"step {s} had gradients, but no forward hook of a watched layer ran: the forward did not go "
+                   "through the hooks watch() registered, so output, activation and backward-signal statistics are "
+                   "missing (NaN) and only parameter statistics are recorded. The usual cause is a torch.compile "
+                   "graph traced before watch() (of this model, or of another instance of the same model class in "
+                   "this process: dynamo does not check module hooks again): start watching before the first "
+                   "torch.compile call, or call torch._dynamo.reset() after watch() and before compiling")
 
     def _fold_series(self, s: int) -> None:
         """One time profile per layer and step: micro-batches and repeated calls add their squares."""
