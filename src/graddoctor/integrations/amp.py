@@ -42,6 +42,8 @@ class ScalerTracker:
     #: the last ``scaler.step`` skipped the optimizer step and nothing was recorded: the loss that
     #: ``run.step(loss=...)`` passes next belongs to no recorded step
     dropped: bool = False
+    #: the ``scaler.step`` wrapper this tracker installed (detach removes it only if it is still the scaler's)
+    wrapper: Any = field(default=None, repr=False)
 
     def summary(self) -> dict[str, Any]:
         return {"skipped_steps": len(self.skipped), "skipped_at": self.skipped[-100:],
@@ -49,7 +51,9 @@ class ScalerTracker:
 
     def detach(self) -> None:
         """Restore the scaler's and the Monitor's original methods."""
-        self.scaler.__dict__.pop("step", None)
+        if self.wrapper is not None and self.scaler.__dict__.get("step") is self.wrapper:
+            # (a later track_scaler of the same scaler wrapped this one: its wrapper stays, and ours passes through)
+            del self.scaler.__dict__["step"]
         self.run.__dict__.pop("_log_previous_loss", None)
         self.run._grad_scale = None
 
@@ -89,6 +93,10 @@ def track_scaler(run: Monitor, scaler: Any, *, persistent_skips: int = PERSISTEN
 
     def step(optimizer: torch.optim.Optimizer, *args: Any, **kwargs: Any) -> Any:
         out = orig_step(optimizer, *args, **kwargs)
+        if run._stopped:
+            # the watch ended and the scaler trains on (a later run with the same scaler, usually with a tracker of
+            # its own wrapped around this one): nothing to count, and the run's store is closed
+            return out
         if run.optimizer is not None and optimizer is not run.optimizer:
             return out  # another optimizer sharing the scaler: its skips are not the watched steps'
         tracker.dropped = False
@@ -120,6 +128,7 @@ def track_scaler(run: Monitor, scaler: Any, *, persistent_skips: int = PERSISTEN
         orig_log_previous_loss(loss)
 
     scaler.step = step
+    tracker.wrapper = step
     run._log_previous_loss = log_previous_loss  # type: ignore[method-assign]
     run._grad_scale = inv2  # the Monitor's gradient hooks divide what they record by S (norms) or S**2
     return tracker
