@@ -7,10 +7,11 @@ the one that measurably fixes the run.
 from __future__ import annotations
 
 import math
+import numbers
 import sys
 import time
 import types
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from torch import nn
@@ -118,7 +119,7 @@ def _train(trial: Trial, case: Case, seeds: list[int], prog: _Progress, keep: bo
 
 def repair(case: Case, budget_s: float = 120.0, seeds: int | Sequence[int] = 2,
            train_fn: Callable[[nn.Module, Case], Any] | None = None,
-           remedies: Sequence[str | Remedy] | None = None, *, min_gain: float | None = None,
+           remedies: Sequence[str | Remedy] | str | Remedy | None = None, *, min_gain: float | None = None,
            progress: bool = True, console: Any = None, watch_every: int | None = None,
            max_trials: int | None = None, on_trial: Callable[[Trial], None] | None = None) -> RepairResult:
     """Find the remedy that measurably repairs a training recipe, by controlled trials.
@@ -134,13 +135,14 @@ def repair(case: Case, budget_s: float = 120.0, seeds: int | Sequence[int] = 2,
         case: the recipe (:class:`graddoctor.Case`).
         budget_s: time budget in seconds; a candidate starts only if its expected time still fits (the first
             candidate always runs).
-        seeds: number of seeds (0, 1, ...) or an explicit list; every trial uses the same ones.
+        seeds: number of seeds (0, 1, ...) or an explicit list of distinct seeds; every trial uses the same ones.
         train_fn: your own loop, ``train_fn(model, case) -> metrics`` (a dict with ``metric``/``loss``, a
             float metric, or None to evaluate ``case.val``). Build the optimizer with
             ``case.make_optimizer(model.parameters())`` and batches with ``case.batches()`` (the trial's
             seed) so recipe remedies (optimizer, clipping, warm-up) reach it and each seed has its own order.
         remedies: codes (or ``"code:variant"``, or Remedy objects) to try in this order instead of the
-            diagnosis' ranking; trials then run even when the baseline looks healthy.
+            diagnosis' ranking; trials then run even when the baseline looks healthy. One code alone may be
+            given as a string.
         min_gain: smallest metric gain that can win; ``None`` (default): :func:`default_min_gain`, i.e.
             :data:`MIN_GAIN` for accuracy and user metrics, :data:`MIN_RELATIVE_LOSS_GAIN` of the baseline's
             validation loss for ``-loss``. A number is an absolute gain of the metric, whatever it is.
@@ -148,18 +150,26 @@ def repair(case: Case, budget_s: float = 120.0, seeds: int | Sequence[int] = 2,
         console: a rich Console for the bars.
         watch_every: record every n-th step in the trials' watched runs (default: about
             :data:`RECORDED_STEPS` recorded steps per run).
-        max_trials: stop after this many remedies have trained (``None``: only the budget limits them).
+        max_trials: stop after this many remedies have trained (``None``: only the budget limits them; 0: the
+            baseline alone, trained and diagnosed).
         on_trial: called with each finished trial (for live tables).
 
     Returns:
         A :class:`RepairResult`.
+
+    Raises:
+        CaseError: ``case`` is not a Case, no seed or a seed given twice, a negative or NaN ``budget_s`` or
+            ``min_gain``, a ``max_trials`` below 0 or ``watch_every`` below 1, or an error of the recipe itself
+            (the baseline is the recipe as given).
+        ValueError: an unknown remedy code or variant.
     """
     if not isinstance(case, Case):
         raise CaseError(f"repair() needs a graddoctor.Case, got {type(case).__name__}; build one with "
                         "gd.Case(model_fn=..., train=(X, y), ...)")
-    seed_list = list(range(int(seeds))) if isinstance(seeds, int) else [int(s) for s in seeds]
-    if not seed_list:
-        raise CaseError("seeds must be at least 1 (or a non-empty list of seeds)")
+    seed_list = _seed_list(seeds)
+    _check_limits(budget_s, max_trials, min_gain, watch_every)
+    if isinstance(remedies, (str, Remedy)):  # one remedy: "he_init" is not the codes "h", "e", ...
+        remedies = [remedies]
     explicit = [get_remedy(r) for r in remedies] if remedies is not None else None
     t0 = time.time()
     every = watch_every if watch_every is not None else max(1, case.steps // RECORDED_STEPS)
@@ -178,6 +188,55 @@ def repair(case: Case, budget_s: float = 120.0, seeds: int | Sequence[int] = 2,
             result.stopped = "interrupted"
     result.seconds = time.time() - t0
     return result
+
+
+def _seed_list(seeds: Any) -> list[int]:
+    """``seeds`` as a list of distinct ints: a count ``n`` (seeds ``0 .. n-1``) or the seeds themselves.
+
+    Raises:
+        CaseError: no seed, a count or seed that is not a whole number, or a seed given twice (its runs are
+            identical, so the seed-to-seed spread a remedy must beat would be measured on one run twice).
+    """
+    if isinstance(seeds, numbers.Number) and not isinstance(seeds, bool):
+        if not (isinstance(seeds, numbers.Integral) or (isinstance(seeds, float) and seeds.is_integer())):
+            raise CaseError(f"seeds must be a whole number of seeds >= 1 or a list of seeds, got {seeds!r}")
+        out = list(range(int(seeds)))
+    elif isinstance(seeds, Iterable) and not isinstance(seeds, (str, bytes)):
+        out = list(seeds)
+        wrong = [s for s in out if isinstance(s, bool) or not isinstance(s, numbers.Integral)]
+        if wrong:
+            raise CaseError(f"seeds must be whole numbers, got {wrong[0]!r} ({type(wrong[0]).__name__}) in {out!r}")
+        out = [int(s) for s in out]
+        twice = sorted({s for s in out if out.count(s) > 1})
+        if twice:
+            raise CaseError(f"seeds {out} give seed {twice[0]} more than once: its runs are identical, so the "
+                            "seed-to-seed spread a remedy must beat would be measured on one run twice; give "
+                            "distinct seeds")
+    else:
+        raise CaseError(f"seeds must be a number of seeds (e.g. 2) or a list of seeds, got {type(seeds).__name__}")
+    if not out:
+        raise CaseError(f"seeds must be at least 1 (or a non-empty list of seeds), got {seeds!r}")
+    return out
+
+
+def _check_limits(budget_s: Any, max_trials: Any, min_gain: Any, watch_every: Any) -> None:
+    """Reject limits that would silently do something else (a NaN budget never stops, a negative ``min_gain``
+    lets a remedy win by losing).
+
+    Raises:
+        CaseError: naming the argument, the value and what it must be.
+    """
+    def real(v: Any) -> bool:
+        return isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
+
+    if not (real(budget_s) or budget_s == math.inf) or budget_s < 0:
+        raise CaseError(f"budget_s must be a number of seconds >= 0 (math.inf: no limit), got {budget_s!r}")
+    if min_gain is not None and (not real(min_gain) or min_gain < 0):
+        raise CaseError(f"min_gain must be a metric gain >= 0, or None for the default, got {min_gain!r}")
+    for name, v in (("max_trials", max_trials), ("watch_every", watch_every)):
+        least = 0 if name == "max_trials" else 1
+        if v is not None and (isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < least):
+            raise CaseError(f"{name} must be a whole number >= {least}, or None, got {v!r}")
 
 
 def _candidates(result: RepairResult, explicit: list[Remedy] | None) -> list[str | Remedy]:
