@@ -337,6 +337,11 @@ class Monitor:
     def start(self) -> Monitor:
         """Register the hooks and write the run's metadata. Returns ``self``."""
         if self._started:
+            if self._stopped:  # (a `with run:` per epoch): it would record nothing more, silently
+                self._warn("this watch was stopped (its `with` block ended or run.stop() was called) and cannot be "
+                           "started again: it records nothing more. Keep one `with gd.watch(...)` block (or one "
+                           "start()/stop() pair) around the whole training, or create a new gd.watch() with its own "
+                           "store for the next part")
             return self
         self._started = True
         self._t0 = time.time()
