@@ -67,6 +67,28 @@ def _measured_spread(e: dict[str, Any]) -> bool:
     return not isinstance(seeds, list) or len(seeds) >= 2
 
 
+def _as_float(v: Any) -> float:
+    """A per-seed number of ``to_dict()`` as a float (``None`` was NaN, ``"inf"``/``"-inf"`` infinite)."""
+    try:
+        return float(v) if v is not None else float("nan")
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def loss_cell(seed_losses: Any, fmt: Any = fmt_num) -> str:
+    """A run's validation loss for the tables: the mean over its seeds, or, when some seed's loss is NaN/Inf (it
+    diverged), ``nan``/``inf`` with how many seeds (``nan (1/2 seeds)``): the mean is then not a number, and
+    ``-`` read as "not measured" while the other seed trained fine. ``-`` when no seed ran."""
+    per = [_as_float(v) for v in seed_losses] if isinstance(seed_losses, list) else []
+    if not per:
+        return "-"
+    bad = [v for v in per if not np.isfinite(v)]
+    if not bad:
+        return str(fmt(float(np.mean(per))))
+    word = "inf" if all(v == np.inf for v in bad) else "nan"
+    return word if len(bad) == len(per) else f"{word} ({len(bad)}/{len(per)} seeds)"
+
+
 def _same(a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool:
     return a is not None and b is not None and label(a) == label(b) and a.get("metric") == b.get("metric")
 
@@ -96,7 +118,8 @@ def repair_context(result: dict[str, Any] | None) -> dict[str, Any] | None:
         note = f" (skipped: {skipped})" if skipped else (f" (failed: {failed})" if failed else "")
         rows.append({"winner": _same(e, best), "baseline": e.get("remedy") is None, "skipped": skipped or "",
                      "cells": [label(e) + note, fmt_num(e.get("metric")),
-                               fmt_num(e.get("loss")), n_problems(e),
+                               loss_cell(e["seed_losses"]) if "seed_losses" in e else fmt_num(e.get("loss")),
+                               n_problems(e),
                                *["-" if k == "spread" and not _measured_spread(e) else _cell(e.get(k))
                                  for k, _ in extra],
                                ", ".join(str(s) for s in seeds) if isinstance(seeds, list) else fmt_num(seeds)]})

@@ -9,7 +9,7 @@ import numpy as np
 from rich.markup import escape
 from rich.table import Table
 
-from ..present.repair_view import HEALTHY_VERDICT
+from ..present.repair_view import HEALTHY_VERDICT, loss_cell
 
 
 def _num(x: float | None, digits: int = 3) -> str:
@@ -35,9 +35,16 @@ SHORT_KIND = {"vanishing_gradient": "vanishing", "exploding_gradient": "explodin
 
 
 def _problems(trial: Any) -> str:
-    if trial.findings is None:
+    """The problems after training over every seed; one that only some seeds show says in how many (a seed that
+    went NaN beside a clean one was invisible when only the first seed was read)."""
+    runs = [fs for fs in (trial.findings_by_seed or [trial.findings]) if fs is not None]
+    if not runs:
         return "n/a"
-    kinds = sorted({SHORT_KIND.get(f.kind, f.kind) + (f" ({f.axis})" if f.axis else "") for f in trial.problems()})
+    counts: dict[str, int] = {}
+    for fs in runs:
+        for k in {SHORT_KIND.get(f.kind, f.kind) + (f" ({f.axis})" if f.axis else "") for f in fs if f.is_problem}:
+            counts[k] = counts.get(k, 0) + 1
+    kinds = [k if n == len(runs) else f"{k} in {n}/{len(runs)} seeds" for k, n in sorted(counts.items())]
     return ", ".join(kinds) if kinds else "none"
 
 
@@ -77,7 +84,7 @@ def repair_table(result: Any, title: str | None = None) -> Table:
         spread = f" ±{_spread(t.spread, _num(t.metric))}" if sum(math.isfinite(m) for m in t.metrics) > 1 else ""
         metric = "-" if not t.metrics else f"{_num(t.metric)}{spread}"
         style = "bold green" if t is result.best else ("dim" if t.skipped else None)
-        table.add_row(t.name, metric, _num(t.loss) if t.losses else "-",
+        table.add_row(t.name, metric, loss_cell(t.losses, _num),
                       _num(t.first_layer_speed) if t.speeds else "-", _problems(t) if t.metrics else "-",
                       _verdict(result, t), style=style)
     return table
