@@ -376,6 +376,16 @@ def _check_table(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]
     return keys, cells, len(text)
 
 
+def _measured_on(source: str, meta: dict[str, Any]) -> str:
+    """Where a diagnosis's per-layer rows were measured: one batch for a check, the last recorded step for a
+    run (``gd.diagnose(store).report(...)`` said "measured on one batch" of a run's rows)."""
+    if source == "check":
+        return "measured on one batch"
+    steps = meta.get("steps")
+    last = steps[-1] if isinstance(steps, (list, tuple)) and steps and isinstance(steps[-1], int) else None
+    return "at the last recorded step" + (f" (step {last})" if last is not None else "")
+
+
 def render_check_report(diag: Any, path: str | os.PathLike[str], *, png_dir: str | os.PathLike[str] | None = None,
                         title: str | None = None) -> Path:
     """Write the HTML report of a one-batch check (or of any :class:`~graddoctor.Diagnosis`).
@@ -395,8 +405,9 @@ def render_check_report(diag: Any, path: str | os.PathLike[str], *, png_dir: str
     meta = d.get("meta") or {}
     rows = d.get("layers") or []
     name = title or str(meta.get("model_class") or meta.get("model") or d.get("source", "check"))
-    figures = _figures([("check_layers", "Gradient flow by depth", "Per-layer quantities measured on one "
-                         "batch (log scale), input side left.", lambda: plots.check_layers(rows))], png_dir)
+    measured = _measured_on(d.get("source", "check"), meta)
+    figures = _figures([("check_layers", "Gradient flow by depth", f"Per-layer quantities {measured} (log "
+                         "scale), input side left.", lambda: plots.check_layers(rows))], png_dir)
     headers, table, numeric_from = _check_table(rows)
     ctx = {
         "title": f"graddoctor {d.get('source', 'check')}: {name}", "name": name, "version": __version__,
@@ -406,7 +417,7 @@ def render_check_report(diag: Any, path: str | os.PathLike[str], *, png_dir: str
         "summary": findings_summary(findings),
         "findings_source": d.get("source", "check"), "figures": figures, "stat_headers": headers,
         "stat_rows": table, "visible_rows": TABLE_VISIBLE_ROWS, "meta_rows": _meta_rows(meta),
-        "n_layers": len(rows),
+        "n_layers": len(rows), "measured": measured,
         "numeric_from": numeric_from,
     }
     return _write(environment().get_template("check_report.html").render(**ctx), path)
