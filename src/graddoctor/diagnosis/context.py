@@ -228,6 +228,35 @@ class Context:
             out.append(i)
         return out
 
+    def head(self) -> int | None:
+        """The output head: the last chain layer the forward pass *called*. Layers never called as modules (the
+        out_proj of nn.MultiheadAttention, whose weight the attention uses functionally) have no order and are
+        listed last; taking one of them left a transformer's real head in the depth fit. None without a
+        chain."""
+        chain = self.chain()
+        called = [i for i in chain if self.layers[i].order is not None]
+        return called[-1] if called else (chain[-1] if chain else None)
+
+    def rows_per_step(self) -> float | None:
+        """How many rows (samples, or tokens of a sequence model) the output head processed per recorded step:
+        the size of its output gradient, numel = (signal_norm / signal_rms)², over its ``out_features``, median
+        over the steps where both were recorded. It is the number of per-row losses a step's loss averages,
+        which sets how noisy that loss is. None when the head is not a linear layer (a conv's output size is
+        not ``fan_out``) or the backward signal was not recorded (``watch(signal=False)``)."""
+        head = self.head()
+        if head is None:
+            return None
+        layer = self.layers[head]
+        fan_out = layer.info.get("fan_out")
+        if not layer.type.endswith("Linear") or layer.info.get("conv") or not isinstance(fan_out, int) \
+                or fan_out < 1:
+            return None
+        norm, rms = self.stat("signal_norm")[head], self.stat("signal_rms")[head]
+        with np.errstate(all="ignore"):
+            numel = (np.asarray(norm, dtype=float) / np.asarray(rms, dtype=float)) ** 2
+        numel = numel[np.isfinite(numel) & (numel > 0)]
+        return float(np.median(np.rint(numel))) / fan_out if numel.size else None  # an integer, read in float32
+
     @property
     def has_norm(self) -> bool:
         return any(self.is_norm(i) for i in range(len(self.layers)))

@@ -45,11 +45,7 @@ def profile(ctx: Context, col: int, exclude_head: bool = True, min_layers: int =
     included: :meth:`Context.relative_gradient_layers`)."""
     chain = ctx.chain()
     if exclude_head and len(chain) >= 3:
-        # The head is the last chain layer the forward pass *called*: layers never called as modules (the
-        # out_proj of nn.MultiheadAttention, whose weight the attention uses functionally) have no order and
-        # are listed last, and excluding one of them instead left a transformer's real head in the fit.
-        called = [i for i in chain if ctx.layers[i].order is not None]
-        head = called[-1] if called else chain[-1]
+        head = ctx.head()  # the last chain layer the forward pass called
         span = [i for i in chain if i != head]
     else:
         span = chain
