@@ -224,7 +224,8 @@ def findings_summary(findings: list[dict[str, Any]]) -> str:
     crit = sum(f["severity"] == "critical" for f in findings)
     warn = sum(f["severity"] == "warning" for f in findings)
     if not crit and not warn:
-        return "No problems found" + (f" ({len(findings)} informational findings)." if findings else ".")
+        n = len(findings)
+        return "No problems found" + (f" ({n} informational finding{'s' if n != 1 else ''})." if n else ".")
     parts = [f"{crit} critical"] if crit else []
     parts += [f"{warn} warning{'s' if warn != 1 else ''}"] if warn else []
     total = f"{len(findings)} finding{'s' if len(findings) != 1 else ''} in all"
