@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -95,6 +96,8 @@ class Case:
     metric_fn: Callable[[torch.Tensor, torch.Tensor], float] | None = None
     name: str = "case"
     changes: tuple[str, ...] = field(default=())
+    #: The models ``model_fn`` built that are still alive: one returned again is not fresh (see build_model).
+    _built: weakref.WeakSet[nn.Module] = field(default_factory=weakref.WeakSet, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if not callable(self.model_fn) or isinstance(self.model_fn, nn.Module):
@@ -122,10 +125,21 @@ class Case:
         """Call ``model_fn`` and check it returned a module. Lazy modules (``nn.LazyLinear``, ...) are
         materialised by one forward pass on two training samples (eval mode, no gradient; their shapes come
         from the data), as a training script's first batch would; the initialisation draws from the global RNG
-        right after ``model_fn``, so a seed fixes it as it fixes the rest of the model."""
+        right after ``model_fn``, so a seed fixes it as it fixes the rest of the model.
+
+        Raises:
+            CaseError: ``model_fn`` returned something other than a module, or a model it had already returned
+                (``model_fn=lambda: net``): every seed and remedy would train and edit that one model, the user's."""
         model = self.model_fn()
         if not isinstance(model, nn.Module):
             raise CaseError(f"model_fn must return a torch.nn.Module, it returned {type(model).__name__}")
+        if model in self._built:
+            # the same object every call (model_fn=lambda: net): each seed would go on training the last one,
+            # each remedy would edit and retrain it, and the user's own model would come back changed
+            raise CaseError(f"model_fn returned the same {type(model).__name__} object twice; trials need a new, "
+                            "untrained model per seed and remedy: build it inside model_fn (model_fn=lambda: Net(), "
+                            "or model_fn=Net), not model_fn=lambda: net")
+        self._built.add(model)
         if any(nn.parameter.is_lazy(t) for t in (*model.parameters(), *model.buffers())):
             x, _ = self.sample_batch(2)
             device = next(iter(model.parameters()), torch.empty(0)).device
