@@ -169,10 +169,15 @@ def layer_panel(data: RunData, max_layers: int = MAX_LAYERS, width: int | None =
     upd = data.layer_stats.get("update_ratio")
     heads = ("#", "layer", "act", "‖∂L/∂out‖ (log scale)", "latest", "‖ΔW‖/‖W‖")
     if sig is None or not data.n_steps:
+        # the layers are known before the first flush: list them (an empty table said nothing of why)
         table = compact_table()
         for head in heads:
             table.add_column(head, justify="right" if head in ("#", "latest", "‖ΔW‖/‖W‖") else "left",
                              no_wrap=head != "layer", overflow="fold")
+        for i in pick_layers(len(data.layers), max_layers):
+            table.add_row(str(i), Text(data.layers[i].name), Text(data.layers[i].activation or "-"), "", "-", "-")
+        if not data.n_steps:
+            table.caption = no_steps_note(data.meta)
         return table
     # the update ratio is measured on detail steps only (every detail_every-th recorded step): its latest value
     # is that of the last detail step in the window, not the NaN of the steps in between
@@ -221,6 +226,18 @@ def layer_panel(data: RunData, max_layers: int = MAX_LAYERS, width: int | None =
     if notes:
         table.caption = "; ".join(notes)
     return table
+
+
+def no_steps_note(meta: dict[str, Any]) -> str:
+    """What the layer panel says before the store holds a step: the writer stores its steps in batches (or,
+    once the run has ended, that it recorded none)."""
+    if (meta.get("status") or "running") != "running":
+        return "the run ended without recording a step"
+    raw = meta.get("settings")
+    every = raw.get("flush_every") if isinstance(raw, dict) else None
+    batch = f"every {every} recorded steps" if isinstance(every, int) and not isinstance(every, bool) else \
+        "in batches"
+    return f"no step recorded yet: the writer stores its steps {batch} (watch(flush_every=...))"
 
 
 def finding_line(f: dict[str, Any]) -> Text:
