@@ -1,7 +1,7 @@
 """What every remedy is: a function from a :class:`~graddoctor.repair.case.Case` to a new Case.
 
-Model remedies transform the model that ``model_fn`` builds (the input model is never mutated: they work on
-a deep copy); recipe remedies change the optimizer, clipping or schedule through ``optimizer_fn``. A remedy
+Model remedies transform the model that ``model_fn`` builds (a new one each time; ``remedy(model)`` works on a
+deep copy, so the input model is never mutated); recipe remedies change the optimizer, clipping or schedule through ``optimizer_fn``. A remedy
 that does not apply raises :class:`NotApplicable` with the reason; it never crashes or silently does nothing.
 """
 from __future__ import annotations
@@ -76,13 +76,26 @@ class ModelRemedy(Remedy):
         raise NotImplementedError
 
     def __call__(self, model: nn.Module, ctx: RepairContext | None = None) -> nn.Module:
-        """Transform a copy of ``model`` (the input is never mutated)."""
-        return self.transform(copy.deepcopy(model), ctx or RepairContext())
+        """Transform a copy of ``model`` (the input is never mutated).
+
+        Raises:
+            TypeError: the model cannot be deep-copied (it holds a lock, a file, ...), naming the ways round it.
+        """
+        try:
+            private = copy.deepcopy(model)
+        except Exception as e:
+            raise TypeError(f"{self.name}: the {type(model).__name__} cannot be deep-copied ({type(e).__name__}: "
+                            f"{e}), and this remedy never edits your model in place; call it on a model that can "
+                            "be copied, or use .transform(model, ctx) to edit this one in place (gd.repair "
+                            "builds its own models with model_fn and needs no copy)") from None
+        return self.transform(private, ctx or RepairContext())
 
     def apply(self, case: Case, ctx: RepairContext | None = None) -> Case:
         ctx = ctx or RepairContext(sample=case.sample_batch())
         with torch.random.fork_rng(devices=[]):  # probe once so a non-applicable remedy fails now, not in a trial
-            probe = self.transform(copy.deepcopy(case.build_model()), ctx)
+            # a model of its own from model_fn, edited as trials will edit theirs (no copy: one that cannot be
+            # deep-copied, holding a lock or a file, is repaired too)
+            probe = self.transform(case.build_model(), ctx)
             if ctx.sample is not None:
                 _probe_forward(probe, ctx.sample[0], self.name)
         base_fn = case.build_model  # the recipe's model as trials build it (lazy modules materialised)
