@@ -161,8 +161,10 @@ def no_winner_reason(result: dict[str, Any]) -> str:
         parts = ([f"{skipped} did not apply to this model"] if skipped else []) + \
             ([f"{failed} failed while training"] if failed else [])
         return f"no remedy could be compared with the baseline: of the {len(trials)} tried, {' and '.join(parts)}"
+    # gain and margin as floats: to_dict() writes an infinite one as "inf"/"-inf" (a trial that diverged has a
+    # gain of -inf), which a comparison with a float rejected
     idle = [t for t in judged if t.get("learns") is False and t.get("margin") is not None
-            and t["gain"] > t["margin"] and t.get("fixes") is not False]
+            and _as_float(t["gain"]) > _as_float(t["margin"]) and t.get("fixes") is not False]
     if idle:
         const = result.get("constant_loss")
         ref = f" ({fmt_num(const)})" if isinstance(const, (int, float)) and np.isfinite(const) else ""
