@@ -216,11 +216,12 @@ class Case:
     # ------------------------------------------------------------------ evaluation
     def evaluate(self, model: nn.Module) -> tuple[float, float]:
         """Validation ``(loss, metric)`` in eval mode without gradients; non-finite loss gives metric -inf
-        for ``-loss`` metrics. Restores the model's train/eval mode."""
+        for ``-loss`` metrics. Accuracy is the share of target values (each pixel of a segmentation's
+        ``(N, H, W)`` targets) whose class-score argmax is right. Restores the model's train/eval mode."""
         was = model.training
         model.eval()
         device = next(iter(model.parameters())).device
-        total, n, correct, mvals = 0.0, 0, 0.0, []
+        total, n, correct, n_targets, mvals = 0.0, 0, 0.0, 0, []
         classify = None
         try:
             with torch.no_grad():
@@ -235,8 +236,9 @@ class Case:
                         continue
                     if classify is None:
                         classify = is_classification(out, y)
-                    if classify:
+                    if classify:  # per target: a segmentation's (N, H, W) targets count each pixel
                         correct += float((out.argmax(dim=1) == y).sum())
+                        n_targets += int(y.numel())
         finally:
             model.train(was)
         if n == 0:
@@ -245,7 +247,7 @@ class Case:
         if self.metric_fn is not None:
             metric = sum(v * k for v, k in mvals) / sum(k for _, k in mvals)
         elif classify:
-            metric = correct / n
+            metric = correct / n_targets if n_targets else math.nan
         else:
             metric = -loss if math.isfinite(loss) else -math.inf
         return loss, metric
