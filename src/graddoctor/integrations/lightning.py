@@ -37,19 +37,26 @@ SEVERITY_LEVEL = {"info": 0, "warning": 1, "critical": 2}
 class LoggerSink:
     """A :class:`~graddoctor.integrations.sinks.Sink` over a Lightning logger (``log_metrics``).
 
-    ``step_offset`` is added to graddoctor's step (which counts this fit's optimizer steps from 0) so that the
-    logged step is the trainer's ``global_step``: a fit resumed from a checkpoint at step N logs at N, N+1, ...
-    like the user's own metrics (wandb rejects steps that go backwards)."""
+    Each recorded step is logged at the step Lightning logs the user's own metrics of its batch at
+    (``step_of``, filled by :class:`GradDoctorCallback`): graddoctor counts the watched optimizer's steps taken in
+    this fit from 0, while a fit resumed from a checkpoint at step N logs from N, a GradScaler's skipped
+    iterations advance Lightning's step but take no optimizer step, and Lightning's logging step counts batches,
+    not every optimizer's steps. A step not in ``step_of`` is logged at ``step + step_offset``."""
 
-    def __init__(self, logger: Any, step_offset: int = 0) -> None:
+    def __init__(self, logger: Any, step_offset: int = 0, step_of: dict[int, int] | None = None) -> None:
         self.logger = logger
         self.step_offset = step_offset
+        self.step_of: dict[int, int] = {} if step_of is None else step_of
 
     def start(self, meta: dict[str, Any], layers: list[str]) -> None:
         pass
 
     def log(self, step: int, scalars: dict[str, float]) -> None:
-        self.logger.log_metrics(scalars, step=step + self.step_offset)
+        # Steps are logged in increasing order, each to every sink before the next: the entries of earlier steps
+        # are no longer needed (``step_of`` holds at most the steps not flushed yet).
+        while self.step_of and next(iter(self.step_of)) < step:
+            del self.step_of[next(iter(self.step_of))]
+        self.logger.log_metrics(scalars, step=self.step_of.get(step, step + self.step_offset))
 
     def finish(self, findings: list[dict[str, Any]], status: str) -> None:
         levels: dict[str, float] = {}
@@ -110,8 +117,10 @@ class GradDoctorCallback(Callback):
                                   bool(kwargs.get("overwrite", False)), warn=trainer.is_global_zero)
         loggers = list(getattr(trainer, "loggers", None) or ([trainer.logger] if trainer.logger is not None else []))
         self._logger_sinks = []
+        self._step_of: dict[int, int] = {}  # graddoctor step -> the step Lightning logs its batch's metrics at
         if self.log and loggers and trainer.is_global_zero:
-            self._logger_sinks = [LoggerSink(lg) for lg in loggers]  # every logger, as Lightning's self.log does
+            # every logger, as Lightning's self.log does
+            self._logger_sinks = [LoggerSink(lg, step_of=self._step_of) for lg in loggers]
             store = TeeStore(store, list(self._logger_sinks), stats=self.stats, diagnose=False,
                              finish_on_close=False, overwrite=kwargs.pop("overwrite", False))
         self.run = monitor_class(pre_clip=True)(pl_module, optimizer, store=store, every=self.every,
@@ -141,6 +150,7 @@ class GradDoctorCallback(Callback):
         if self.run is not None and getattr(optimizer, "optimizer", optimizer) is self.run.optimizer:
             self.run.capture_grads()
             self._stepped = True
+            self._steps_before = self.run.steps_seen
             self._step_loss, self._backward_loss = getattr(self, "_backward_loss", None), None
 
     def on_train_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int) -> None:
@@ -148,6 +158,15 @@ class GradDoctorCallback(Callback):
         step_loss, self._step_loss = getattr(self, "_step_loss", None), None
         if self.run is None or not stepped:
             return
+        if self._logger_sinks:
+            # The step(s) the watched optimizer closed in this batch (none when the GradScaler skipped it) are
+            # logged where Lightning logs this batch's metrics: its batches-that-stepped count, read before
+            # on_advance_end increments it (global_step on a Lightning without it).
+            at = int(getattr(getattr(trainer.fit_loop, "epoch_loop", None), "_batches_that_stepped",
+                             trainer.global_step))
+            for s in range(getattr(self, "_steps_before", self.run.steps_seen), self.run.steps_seen):
+                if self.run.schedule(s):
+                    self._step_of[s] = at
         # Written into the row of the step the watched optimizer just closed, not through run.step(loss=...), which
         # takes a backward seen since then (another optimizer's, manual optimization) for the next step's start.
         if isinstance(outputs, dict) and outputs.get("loss") is not None:
