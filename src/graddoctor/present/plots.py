@@ -208,13 +208,50 @@ def heatmap(data: RunData) -> Figure | None:
         fig.colorbar(im, ax=ax, label=f"log10 {key}", extend=extend)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))  # steps: no "0.2" ticks
         marks = [what for what, m in (("blue: exactly 0", zero), ("green: +Inf", inf)) if m.any()]
+        later = _heatmap_nonfinite(ax, data, steps)
         ax.set_xlabel("step")
         ax.set_ylabel("layer (input side at top)")
         if n <= MAX_NAMED_TICKS:
             ax.set_yticks(range(n))
             ax.set_yticklabels([text(x, 18) for x in data.layer_names], fontsize=7)
-        ax.set_title(f"{key} per layer and step" + (f" ({', '.join(marks)})" if marks else ""), fontsize=10)
+        ax.set_title(f"{key} per layer and step" + (f" ({', '.join(marks)})" if marks else "")
+                     + (f"\n{later}" if later else ""), fontsize=10)
     return fig
+
+
+def mark_nonfinite_steps(ax: Any, data: RunData, label: bool = True) -> bool:
+    """Red lines at the steps whose loss or gradients were NaN/Inf, on an axis over steps whose x range then
+    covers the whole run: the per-layer statistics of those steps are NaN, so a figure drawn from the finite
+    ones ended at the last finite step, as if the run had stopped there (a 200-step run that overflowed at step
+    3 drew a heatmap of steps 0-2). True when there was any."""
+    from .sampling import nonfinite_positions
+
+    bad = nonfinite_positions(data.step_stats) if data.n_steps else np.zeros(0, dtype=np.int64)
+    if not bad.size:
+        return False
+    lo, hi = ax.get_xlim()
+    ax.vlines(data.steps[bad], 0, 1, transform=ax.get_xaxis_transform(), color="tab:red", alpha=0.5, lw=0.8,
+              label=f"non-finite ({bad.size} steps)" if label else None)
+    ax.set_xlim(min(lo, float(data.steps[0])), max(hi, float(data.steps[-1])))
+    return True
+
+
+def _heatmap_nonfinite(ax: Any, data: RunData, drawn: np.ndarray) -> str:
+    """A heatmap's NaN/Inf steps: red lines inside the drawn steps, and a word in the title for those after
+    the last finite column (they are not drawn: widening the image to them left the finite columns a sliver)."""
+    from .sampling import nonfinite_positions
+
+    bad = data.steps[nonfinite_positions(data.step_stats)] if data.n_steps else np.zeros(0, dtype=np.int64)
+    if not bad.size or not drawn.size:
+        return ""
+    inside = bad[(bad >= drawn[0]) & (bad <= drawn[-1])]
+    if inside.size:
+        ax.vlines(inside, 0, 1, transform=ax.get_xaxis_transform(), color="tab:red", alpha=0.5, lw=0.8)
+    after = bad[bad > drawn[-1]]
+    out = ["red lines: NaN/Inf steps"] if inside.size else []
+    if after.size:
+        out.append(f"NaN/Inf at {after.size} later steps ({int(after[0])}-{int(after[-1])}), not drawn")
+    return "; ".join(out)
 
 
 def _lines_by_depth(ax: Any, data: RunData, key: str, log: bool) -> bool:
@@ -231,6 +268,7 @@ def _lines_by_depth(ax: Any, data: RunData, key: str, log: bool) -> bool:
                 marker="." if m.sum() < FEW_POINTS else None)
         if log:
             mark_off_scale(ax, data.steps, arr[i], color)
+    mark_nonfinite_steps(ax, data)
     if log:
         ax.set_yscale("log")
     ax.set_xlabel("step")
@@ -278,6 +316,7 @@ def activations(data: RunData) -> Figure | None:
                             label="2nd-98th pct")
         ax.plot(data.steps[m], mean[i][m], color="tab:blue", lw=1.2, label="mean",
                 marker="." if m.sum() < FEW_POINTS else None)
+        mark_nonfinite_steps(ax, data)
         ax.set_title(text(f"{layer.name[-22:]} ({layer.activation or 'no act.'})"), fontsize=8)
         ax.tick_params(labelsize=7)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
