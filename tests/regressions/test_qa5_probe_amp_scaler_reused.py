@@ -16,16 +16,23 @@ from graddoctor.errors import GradDoctorWarning
 from graddoctor.integrations.amp import track_scaler
 
 
+def amp_iteration(model, opt, scaler, x, y) -> torch.Tensor:
+    """One GradScaler training iteration on (x, y); returns the loss."""
+    loss = nn.functional.cross_entropy(model(x), y)
+    opt.zero_grad()
+    scaler.scale(loss).backward()
+    scaler.step(opt)
+    scaler.update()
+    return loss
+
+
 def _epoch(model, opt, scaler, bad: int) -> None:
     """Four iterations; in iteration ``bad`` an inf input overflows the scaled gradients (the scaler skips it)."""
     g = torch.Generator().manual_seed(bad)
     xs, ys = torch.randn(4, 8, 8, generator=g), torch.randint(0, 3, (4, 8), generator=g)
     xs[bad, 0, 0] = float("inf")
     for x, y in zip(xs, ys):
-        opt.zero_grad()
-        scaler.scale(nn.functional.cross_entropy(model(x), y)).backward()
-        scaler.step(opt)
-        scaler.update()
+        amp_iteration(model, opt, scaler, x, y)
 
 
 def test_two_runs_share_a_scaler(tmp_path) -> None:

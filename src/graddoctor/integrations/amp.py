@@ -6,7 +6,7 @@ lowers ``S``). Without help a Monitor would (1) record the backward signal ``dL/
 ``S`` and (2) fold the hook results of a skipped iteration into the next step. :func:`track_scaler` fixes
 both: squared signal sums (and RNN time profiles) are divided by ``S**2`` as they are recorded (in float32,
 so an fp16 signal that would underflow once unscaled is still measured), and a skipped iteration is dropped
-and counted. Parameter gradients need no correction: the Monitor reads them at ``optimizer.step()``, after
+and counted (without an optimizer given to ``watch``, the ``run.step()`` that follows it records nothing). Parameter gradients need no correction: the Monitor reads them at ``optimizer.step()``, after
 ``scaler.step`` unscaled them.
 
 A skip is what the scaler is for: an occasional overflow of the *scaled* fp16 gradients, not an exploding
@@ -56,6 +56,7 @@ class ScalerTracker:
             del self.scaler.__dict__["step"]
         self.run.__dict__.pop("_log_previous_loss", None)
         self.run._grad_scale = None
+        self.run._skipped_iteration = None
 
 
 def _found_inf(scaler: Any, optimizer: torch.optim.Optimizer) -> bool:
@@ -107,7 +108,8 @@ def track_scaler(run: Monitor, scaler: Any, *, persistent_skips: int = PERSISTEN
         tracker.consecutive += 1
         if tracker.consecutive >= tracker.persistent_skips:
             tracker.persistent += 1
-            run._end_step(None)  # a real overflow: record this iteration (its gradients are non-finite)
+            if run.optimizer is not None:  # (without one, the run.step() that follows records it)
+                run._end_step(None)  # a real overflow: record this iteration (its gradients are non-finite)
         else:
             run._discard_pending()
             tracker.dropped = True
@@ -127,8 +129,14 @@ def track_scaler(run: Monitor, scaler: Any, *, persistent_skips: int = PERSISTEN
             return
         orig_log_previous_loss(loss)
 
+    def skipped_iteration() -> bool:
+        # a watch without an optimizer: its run.step() after a skipped iteration records no step (and its loss)
+        dropped, tracker.dropped = tracker.dropped, False
+        return dropped
+
     scaler.step = step
     tracker.wrapper = step
+    run._skipped_iteration = skipped_iteration
     run._log_previous_loss = log_previous_loss  # type: ignore[method-assign]
     run._grad_scale = inv2  # the Monitor's gradient hooks divide what they record by S (norms) or S**2
     return tracker

@@ -319,6 +319,9 @@ class Monitor:
         self._overflowed = False
         #: ``() -> 1/S**2`` under a gradient scaler (integrations.amp): hook values are unscaled as recorded
         self._grad_scale: Callable[[], torch.Tensor | None] | None = None
+        #: ``() -> bool`` under a gradient scaler (integrations.amp): True once after an iteration the scaler skipped,
+        #: so that the ``run.step()`` of a watch without an optimizer records no step for it
+        self._skipped_iteration: Callable[[], bool] | None = None
         self._unwritten: list[Batch] = []
         self._t0 = time.time()
         self._diagnosis_cache: Any = None
@@ -704,6 +707,8 @@ class Monitor:
                 elif not self._loss_before_step:  # (a loop that logs first does so on unrecorded steps too)
                     self._log_previous_loss(loss)
             return
+        if self._skipped_iteration is not None and self._skipped_iteration():
+            return  # the GradScaler skipped this iteration's optimizer step: there is no step to record
         if loss is not None:
             self.log_loss(loss)
         self._end_step(None)
