@@ -166,10 +166,12 @@ def no_winner_reason(result: dict[str, Any]) -> str:
     idle = [t for t in judged if t.get("learns") is False and t.get("margin") is not None
             and _as_float(t["gain"]) > _as_float(t["margin"]) and t.get("fixes") is not False]
     if idle:
-        const = result.get("constant_loss")
+        const, chance = result.get("constant_loss"), result.get("chance_metric")
         ref = f" ({fmt_num(const)})" if isinstance(const, (int, float)) and np.isfinite(const) else ""
+        acc = (f" and an accuracy within the margin of always predicting the most frequent class ({fmt_num(chance)})"
+               if isinstance(chance, (int, float)) and np.isfinite(chance) else "")
         return (f"the remedies that beat the baseline ({', '.join(label(t) for t in idle)}) end with a validation "
-                f"loss no lower than an all-zero output's{ref}: the model still learns nothing from its inputs")
+                f"loss no lower than an all-zero output's{ref}{acc}: the model still learns nothing from its inputs")
     return "no remedy beat the baseline by more than the seed-to-seed spread while fixing the finding"
 
 

@@ -180,6 +180,7 @@ def repair(case: Case, budget_s: float = 120.0, seeds: int | Sequence[int] = 2,
         try:
             _train(result.baseline, case, seed_list, prog, keep=False, **kw)
             result.constant_loss = case.constant_loss()
+            result.chance_metric = case.chance_accuracy()
             limits = (budget_s, max_trials if max_trials is not None else 10**9)
             floor = min_gain if min_gain is not None else default_min_gain(result.metric_name,
                                                                            result.baseline.loss)
@@ -315,8 +316,11 @@ def _judge(result: RepairResult, trial: Trial, base: Trial, min_gain: float, mod
     trial.margin = max(base.spread, trial.spread, min_gain)
     trial.gain = trial.metric - b if math.isfinite(trial.metric) else -math.inf
     trial.fixes = fixes(trial, _targeted(result, str(trial.remedy)))
-    if math.isfinite(result.constant_loss):  # a model no better than an all-zero output learned nothing
-        trial.learns = bool(trial.loss < result.constant_loss)
+    if math.isfinite(result.constant_loss):  # a model no better than an all-zero output learned nothing...
+        # ...unless its accuracy is above the best constant prediction's by more than the margin (an overconfident
+        # model can be right most of the time with a cross-entropy above ln C)
+        above_chance = math.isfinite(result.chance_metric) and trial.metric - result.chance_metric > trial.margin
+        trial.learns = bool(trial.loss < result.constant_loss or above_chance)
     wins = trial.gain > trial.margin and trial.fixes is not False and trial.learns is not False
     # A later (lower-ranked) candidate displaces the current winner only when it is better by more than the
     # spread too: the diagnosis' order breaks ties that the seeds cannot resolve.

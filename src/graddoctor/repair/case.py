@@ -282,6 +282,26 @@ class Case:
         ref = total / n if n else math.nan
         return ref if math.isfinite(ref) and ref > 0 else math.nan
 
+    def chance_accuracy(self) -> float:
+        """Validation accuracy of the best constant prediction: the share of the most frequent class among the
+        validation targets (class indices; negative ones, such as an ``ignore_index`` of -100, are left out).
+        A model whose accuracy is well above it has learned something from its inputs, whatever its loss (an
+        overconfident model can be right 77 % of the time on 10 classes with a cross-entropy above ln 10). NaN
+        when the metric is not accuracy or the targets cannot be counted."""
+        if self.metric_name != "accuracy":
+            return math.nan
+        counts: dict[int, int] = {}
+        try:
+            for _, y in self._val_batches():
+                values, n = torch.unique(torch.as_tensor(y).flatten(), return_counts=True)
+                for v, k in zip(values.tolist(), n.tolist()):
+                    counts[v] = counts.get(v, 0) + k
+        except Exception:  # targets that cannot be counted: judged on the loss alone
+            return math.nan
+        total = sum(counts.values())
+        best = max((k for v, k in counts.items() if v >= 0), default=0)
+        return best / total if total and best else math.nan
+
     @property
     def metric_name(self) -> str:
         """``"accuracy"``, ``"-loss"`` or the user metric's name: the metric :meth:`evaluate` reports. Accuracy

@@ -32,6 +32,9 @@ class RepairResult:
         metric_name: ``"accuracy"``, ``"-loss"`` or the user metric's name.
         constant_loss: validation loss of an all-zero output (:meth:`Case.constant_loss`: ln C for a
             cross-entropy); a winner's loss must be below it. NaN when unknown.
+        chance_metric: accuracy of the best constant prediction (:meth:`Case.chance_accuracy`, the most frequent
+            class's share); a trial whose loss is not below ``constant_loss`` still learns when its accuracy
+            beats this by more than its margin. NaN when the metric is not accuracy.
         budget_s, max_trials: the limits the repair ran under (``None``: not given, or unlimited trials).
     """
 
@@ -46,6 +49,7 @@ class RepairResult:
     seconds: float = 0.0
     metric_name: str = "metric"
     constant_loss: float = math.nan
+    chance_metric: float = math.nan
     budget_s: float | None = None
     max_trials: int | None = None
 
@@ -90,6 +94,7 @@ class RepairResult:
             "seconds": self.seconds,
             "metric_name": self.metric_name,
             "constant_loss": self.constant_loss if math.isfinite(self.constant_loss) else None,
+            "chance_metric": self.chance_metric if math.isfinite(self.chance_metric) else None,
             "budget_s": self.budget_s if self.budget_s is None or math.isfinite(self.budget_s) else None,
             "max_trials": self.max_trials,
         }
