@@ -210,6 +210,8 @@ def stop_note(result: dict[str, Any]) -> str | None:
     elif stopped == "max_trials":
         k = result.get("max_trials")
         why = f"max_trials={k} reached, {tried}" if isinstance(k, int) else f"the max_trials limit was reached, {tried}"
+    elif not trials and not result.get("candidates"):  # Ctrl-C in the baseline: nothing was ranked yet
+        return "stopped early: interrupted (Ctrl-C) while training the baseline, before any remedy was ranked or tried"
     else:
         why = f"interrupted (Ctrl-C), {tried}"
     return f"stopped early: {why}; not tried: {', '.join(left) or '-'}"
