@@ -155,7 +155,7 @@ def print_findings(findings: list[Any], console: Console | None = None) -> None:
     for f in findings:
         d = f.to_dict() if hasattr(f, "to_dict") else f
         style = SEVERITY_STYLE.get(d["severity"], "")
-        at = ", ".join(d.get("layers") or []) or d.get("origin") or "-"
+        at = where(d)  # a 300-layer finding listed all 300 names; a time-axis one lacked its memory horizon
         console.print(f"[{style}]{d['severity'].upper()}[/{style}] {escape(d['kind'])}"
                       + (f" ({d['axis']})" if d.get("axis") else "") + f" at {escape(str(at))}"
                       + (f", first at step {d['step']}" if d.get("step") is not None else ""))
