@@ -14,7 +14,7 @@ import platform
 import time
 import warnings
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
 
@@ -172,6 +172,24 @@ def _foreach_copy(dst: list[torch.Tensor], src: list[torch.Tensor]) -> None:
     except (AttributeError, RuntimeError):  # older torch
         for d, v in zip(dst, src):
             d.copy_(v)
+
+
+def _check_loss(loss: Any, where: str) -> None:
+    """Raise a ModelError naming the problem when ``loss`` is not a loss graddoctor can record: a one-element tensor
+    or a real number (numpy scalars too), or None. Anything else (a model's output dict, a tuple, a string) would fail
+    inside the hot path, where an error only stops watching with a warning that blames graddoctor."""
+    if loss is None or isinstance(loss, numbers.Real):
+        return
+    if isinstance(loss, torch.Tensor):
+        if loss.numel() != 1:
+            raise ModelError(f"{where} expects a scalar loss, got a tensor of shape {tuple(loss.shape)}; reduce it "
+                             "first (loss.mean())")
+        return
+    if isinstance(loss, np.ndarray) and loss.size == 1 and np.issubdtype(loss.dtype, np.number):
+        return
+    hint = (" (a model output: pass its loss, outputs.loss or outputs['loss'])" if isinstance(loss, Mapping)
+            or hasattr(loss, "loss") else "")
+    raise ModelError(f"{where} expects the loss as a scalar tensor or a number, got {type(loss).__name__}{hint}")
 
 
 F32 = torch.float32
@@ -664,6 +682,7 @@ class Monitor:
     # ------------------------------------------------------------------ steps
     def log_loss(self, loss: torch.Tensor | float) -> None:
         """Record the loss of the current step (no host sync: the tensor is copied on the device)."""
+        _check_loss(loss, "log_loss")
         if self._disabled or not self._active or loss is None:
             return
         try:
@@ -671,12 +690,9 @@ class Monitor:
             if self._flush_due or self._row >= self.flush_every:
                 self.flush()
             if isinstance(loss, torch.Tensor):
-                if loss.numel() != 1:
-                    raise ModelError(f"log_loss expects a scalar loss, got a tensor of shape {tuple(loss.shape)}; "
-                                     "reduce it first (loss.mean())")
                 self._loss[self._row].copy_(loss.detach().reshape(()))
             else:
-                self._loss[self._row].fill_(float(loss))
+                self._loss[self._row].fill_(float(np.asarray(loss).reshape(-1)[0]))
             self._row_loss[self._row] = True
         except ModelError:
             raise
@@ -690,9 +706,7 @@ class Monitor:
         backward); without them (``signal=False``) there is no telling, and it goes to the previous step."""
         # Checked on every call, whatever the schedule, so a wrong loss fails at the first step, the same way
         # with or without an optimizer.
-        if isinstance(loss, torch.Tensor) and loss.numel() != 1:
-            raise ModelError(f"run.step(loss=...) expects a scalar loss, got a tensor of shape "
-                             f"{tuple(loss.shape)}; reduce it first (loss.mean())")
+        _check_loss(loss, "run.step(loss=...)")
         if self.optimizer is not None:
             if loss is not None:
                 # Before optimizer.step() (no watched step since the last call, or a loop already seen to log
@@ -732,7 +746,7 @@ class Monitor:
             if isinstance(loss, torch.Tensor):
                 slot.copy_(loss.detach().reshape(()))
             else:
-                slot.fill_(float(loss))
+                slot.fill_(float(np.asarray(loss).reshape(-1)[0]))
             self._row_loss[self._row - 1] = True
         except Exception as e:
             self._fail("step(loss=...)", e)
