@@ -44,3 +44,14 @@ def test_start_twice_while_running_is_silent(recwarn) -> None:
     run.stop()
     assert not [w for w in recwarn if issubclass(w.category, GradDoctorWarning)]
     assert run.data.steps.tolist() == [0, 1]
+
+
+def test_distributed_watch_warns_too(group) -> None:
+    model = nn.Linear(4, 2)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    run = gd.watch(model, opt)
+    assert type(run).__name__ == "DistributedMonitor"
+    with run:
+        _epoch(model, opt)
+    with pytest.warns(GradDoctorWarning, match="cannot be started again"):
+        run.start()
