@@ -247,7 +247,8 @@ class DistributedMonitor(Monitor):
         """As :meth:`Monitor.start`; also tells the other ranks, through the process group's key-value store (no
         collective), that this rank watches, so that a flush never waits for a rank that does not."""
         if self._started:
-            return super().start()  # (a stopped watch warns that it cannot be started again)
+            super().start()  # (a stopped watch warns that it cannot be started again)
+            return self
         super().start()
         if self.world_size > 1:
             try:
