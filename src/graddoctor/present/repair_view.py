@@ -43,6 +43,29 @@ def label(entry: dict[str, Any] | None) -> str:
     return " + ".join(r) if isinstance(r, (list, tuple)) else str(r)
 
 
+#: Short names of finding kinds for the narrow tables.
+SHORT_KIND = {"vanishing_gradient": "vanishing", "exploding_gradient": "exploding", "dead_units": "dead units",
+              "non_finite": "NaN/Inf", "stalled_learning": "stalled", "unstable_loss": "unstable loss",
+              "poor_initialization": "poor init"}
+
+
+def problems_cell(seed_problems: list[Any]) -> str:
+    """The problems after training over every seed (``Trial.to_dict()["seed_problems"]``: per seed, the
+    ``[kind, axis]`` of each warning/critical finding, or ``None`` without a diagnosis); a problem that only
+    some seeds show says in how many ("NaN/Inf in 1/2 seeds": a seed that went NaN beside a clean one was
+    invisible when only the first seed was read). ``n/a`` when no seed was diagnosed."""
+    runs = [ps for ps in seed_problems if isinstance(ps, list)]
+    if not runs:
+        return "n/a"
+    counts: dict[str, int] = {}
+    for ps in runs:
+        names = {SHORT_KIND.get(str(p[0]), str(p[0])) + (f" ({p[1]})" if len(p) > 1 and p[1] else "") for p in ps}
+        for k in names:
+            counts[k] = counts.get(k, 0) + 1
+    kinds = [k if n == len(runs) else f"{k} in {n}/{len(runs)} seeds" for k, n in sorted(counts.items())]
+    return ", ".join(kinds) if kinds else "none"
+
+
 def n_problems(entry: dict[str, Any]) -> str:
     """Number of warning/critical findings of an entry (its findings list or an already counted number)."""
     f = entry.get("findings")
@@ -119,7 +142,7 @@ def repair_context(result: dict[str, Any] | None) -> dict[str, Any] | None:
         rows.append({"winner": _same(e, best), "baseline": e.get("remedy") is None, "skipped": skipped or "",
                      "cells": [label(e) + note, fmt_num(e.get("metric")),
                                loss_cell(e["seed_losses"]) if "seed_losses" in e else fmt_num(e.get("loss")),
-                               n_problems(e),
+                               problems_cell(e["seed_problems"]) if e.get("seed_problems") else n_problems(e),
                                *["-" if k == "spread" and not _measured_spread(e) else _cell(e.get(k))
                                  for k, _ in extra],
                                ", ".join(str(s) for s in seeds) if isinstance(seeds, list) else fmt_num(seeds)]})

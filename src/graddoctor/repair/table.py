@@ -9,7 +9,9 @@ import numpy as np
 from rich.markup import escape
 from rich.table import Table
 
-from ..present.repair_view import HEALTHY_VERDICT, loss_cell
+from ..present.repair_view import HEALTHY_VERDICT, SHORT_KIND, loss_cell, problems_cell
+
+__all__ = ["SHORT_KIND", "repair_table", "print_result"]
 
 
 def _num(x: float | None, digits: int = 3) -> str:
@@ -28,24 +30,8 @@ def _spread(x: float, metric: str) -> str:
     return np.format_float_positional(x, precision=2, fractional=False, trim="-")
 
 
-#: Short names of finding kinds for the narrow table.
-SHORT_KIND = {"vanishing_gradient": "vanishing", "exploding_gradient": "exploding", "dead_units": "dead units",
-              "non_finite": "NaN/Inf", "stalled_learning": "stalled", "unstable_loss": "unstable loss",
-              "poor_initialization": "poor init"}
-
-
 def _problems(trial: Any) -> str:
-    """The problems after training over every seed; one that only some seeds show says in how many (a seed that
-    went NaN beside a clean one was invisible when only the first seed was read)."""
-    runs = [fs for fs in (trial.findings_by_seed or [trial.findings]) if fs is not None]
-    if not runs:
-        return "n/a"
-    counts: dict[str, int] = {}
-    for fs in runs:
-        for k in {SHORT_KIND.get(f.kind, f.kind) + (f" ({f.axis})" if f.axis else "") for f in fs if f.is_problem}:
-            counts[k] = counts.get(k, 0) + 1
-    kinds = [k if n == len(runs) else f"{k} in {n}/{len(runs)} seeds" for k, n in sorted(counts.items())]
-    return ", ".join(kinds) if kinds else "none"
+    return problems_cell(trial.seed_problems())
 
 
 def _verdict(result: Any, t: Any) -> str:

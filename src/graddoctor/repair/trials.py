@@ -201,6 +201,11 @@ class Trial:
         """Warning/critical findings of the first seed."""
         return [f for f in (self.findings or []) if f.is_problem]
 
+    def seed_problems(self) -> list[list[list[str | None]] | None]:
+        """Per seed, ``[kind, axis]`` of each warning/critical finding (``None``: that seed was not diagnosed)."""
+        runs = self.findings_by_seed or ([self.findings] if self.findings is not None else [])
+        return [None if fs is None else [[f.kind, f.axis] for f in fs if f.is_problem] for fs in runs]
+
     def add(self, r: SeedRun) -> None:
         self.seeds.append(r.seed)
         self.metrics.append(r.metric)
@@ -224,6 +229,7 @@ class Trial:
             "spread": self.spread, "fixes": self.fixes, "learns": self.learns, "seconds": self.seconds,
             "variant": self.variant or "", "skipped": self.skipped or "", "failed": self.failed or "", "diverged": self.diverged,
             "seed_metrics": self.metrics, "seed_losses": self.losses, "seed_speeds": self.speeds,
+            "seed_problems": self.seed_problems(),
             "curves": {"train loss": self.curves}, "changes": self.changes,
             "findings": None if self.findings is None else [f.to_dict() for f in self.findings],
         })
