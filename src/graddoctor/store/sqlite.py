@@ -76,6 +76,23 @@ def never_a_store(path: str | os.PathLike[str]) -> bool:
     return app_id not in (0, APPLICATION_ID)
 
 
+class DamagedStoreError(StoreError):
+    """A file whose header names it a graddoctor run store but whose pages SQLite cannot read (truncated or
+    partly overwritten). Unlike a store that is still being created, it never becomes readable: a reader that
+    waits for a store (the live view) gives up at once."""
+
+
+def _header_app_id(path: str | os.PathLike[str]) -> int | None:
+    """The application id in an SQLite file's header (bytes 68-71), read without SQLite; None when the file is
+    not an SQLite file or cannot be read."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(72)
+    except OSError:
+        return None
+    return int.from_bytes(head[68:72], "big") if len(head) == 72 and head.startswith(SQLITE_MAGIC) else None
+
+
 def _blob(a: np.ndarray) -> bytes:
     return np.ascontiguousarray(a, dtype="<f4").tobytes()
 
@@ -107,6 +124,9 @@ def _validate(con: sqlite3.Connection, path: str) -> None:
         app_id = con.execute("PRAGMA application_id").fetchone()[0]
         version = con.execute("PRAGMA user_version").fetchone()[0]
     except sqlite3.DatabaseError as e:
+        if _header_app_id(path) == APPLICATION_ID:  # a run store whose pages are damaged (truncated, overwritten)
+            raise DamagedStoreError(f"run store {path!r} is damaged (SQLite says: {e}); the file may have been "
+                                    "truncated or partly overwritten: restore it from a copy") from None
         raise StoreError(f"{path!r} is not a graddoctor run store (SQLite says: {e}); "
                          "pass the .sqlite file that gd.watch(store=...) wrote") from None
     if app_id != APPLICATION_ID:
