@@ -180,9 +180,11 @@ def no_winner_reason(result: dict[str, Any]) -> str:
         return "interrupted before any remedy finished its trial"
     if trials and not any(not t.get("skipped") and not t.get("failed") for t in trials):
         skipped = sum(bool(t.get("skipped")) for t in trials)
-        failed = sum(bool(t.get("failed")) and not t.get("skipped") for t in trials)
+        failed = [t for t in trials if t.get("failed") and not t.get("skipped")]
+        applying = sum(failed_applying(str(t["failed"])) for t in failed)
         parts = ([f"{skipped} did not apply to this model"] if skipped else []) + \
-            ([f"{failed} failed while training"] if failed else [])
+            ([f"{applying} failed while being applied"] if applying else []) + \
+            ([f"{len(failed) - applying} failed while training"] if len(failed) > applying else [])
         return f"no remedy could be compared with the baseline: of the {len(trials)} tried, {' and '.join(parts)}"
     # gain and margin as floats: to_dict() writes an infinite one as "inf"/"-inf" (a trial that diverged has a
     # gain of -inf), which a comparison with a float rejected
@@ -238,6 +240,15 @@ def stop_note(result: dict[str, Any]) -> str | None:
     else:
         why = f"interrupted (Ctrl-C), {tried}"
     return f"stopped early: {why}; not tried: {', '.join(left) or '-'}"
+
+
+#: How ``repair`` begins ``Trial.failed`` when applying the remedy raised (not its training).
+APPLY_FAILED = "while applying the remedy"
+
+
+def failed_applying(failed: str) -> bool:
+    """Whether a ``Trial.failed`` message is an error of applying the remedy rather than of training with it."""
+    return APPLY_FAILED in failed.partition(":")[0]
 
 
 def _no_winner(result: dict[str, Any]) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 
 from torch import nn
 
+from ..present.repair_view import APPLY_FAILED
 from .case import Case, CaseError
 from .remedies import REGISTRY, NotApplicable, Remedy, RepairContext, get_remedy
 from .result import RepairResult
@@ -293,7 +294,7 @@ def _run_candidates(result: RepairResult, case: Case, seeds: list[int], prog: _P
             trial.skipped = str(e) if code in REGISTRY else f"graddoctor cannot apply {code} automatically"
             continue
         except Exception as e:  # applying it broke (e.g. the transformed model's probe raised): the next one
-            trial.failed = f"{type(e).__name__} while applying the remedy: {e}"
+            trial.failed = f"{type(e).__name__} {APPLY_FAILED}: {e}"
             if on_trial is not None:
                 on_trial(trial)
             continue

@@ -9,7 +9,7 @@ import numpy as np
 from rich.markup import escape
 from rich.table import Table
 
-from ..present.repair_view import HEALTHY_VERDICT, SHORT_KIND, loss_cell, problems_cell
+from ..present.repair_view import HEALTHY_VERDICT, SHORT_KIND, failed_applying, loss_cell, problems_cell
 
 __all__ = ["SHORT_KIND", "repair_table", "print_result"]
 
@@ -83,7 +83,8 @@ def print_result(result: Any, console: Any) -> None:
         if t.skipped:
             console.print(f"[dim]  {t.name} not tried: {escape(t.skipped)}[/dim]")
         elif t.failed:
-            console.print(f"[yellow]  {t.name} failed while training: {escape(t.failed)}[/yellow]")
+            when = "" if failed_applying(t.failed) else " while training"  # the message says "while applying"
+            console.print(f"[yellow]  {t.name} failed{when}: {escape(t.failed)}[/yellow]")
     note = result.stop_note()
     if note is not None:  # budget, max_trials or Ctrl-C: the same sentence as describe(), --json and the report
         console.print(f"[yellow]{escape(note[:1].upper() + note[1:])}[/yellow]")
