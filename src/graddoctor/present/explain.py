@@ -201,6 +201,18 @@ def _rows_from_per_layer(d: dict[str, Any]) -> list[dict[str, Any]]:
     return [r for r in rows if r["activation"] is not None or r["weight"] is not None]
 
 
+#: Most entries of a dict or list shown in one cell of a finding's evidence table ("..." marks the rest).
+MAX_EVIDENCE_ENTRIES = 8
+
+
+def _entries(d: dict[str, Any], sep: str) -> str:
+    """``k=v`` pairs of a dict's scalar entries, the first :data:`MAX_EVIDENCE_ENTRIES` of them and ``...`` when
+    there are more (an init-audit row's verdict, its 7th entry, was dropped without a mark)."""
+    scalars = [(k, v) for k, v in d.items() if not isinstance(v, (dict, list))]
+    shown = sep.join(f"{k}={fmt_num(v)}" for k, v in scalars[:MAX_EVIDENCE_ENTRIES])
+    return shown + (f"{sep}..." if len(scalars) > MAX_EVIDENCE_ENTRIES else "")
+
+
 def evidence_items(evidence: dict[str, Any], skip: tuple[str, ...] = ()) -> list[tuple[str, str]]:
     """(key, formatted value) pairs of the scalar and short-list evidence, for a compact table."""
     items = []
@@ -208,12 +220,10 @@ def evidence_items(evidence: dict[str, Any], skip: tuple[str, ...] = ()) -> list
         if k in skip:
             continue
         if isinstance(v, dict):
-            inner = ", ".join(f"{ik}={fmt_num(iv)}" for ik, iv in list(v.items())[:8]
-                              if not isinstance(iv, (dict, list)))
-            items.append((k, inner + (", ..." if len(v) > 8 else "")))
+            items.append((k, _entries(v, ", ")))
         elif isinstance(v, list):
-            shown = ", ".join(_short(x) for x in v[:8])
-            items.append((k, f"[{shown}{', ...' if len(v) > 8 else ''}]"))
+            shown = ", ".join(_short(x) for x in v[:MAX_EVIDENCE_ENTRIES])
+            items.append((k, f"[{shown}{', ...' if len(v) > MAX_EVIDENCE_ENTRIES else ''}]"))
         else:
             items.append((k, fmt_num(v)))
     return items
@@ -234,8 +244,7 @@ def findings_summary(findings: list[dict[str, Any]]) -> str:
 
 def _short(x: Any) -> str:
     if isinstance(x, dict):
-        return "{" + " ".join(f"{k}={fmt_num(v)}" for k, v in list(x.items())[:6]
-                              if not isinstance(v, (dict, list))) + "}"
+        return "{" + _entries(x, " ") + "}"
     if isinstance(x, list):
         return "[...]"
     return fmt_num(x)
