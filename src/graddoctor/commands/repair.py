@@ -144,12 +144,15 @@ def command(target: str, budget: float, seeds: int, remedies: tuple[str, ...], a
     from ..repair.table import print_result
     from .check import user_code_failed
 
-    case = load_case(target)
-    if remedies:
+    if remedies:  # usage first: a wrong --remedy is reported before FILE.py runs
         try:
             [get_remedy(r) for r in remedies]
         except ValueError as e:
             raise click.UsageError(str(e)) from e
+        twice = [r for i, r in enumerate(remedies) if get_remedy(r).name in {get_remedy(q).name for q in remedies[:i]}]
+        if twice:
+            raise click.UsageError(f"--remedy {twice[0]} is given more than once; give each remedy once")
+    case = load_case(target)
     if save:
         check_writable(save)
     preflight(case, target)

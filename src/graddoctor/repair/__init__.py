@@ -172,6 +172,10 @@ def repair(case: Case, budget_s: float = 120.0, seeds: int | Sequence[int] = 2,
     if isinstance(remedies, (str, Remedy)):  # one remedy: "he_init" is not the codes "h", "e", ...
         remedies = [remedies]
     explicit = [get_remedy(r) for r in remedies] if remedies is not None else None
+    names = [r.name for r in explicit or []]
+    twice = [n for i, n in enumerate(names) if n in names[:i]]
+    if twice:  # same seeds, same numbers: a second trial of it costs its time and proves nothing new
+        raise CaseError(f"remedies lists {twice[0]!r} more than once ({', '.join(names)}); give each remedy once")
     t0 = time.time()
     every = watch_every if watch_every is not None else max(1, case.steps // RECORDED_STEPS)
     kw = {"train_fn": train_fn, "watch_every": int(every)}
