@@ -345,6 +345,8 @@ class Monitor:
         self._diagnosis_cache: Any = None
         #: starting stops an earlier, never stopped watch of the same model (False for gd.check's own Monitor)
         self._supersede = True
+        #: backward-signal hooks can tell whether the current step's backward ran (see step())
+        self._sees_backward = self.signal and any(hookable(spec.module) for spec in self.map.layers)
         #: a layer's forward hook has run, or there is no reason to expect one (see _check_hooks_ran)
         self._hooks_seen = not (self.activations or self.signal)
 
@@ -703,7 +705,8 @@ class Monitor:
         """Mark the end of an optimizer step. With an optimizer passed to watch(), only ``loss`` is recorded
         (the step itself is recorded by the optimizer hook); call it after ``optimizer.step()``. Called before
         it, after the step's backward, the loss still goes to that step (the signal hooks have seen its
-        backward); without them (``signal=False``) there is no telling, and it goes to the previous step."""
+        backward); without them (``signal=False``, ``activations=False``) the loop's order is taken from its first
+        call: one made before any optimizer step means a loop that logs first."""
         # Checked on every call, whatever the schedule, so a wrong loss fails at the first step, the same way
         # with or without an optimizer.
         _check_loss(loss, "run.step(loss=...)")
@@ -715,7 +718,13 @@ class Monitor:
                 # the loss is the step's just closed.
                 before = self._loss_before_step or self._step == self._step_at_loss
                 self._step_at_loss = self._step
-                if before and self._step_started():
+                if not self._sees_backward:
+                    # No signal hook sees the step's backward. A first loss passed before any optimizer step can
+                    # only be that step's: the loop logs first, and every later loss is its own step's too (a
+                    # loss after the step always finds it closed, so it goes to the step just recorded).
+                    self._loss_before_step = self._loss_before_step or self._step == 0
+                    (self.log_loss if self._loss_before_step else self._log_previous_loss)(loss)
+                elif before and self._step_started():
                     self._loss_before_step = True
                     self.log_loss(loss)
                 elif not self._loss_before_step:  # (a loop that logs first does so on unrecorded steps too)
