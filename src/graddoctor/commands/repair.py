@@ -121,12 +121,15 @@ def save_repaired(result: Any, path: str) -> list[str]:
 @click.option("--budget", default=120.0, show_default=True, type=click.FloatRange(min=0),
               help="Time budget for the trials, in seconds.")
 @click.option("--seeds", default=2, show_default=True, type=click.IntRange(min=1), help="Seeds per trial.")
+@click.option("--max-trials", type=click.IntRange(min=0), default=None,
+              help="Stop after this many remedies have trained (default: only --budget limits them).")
 @click.option("--remedy", "remedies", multiple=True, metavar="CODE",
               help="Try these remedy codes (repeatable, CODE or CODE:VARIANT) instead of the diagnosis' ranking.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (RepairResult.to_dict()).")
 @click.option("--save", type=click.Path(dir_okay=False), default=None,
               help="Write the repaired model's state_dict here, plus a .json and .txt description of the changes.")
-def command(target: str, budget: float, seeds: int, remedies: tuple[str, ...], as_json: bool, save: str | None) -> None:
+def command(target: str, budget: float, seeds: int, max_trials: int | None, remedies: tuple[str, ...], as_json: bool,
+            save: str | None) -> None:
     """Try the remedies the diagnosis ranks in controlled trials (same seeds, data order and steps) and keep
     the one that measurably fixes the run. FILE.py defines FUNCTION() returning a graddoctor.Case.
 
@@ -162,7 +165,7 @@ def command(target: str, budget: float, seeds: int, remedies: tuple[str, ...], a
     # bars only where they can move (a terminal, or GRADDOCTOR_PROGRESS=1): piped into a log (CI, | tee) each
     # trial's finished bar was printed as a line of bars
     try:
-        result = repair(case, budget_s=budget, seeds=seeds, remedies=list(remedies) or None,
+        result = repair(case, budget_s=budget, seeds=seeds, remedies=list(remedies) or None, max_trials=max_trials,
                         progress=not as_json and enabled(console), console=console)
     except CaseError as e:
         raise click.UsageError(f"{target}: {e}") from None
