@@ -134,11 +134,18 @@ def step_positions(n: int) -> list[int]:
     return sorted({0, n // 2, n - 1}) if n else []
 
 
+#: Axis label of layer positions when the ticks are row numbers, not names: a Sequential's layer "500" is row
+#: 250, and "layer 250" on the axis read as the layer named "250".
+LAYER_ROWS_LABEL = "layer position (# in the tables)"
+
+
 def _layer_axis(ax: Any, names: list[str]) -> None:
     if len(names) <= MAX_NAMED_TICKS:
         ax.set_xticks(range(len(names)))
         ax.set_xticklabels([text(n, 18) for n in names], rotation=60, ha="right", fontsize=7)
-    ax.set_xlabel("layer (input side left, loss side right)")
+        ax.set_xlabel("layer (input side left, loss side right)")
+    else:
+        ax.set_xlabel(f"{LAYER_ROWS_LABEL}, input side left, loss side right")
 
 
 def _new(height: float, ncols: int = 1, nrows: int = 1, **kw: Any) -> tuple[Figure, Any]:
@@ -210,7 +217,7 @@ def heatmap(data: RunData) -> Figure | None:
         marks = [what for what, m in (("blue: exactly 0", zero), ("green: +Inf", inf)) if m.any()]
         later = _heatmap_nonfinite(ax, data, steps)
         ax.set_xlabel("step")
-        ax.set_ylabel("layer (input side at top)")
+        ax.set_ylabel("layer (input side at top)" if n <= MAX_NAMED_TICKS else f"{LAYER_ROWS_LABEL},\ninput side at top")
         if n <= MAX_NAMED_TICKS:
             ax.set_yticks(range(n))
             ax.set_yticklabels([text(x, 18) for x in data.layer_names], fontsize=7)
