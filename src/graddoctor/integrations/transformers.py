@@ -69,6 +69,7 @@ class GradDoctorCallback(TrainerCallback):
         self._loss_acc: torch.Tensor | None = None  # this window's micro-batch losses, added on the device
         self._loss_n = 0
         self._loss_scale = 1.0
+        self._loss_warned = False
 
     def on_train_begin(self, args: Any, state: Any, control: Any, model: Any = None, optimizer: Any = None,
                        **kwargs: Any) -> None:
@@ -96,6 +97,7 @@ class GradDoctorCallback(TrainerCallback):
             self._amp = track_scaler(self.run, scaler)
         self._hooks.append(model.register_forward_hook(self._loss_hook, with_kwargs=True))
         self._reset_loss()
+        self._loss_warned = False
         if is_distributed() and torch.distributed.get_world_size() > 1:
             # with average_tokens_across_devices, num_items_in_batch counts every rank's tokens and the Trainer
             # multiplies the model's loss by the number of processes after the forward (as here)
@@ -146,6 +148,15 @@ class GradDoctorCallback(TrainerCallback):
     def on_pre_optimizer_step(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         if self.run is not None and any(t is not None for t in self._sq):
             self.run.capture_sq(self._sq)
+        if self.run is not None and not self._loss_n and not self._loss_warned:
+            # The loss is read from the model's output (callbacks never see the Trainer's loss): a Trainer whose
+            # compute_loss computes it outside the model leaves the run without one, which the diagnosis needs
+            # (a NaN loss, an unstable loss)
+            self._loss_warned = True
+            warnings.warn("graddoctor: the model's output holds no loss (a Trainer subclass whose compute_loss "
+                          "computes it outside the model?), so this run records none; return it from the model "
+                          "(an output with a `loss`), or watch the loop yourself with gd.watch and "
+                          "run.step(loss=...)", GradDoctorWarning, stacklevel=2)
         self._sq = [None] * len(self._sq)
         self._reset_loss()  # the window is complete; its loss is in the step's row
 
