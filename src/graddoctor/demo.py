@@ -119,7 +119,8 @@ def _speed_table(data: Any, step: int) -> Table:
     upd_step = int(data.steps[measured[-1]]) if measured.size else None
     upd_head = "‖ΔW‖/‖W‖" if upd_step in (None, step) else f"‖ΔW‖/‖W‖ (step {upd_step})"
     table = Table(title=f"speed of learning, step {step}", title_justify="left")
-    for head in ("layer", "‖∂L/∂out‖", upd_head, ""):
+    # the bars have a heading: they draw ‖∂L/∂out‖ (log scale), not the update ratio beside them
+    for head in ("layer", "‖∂L/∂out‖", upd_head, "‖∂L/∂out‖, log scale"):
         table.add_column(head, justify="right" if head != "layer" else "left")
     sig = data.at_step("signal_norm")
     upd = data.at_step("update_ratio")
