@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..causes import rank_remedies
-from ..context import Context, fnum, nanmedian
+from ..context import Context, column_nanmedian, fnum, nanmedian
 from ..findings import Finding
 from .base import Detector, register
 from .dead_units import dead_over_window
@@ -45,13 +45,26 @@ class Stalled(Detector):
             slow SGD net over 2.5).
         min_steps: 50: the second tier needs this many recorded steps (at a healthy ~1e-3 per step 50 steps
             move the weights by several percent, enough for the loss to show it).
+        annealed_drop: 10. Updates that were healthy earlier in the run (some recorded step's median over the
+            layers at least ``small_update``) and fell by at least this factor while the relative gradients did
+            not (the last ``window`` steps' median ||∇W||/||W|| is more than 1/``annealed_drop`` of the one at
+            that step) were made small by the step size, i.e. a learning-rate schedule that has decayed (cosine
+            or linear decay to ~0, the usual end of a transformer's schedule), not by vanishing gradients: no
+            finding. A pre-LN transformer under AdamW with warmup and cosine decay that did not learn its task
+            in 300 steps (relative gradients ~7e-3 throughout, updates 1.8e-3 at step 50 and 4.5e-6 at the
+            end) was "training has stalled", cause init_scale_too_small, remedy He init
+            (tests/regressions/test_qa5_diag_annealed_not_stalled.py). A stall by vanishing gradients has
+            tiny relative gradients too (He's 30-layer Xavier net: ~5e-6, updates ~1e-7 from the start), one
+            by dead ReLUs gradients that collapsed with the units; a 10x drop is the usual one decade.
     """
 
     name = "stalled"
 
     def __init__(self, tiny_update: float = 1e-5, min_progress: float = 0.05, window: int = 10,
                  layer_fraction: float = 0.9, dead_fraction: float = 0.9, dead_measurements: int = 3,
-                 small_update: float = 1e-4, flat_spread: float = 100.0, min_steps: int = 50) -> None:
+                 small_update: float = 1e-4, flat_spread: float = 100.0, min_steps: int = 50,
+                 annealed_drop: float = 10.0) -> None:
+        self.annealed_drop = annealed_drop
         self.small_update = small_update
         self.flat_spread = flat_spread
         self.min_steps = min_steps
@@ -74,7 +87,7 @@ class Stalled(Detector):
         if lp is None:
             return []
         a, b, progress = lp
-        if progress >= self.min_progress:
+        if progress >= self.min_progress or self._annealed(ctx, w):
             return []
         if np.mean(fin < self.tiny_update) < self.layer_fraction:
             return self._low_lr(ctx, fin, a, b, progress, w)
@@ -108,6 +121,20 @@ class Stalled(Detector):
                         causes=causes, remedies=rem,
                         message=f"{np.mean(fin < self.tiny_update):.0%} of the layers move less than {self.tiny_update:g} of their norm per step and the loss "
                                 f"improved by {progress:.1%}: training has stalled", detector=self.name)]
+
+    def _annealed(self, ctx: Context, w: int) -> bool:
+        """The updates of the last ``w`` steps are small because the step size decayed: some earlier recorded
+        step moved the layers by at least ``small_update`` (median over layers), the last ``w`` steps by
+        ``annealed_drop`` x less, and the relative gradients did not fall by that factor."""
+        upd = column_nanmedian(ctx.stat("update_ratio"))
+        early = upd[:-w]
+        if not (np.isfinite(early).any() and np.nanmax(early) >= self.small_update):
+            return False
+        k = int(np.nanargmax(early))
+        grad = column_nanmedian(ctx.stat("grad_ratio"))
+        end_upd, end_grad = nanmedian(upd[-w:]), nanmedian(grad[-w:])
+        return bool(end_upd * self.annealed_drop <= early[k] and np.isfinite(grad[k])
+                    and end_grad * self.annealed_drop > grad[k])
 
     def _low_lr(self, ctx: Context, fin: np.ndarray, a: float, b: float, progress: float, w: int) -> list[Finding]:
         """Small, uniform updates and no progress: the learning rate is too low."""
