@@ -24,7 +24,7 @@ from ..errors import ModelError
 from ..stats.tensor_stats import time_profile
 from .function_watch import CheckObserver
 from .model_map import CHANNEL_LAYERS, hookable, lstm_forget_bias, map_model
-from .monitor import Monitor
+from .monitor import Monitor, paused_watches
 
 
 class _Snapshot:
@@ -341,7 +341,8 @@ def check(model: nn.Module, inputs: Any, targets: Any, loss_fn: Callable[[Any, A
         run.start()
         seq = _SequenceProbe(model, mmap, inputs)
         try:
-            with CheckObserver(model, mmap) as obs, seq, torch.enable_grad():
+            # paused_watches: a check inside a watched run adds nothing to the run's next step
+            with paused_watches(), CheckObserver(model, mmap) as obs, seq, torch.enable_grad():
                 for x, y in zip(xs, ys):
                     for p in model.parameters():
                         p.grad = None

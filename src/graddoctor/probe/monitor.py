@@ -14,7 +14,8 @@ import platform
 import time
 import warnings
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from functools import partial
 from typing import Any
 
@@ -200,6 +201,21 @@ _FAST_SUM = frozenset({torch.float32, torch.float16, torch.bfloat16})
 #: The running (started, not stopped) watches of each model, to stop one left running when the same model is
 #: watched again (a notebook cell run again after an error): its hooks would go on recording every step.
 _LIVE: weakref.WeakKeyDictionary[nn.Module, weakref.WeakSet[Monitor]] = weakref.WeakKeyDictionary()
+
+
+@contextmanager
+def paused_watches() -> Iterator[None]:
+    """Every running watch records nothing inside this block: the passes ``gd.check`` runs inside a watched run
+    (a check between two training steps) are not the run's, and their forward and backward-signal values would
+    otherwise be added to the run's next step."""
+    paused = [m for ms in list(_LIVE.values()) for m in list(ms) if m._active and not m._stopped]
+    for m in paused:
+        m._active = False
+    try:
+        yield
+    finally:
+        for m in paused:
+            m._active = True
 
 
 class Monitor:
