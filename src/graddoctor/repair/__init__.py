@@ -261,6 +261,19 @@ def _candidates(result: RepairResult, explicit: list[Remedy] | None) -> list[str
     return list(result.candidates)
 
 
+def _all_seeds(trial: Trial) -> list[Any]:
+    """The first seed's findings, then each problem that only a later seed showed (a (kind, axis) not yet among
+    the problems): a baseline whose second seed exploded was "healthy" when its first seed was clean."""
+    out = list(trial.findings or [])
+    seen = {_key(f) for f in out if f.is_problem}
+    for fs in trial.findings_by_seed[1:]:
+        for f in fs or []:
+            if f.is_problem and _key(f) not in seen:
+                out.append(f)
+                seen.add(_key(f))
+    return out
+
+
 def _targeted(result: RepairResult, code: str) -> set[tuple[str, str | None]]:
     probs = [f for f in (result.baseline.findings or []) if f.is_problem]
     aimed = {_key(f) for f in probs if code in f.remedies}
@@ -273,6 +286,8 @@ def _run_candidates(result: RepairResult, case: Case, seeds: list[int], prog: _P
     base = result.baseline
     from .audit import audit
 
+    if base.findings is not None:  # rank, target and judge health on every seed's problems, not the first's only
+        base.findings = _all_seeds(base)
     extra = audit(case, base.findings)
     if extra:
         base.findings = [*extra, *(base.findings or [])]

@@ -16,7 +16,9 @@ class RepairResult:
     """What :func:`graddoctor.repair` measured.
 
     Attributes:
-        baseline: the unchanged recipe's :class:`~graddoctor.repair.trials.Trial`.
+        baseline: the unchanged recipe's :class:`~graddoctor.repair.trials.Trial`; its ``findings`` are the first
+            seed's, plus each problem that only another seed showed and the audit's findings (what the remedies
+            are ranked on).
         trials: one Trial per candidate remedy, in the order tried (skipped ones carry ``skipped``).
         best: the winning trial, or ``None`` when no remedy beat the baseline by more than the seed-to-seed
             spread while fixing the finding.
