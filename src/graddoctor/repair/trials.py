@@ -202,9 +202,12 @@ class Trial:
         return [f for f in (self.findings or []) if f.is_problem]
 
     def seed_problems(self) -> list[list[list[str | None]] | None]:
-        """Per seed, ``[kind, axis]`` of each warning/critical finding (``None``: that seed was not diagnosed)."""
+        """Per seed, ``[kind, axis]`` of each warning/critical finding (``None``: that seed was not diagnosed).
+        The repair audit's findings (NaN in the data, an unsafe op in the fresh model) are the recipe's, so
+        every seed's."""
         runs = self.findings_by_seed or ([self.findings] if self.findings is not None else [])
-        return [None if fs is None else [[f.kind, f.axis] for f in fs if f.is_problem] for fs in runs]
+        recipe = [f for f in self.findings or [] if getattr(f, "detector", None) == "repair.audit"]
+        return [None if fs is None else [[f.kind, f.axis] for f in [*recipe, *fs] if f.is_problem] for fs in runs]
 
     def add(self, r: SeedRun) -> None:
         self.seeds.append(r.seed)
