@@ -56,6 +56,14 @@ class Stalled(Detector):
             (tests/regressions/test_qa5_diag_annealed_not_stalled.py). A stall by vanishing gradients has
             tiny relative gradients too (He's 30-layer Xavier net: ~5e-6, updates ~1e-7 from the start), one
             by dead ReLUs gradients that collapsed with the units; a 10x drop is the usual one decade.
+        tiny_gradient: 1e-4, the vanishing detector's ``tiny_grad_ratio``. Updates below ``tiny_update`` whose
+            relative gradients ||∇W||/||W|| are not tiny (median over the layers of the last ``window`` steps at
+            least this) are small because of the step size: they go to the learning-rate-too-low tier (when it
+            applies: at least ``min_steps`` steps, a flat profile) instead of the init and depth causes of He's
+            stalled net, whose relative gradients are ~5e-6. A 3-layer digits MLP at PyTorch's default init
+            under SGD at lr 1e-4 (relative gradients ~3e-2, updates ~3e-6) was "training has stalled" with
+            causes init_scale_too_small and depth_without_normalization and remedies He init, BatchNorm and
+            residual connections (tests/regressions/test_qa5_diag_tiny_lr_not_init.py).
     """
 
     name = "stalled"
@@ -63,7 +71,8 @@ class Stalled(Detector):
     def __init__(self, tiny_update: float = 1e-5, min_progress: float = 0.05, window: int = 10,
                  layer_fraction: float = 0.9, dead_fraction: float = 0.9, dead_measurements: int = 3,
                  small_update: float = 1e-4, flat_spread: float = 100.0, min_steps: int = 50,
-                 annealed_drop: float = 10.0) -> None:
+                 annealed_drop: float = 10.0, tiny_gradient: float = 1e-4) -> None:
+        self.tiny_gradient = tiny_gradient
         self.annealed_drop = annealed_drop
         self.small_update = small_update
         self.flat_spread = flat_spread
@@ -89,8 +98,12 @@ class Stalled(Detector):
         a, b, progress = lp
         if progress >= self.min_progress or self._annealed(ctx, w):
             return []
-        if np.mean(fin < self.tiny_update) < self.layer_fraction:
-            return self._low_lr(ctx, fin, a, b, progress, w)
+        grad = nanmedian(nanmedian(ctx.stat("grad_ratio")[:, -w:], axis=1))
+        step_size = bool(np.isfinite(grad) and grad >= self.tiny_gradient)  # gradients fine, steps tiny
+        if np.mean(fin < self.tiny_update) < self.layer_fraction or step_size:
+            low = self._low_lr(ctx, fin, a, b, progress, w)
+            if low or not step_size:
+                return low
         causes = ["init_scale_too_small", "depth_without_normalization"] if not ctx.has_norm \
             else ["init_scale_too_small"]
         from ..causes import depth_causes
