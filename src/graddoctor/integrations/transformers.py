@@ -39,7 +39,14 @@ except ImportError as e:  # pragma: no cover - exercised only without transforme
 
 
 def _model_loss(out: Any) -> torch.Tensor | None:
-    loss = out.get("loss") if isinstance(out, dict) else getattr(out, "loss", None)
+    """The loss in a model's output as the Trainer reads it: ``outputs["loss"]`` of a dict (``ModelOutput``), or
+    ``outputs[0]`` of a tuple (``return_dict=False``, or a plain module returning ``(loss, logits)``)."""
+    if isinstance(out, dict):
+        loss = out.get("loss")
+    elif isinstance(out, (tuple, list)) and not hasattr(out, "loss"):
+        loss = out[0] if out else None
+    else:
+        loss = getattr(out, "loss", None)
     return loss if isinstance(loss, torch.Tensor) and loss.numel() == 1 else None
 
 
