@@ -160,10 +160,11 @@ class GradDoctorCallback(TrainerCallback):
             # compute_loss computes it outside the model leaves the run without one, which the diagnosis needs
             # (a NaN loss, an unstable loss)
             self._loss_warned = True
-            warnings.warn("graddoctor: the model's output holds no loss (a Trainer subclass whose compute_loss "
-                          "computes it outside the model?), so this run records none; return it from the model "
-                          "(an output with a `loss`), or watch the loop yourself with gd.watch and "
-                          "run.step(loss=...)", GradDoctorWarning, stacklevel=2)
+            warnings.warn("graddoctor: the model's output holds no loss, so this run records none: the Trainer "
+                          "computes it outside the model (label_smoothing_factor, compute_loss_func, or a "
+                          "compute_loss override), and no callback sees that loss. Return it from the model (an "
+                          "output with a `loss`), or watch the loop yourself with gd.watch and run.step(loss=...)",
+                          GradDoctorWarning, stacklevel=2)
         self._sq = [None] * len(self._sq)
         self._reset_loss()  # the window is complete; its loss is in the step's row
 
