@@ -48,6 +48,10 @@ class ClipGradNorm(RecipeRemedy):
 
     def __init__(self, variant: str | None = None, threshold: float | None = None) -> None:
         super().__init__(variant)
+        if threshold is not None and not (isinstance(threshold, (int, float)) and 0 < threshold < math.inf):
+            # 0 zeroes every gradient; a negative norm limit flips their sign (torch scales by limit / norm)
+            raise ValueError(f"{self.code}: threshold must be a positive number (or None: measured on the "
+                             f"baseline), got {threshold!r}")
         self.threshold = threshold
         self._used: float | None = None
 
