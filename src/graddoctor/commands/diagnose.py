@@ -42,7 +42,8 @@ def command(store: str, as_json: bool, no_save: bool) -> None:
         # columns and saying so; check's fixed table squeezed every cell to "2…" in a narrow terminal.
         console = make_console()
         steps = diag.meta.get("steps") or []
-        span = f"steps {steps[0]}-{steps[1]}" if steps else "no steps"
+        span = ("no steps" if not steps else f"step {steps[0]}" if steps[0] == steps[1] else
+                f"steps {steps[0]}-{steps[1]}")
         console.print(Text(f"graddoctor diagnose {store} ({span}); per-layer table at the last step", style="bold"))
         print_diagnosis(diag, console)
     sys.exit(0 if diag.healthy else 1)

@@ -156,7 +156,8 @@ def _refresh_findings(data: RunData, state: LiveState, now: float) -> None:
         state.findings_source = "diagnosis unavailable"
         return
     state.findings = [f.to_dict() for f in diag.findings]
-    state.findings_source = f"diagnosis of the last {data.n_steps} steps"
+    state.findings_source = ("diagnosis of the only step" if data.n_steps == 1 else
+                             f"diagnosis of the last {data.n_steps} steps")
 
 
 def layer_panel(data: RunData, max_layers: int = MAX_LAYERS, width: int | None = None) -> Table:
@@ -240,6 +241,11 @@ def no_steps_note(meta: dict[str, Any]) -> str:
     return f"no step recorded yet: the writer stores its steps {batch} (watch(flush_every=...))"
 
 
+def recorded(total: int | None) -> str:
+    """``1 step recorded``, ``1,200 steps recorded``, ``- steps recorded`` (unknown)."""
+    return f"{fmt_num(total) if total is not None else '-'} step{'' if total == 1 else 's'} recorded"
+
+
 def finding_line(f: dict[str, Any]) -> Text:
     """``CRITICAL vanishing_gradient (depth) at 0, 2, 4 from step 0``: one finding on one line."""
     step = f" from step {f['step']}" if f.get("step") is not None else ""
@@ -261,11 +267,12 @@ def render(data: RunData, state: LiveState, total_steps: int | None = None, widt
     last_loss = float(loss[-1]) if loss is not None and loss.size else float("nan")
     loss_text = "NaN" if math.isnan(last_loss) and meta.get("loss_every_step") is True else fmt_num(last_loss)
     line = Text(f"step {last if last is not None else '-'}  ·  "
-                f"{fmt_num(total_steps) if total_steps is not None else '-'} steps recorded  ·  "
+                f"{recorded(total_steps)}  ·  "
                 f"{fmt_num(rate) if rate is not None else '-'} steps/s  ·  loss {loss_text}")
     bad = nonfinite_positions(data.step_stats)
     if bad.size:  # blank sparklines and "-" everywhere said nothing of why
-        line.append(f"  ·  NaN/Inf gradients at {bad.size} of the last {data.n_steps} steps", style="bold red")
+        of = "the only step" if data.n_steps == 1 else f"{bad.size} of the last {data.n_steps} steps"
+        line.append(f"  ·  NaN/Inf gradients at {of}", style="bold red")
     parts: list[Any] = [head, line, layer_panel(data, width=width)]
     parts.append(Text(f"findings ({state.findings_source or 'none yet'}):", style="bold"))
     if not state.findings:
@@ -415,7 +422,7 @@ def _plain_loop(reader: _Reader, state: LiveState, console: Console, interval: f
             last = int(data.steps[-1]) if data.n_steps else None
             if last != state.last_step:
                 rate = steps_per_second(data)
-                console.print(f"step {last}  ·  {fmt_num(total)} steps recorded  ·  "
+                console.print(f"step {last}  ·  {recorded(total)}  ·  "
                               f"{fmt_num(rate) if rate is not None else '-'} steps/s  ·  status "
                               f"{data.meta.get('status') or 'starting'}")
                 state.last_step = last
