@@ -124,3 +124,26 @@ def test_two_manual_optimizers_log_at_the_users_steps(tmp_path) -> None:
     cb, values, _ = _fit(_TwoOptimizers(), ckpt_path=str(tmp_path / "epoch1.ckpt"), max_epochs=2)
     _assert_aligned(cb, values)
     assert sorted(values["graddoctor/loss"]) == [6, 7, 8, 9, 10, 11]
+
+
+def test_step_map_stays_bounded_when_a_logger_fails() -> None:
+    """A logger that fails is not called again, so it never takes its entries off the step map: the map must not
+    grow with the run (one entry per recorded step)."""
+    from graddoctor.integrations.lightning import STEP_MAP_FLUSHES, GradDoctorCallback
+
+    class Failing(_Recorder.make().__class__):
+        def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
+            if any(k.startswith("graddoctor/") for k in metrics):
+                raise RuntimeError("backend down")
+
+    g = torch.Generator().manual_seed(1)
+    data = torch.utils.data.TensorDataset(torch.randn(80, 4, generator=g), torch.randn(80, 1, generator=g))
+    cb = GradDoctorCallback(flush_every=2)
+    trainer = L.Trainer(accelerator="cpu", devices=1, max_epochs=1, callbacks=[cb], logger=Failing(),
+                        enable_progress_bar=False, enable_model_summary=False, enable_checkpointing=False,
+                        log_every_n_steps=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        trainer.fit(_TwoOptimizers(), torch.utils.data.DataLoader(data, batch_size=4))
+    assert cb.data.n_steps == 20
+    assert len(cb._step_of) <= STEP_MAP_FLUSHES * 2

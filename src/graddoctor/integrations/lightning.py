@@ -30,6 +30,9 @@ except ImportError:  # pragma: no cover - exercised only without lightning
         raise ImportError("graddoctor.integrations.lightning needs Lightning: "
                           "pip install 'graddoctor[lightning]'") from e
 
+#: Flushes' worth of recorded steps whose logging step the callback remembers until the loggers have them (a
+#: flush logs at most ``flush_every`` steps; the margin covers flushes retried after a failed store write).
+STEP_MAP_FLUSHES = 4
 #: Severity as a number, for loggers that only take scalars.
 SEVERITY_LEVEL = {"info": 0, "warning": 1, "critical": 2}
 
@@ -167,6 +170,10 @@ class GradDoctorCallback(Callback):
             for s in range(getattr(self, "_steps_before", self.run.steps_seen), self.run.steps_seen):
                 if self.run.schedule(s):
                     self._step_of[s] = at
+            # The sinks drop each entry once logged; a logger that failed (no longer called) must not make the map
+            # grow with the run: beyond the steps a flush can hold, the oldest go (they log at step + offset).
+            while len(self._step_of) > STEP_MAP_FLUSHES * self.run.flush_every:
+                del self._step_of[next(iter(self._step_of))]
         # Written into the row of the step the watched optimizer just closed, not through run.step(loss=...), which
         # takes a backward seen since then (another optimizer's, manual optimization) for the next step's start.
         if isinstance(outputs, dict) and outputs.get("loss") is not None:
