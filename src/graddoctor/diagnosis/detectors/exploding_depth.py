@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from ...stats.kinds import SATURATING
-from ..causes import depth_causes, rank_remedies
+from ..causes import depth_causes, rank_remedies, structure
 from ..context import Context, fnum
 from ..depth import DepthProfile, profile, window_cols
 from ..findings import Finding
@@ -79,9 +79,15 @@ class ExplodingDepth(Detector):
         at_entry = symptoms == ["relative_gradient"] and len(p.layers) >= 2 and \
             np.isfinite(p.signal_ratio) and p.signal_ratio <= 1.0 and \
             np.isfinite(p.act_growth) and p.act_growth <= 1.0
+        inputs_large = at_entry and "unnormalized_inputs" in causes
         if at_entry:
-            causes = [c for c in causes if c in ("learning_rate_too_high", "unnormalized_inputs")]
+            # a weight's gradient is the backward signal times the layer's input: inputs far from unit scale
+            # (pixels 0-255, features x1000) make every relative gradient large with a bounded loss gradient
+            # (a ReLU MLP on digits x1000: 102 at init) and are then the cause, not the loss gradient
+            causes = [c for c in causes if c == "learning_rate_too_high"]
             causes.insert(0, "large_loss_gradient")
+            if inputs_large:
+                causes.insert(0, "unnormalized_inputs")
         if symptoms == ["relative_gradient"] or len(p.layers) < 2:
             layers = [ctx.layers[i].name for i in ctx.relative_gradient_layers(p.col) if np.isfinite(gr[i])
                       and gr[i] > self.grad_ratio]
@@ -104,9 +110,18 @@ class ExplodingDepth(Detector):
                f"first/last {p.signal_ratio:.3g}, forward last/first {p.act_growth:.3g}, max ||gW||/||W|| "
                f"{p.grad_ratio_max:.3g}")
         if at_entry:
-            msg = (f"the gradient is large where it enters the net (max ||gW||/||W|| {p.grad_ratio_max:.3g} at "
-                   f"{', '.join(layers[:3])}), not grown through the layers (backward first/last "
+            top = max((i for i in range(len(ctx.layers)) if ctx.layers[i].name in layers), key=lambda i: gr[i],
+                      default=None)
+            more = ", ..." if len(layers) > 3 else ""
+            msg = (f"the gradient is large where it enters the net (max ||gW||/||W|| {p.grad_ratio_max:.3g}"
+                   f"{'' if top is None else ' at ' + ctx.layers[top].name}; above {self.grad_ratio:g} at {', '.join(layers[:3])}{more}), not grown "
+                   f"through the layers (backward first/last "
                    f"{p.signal_ratio:.3g}, forward last/first {p.act_growth:.3g}): the loss gradient is large")
+            if inputs_large:
+                rms = (structure(ctx).get("inputs") or {}).get("rms")
+                msg = msg.replace("the loss gradient is large", "the inputs are far from unit scale" + (
+                    f" (rms {rms:.3g})" if isinstance(rms, (int, float)) else "") + ", and a weight's gradient "
+                    "scales with its layer's input")
         ev["gradient_enters_large"] = at_entry
         return [Finding(kind="exploding_gradient", severity=sev, layers=layers, axis="depth",
                         step=ctx.step_of(p.col), evidence=ev, causes=causes,
