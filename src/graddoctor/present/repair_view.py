@@ -178,6 +178,8 @@ def no_winner_reason(result: dict[str, Any]) -> str:
                 + (f": {what}" if what else ""))
     if result.get("stopped") == "interrupted" and not judged:
         return "interrupted before any remedy finished its trial"
+    if not trials:  # max_trials=0, or a budget spent on the baseline: nothing was compared
+        return "no remedy was tried, so none was compared with the baseline"
     if trials and not any(not t.get("skipped") and not t.get("failed") for t in trials):
         skipped = sum(bool(t.get("skipped")) for t in trials)
         failed = [t for t in trials if t.get("failed") and not t.get("skipped")]
