@@ -18,7 +18,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from .. import __version__
 from ..store.run_data import RunData
-from ..store.sqlite import SQLITE_MAGIC
+from ..store.sqlite import SQLITE_MAGIC, SQLITE_SIDE_FILES
 from . import plots
 from .explain import (
     as_dict,
@@ -250,8 +250,6 @@ def _missing(meta: dict[str, Any], n_steps: int, sampling: Sampling | None = Non
     }
 
 
-#: Files SQLite keeps beside a database; a report written over one would damage the store.
-SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
 
 
 def check_output(path: str | os.PathLike[str]) -> Path:

@@ -58,11 +58,24 @@ CREATE TABLE IF NOT EXISTS findings(id INTEGER PRIMARY KEY AUTOINCREMENT, source
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
+#: Files SQLite keeps beside a database (write-ahead log, shared memory, rollback journal).
+SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
+def side_file_of(path: str | os.PathLike[str]) -> str | None:
+    """The database that ``path`` is a side file of (``run.sqlite`` for ``run.sqlite-wal``), when it exists."""
+    p = str(path)
+    base = next((p[: -len(x)] for x in SQLITE_SIDE_FILES if p.endswith(x)), None)
+    return base if base and Path(base).is_file() else None
+
+
 def never_a_store(path: str | os.PathLike[str]) -> bool:
     """True when the file at ``path`` can never become a readable run store, whatever a writer does next: it
     holds bytes that are not an SQLite header, or its header names another application. (A store being
     created is empty or has the header with application id 0 or ours, so readers that wait for one keep
-    waiting only then.)"""
+    waiting only then.) A side file of an existing database (``run.sqlite-wal``) never becomes a store either."""
+    if side_file_of(path) is not None:
+        return True
     try:
         with open(path, "rb") as f:
             head = f.read(100)
@@ -382,6 +395,10 @@ def read_store(path: str | os.PathLike[str], reader: Callable[[sqlite3.Connectio
     path = str(path)
     if Path(path).is_dir():
         raise StoreError(f"run store {path!r} is a directory; pass the .sqlite file that gd.watch(store=...) wrote")
+    base = side_file_of(path)
+    if base is not None:  # "run.sqlite-wal" by a slip of tab completion: it read as empty or "not a database"
+        raise StoreError(f"{path!r} is a file SQLite keeps beside the run store {base!r}, not a store; pass "
+                         f"{base!r}")
     if not Path(path).is_file():
         raise StoreError(f"run store {path!r} does not exist; pass the file that gd.watch(store=...) wrote")
     if Path(path).stat().st_size == 0:
