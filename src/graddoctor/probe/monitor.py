@@ -344,6 +344,7 @@ class Monitor:
         self._order: dict[int, int] = {}
         self._act_of: dict[int, tuple[str, str]] = {}
         self._handles: list[Any] = []
+        self._leaf_hooks: list[Any] = []  # tensor hooks on leaf tensors, removed at the end of each step
         self._detail_handles: list[Any] = []
         self._started = False
         self._stopped = False
@@ -427,10 +428,11 @@ class Monitor:
                     self._warn(f"could not close the run store: {e}")
 
     def _remove_hooks(self) -> None:
-        for h in self._handles + self._detail_handles:
+        for h in self._handles + self._detail_handles + self._leaf_hooks:
             h.remove()
         self._handles.clear()
         self._detail_handles.clear()
+        self._leaf_hooks.clear()
 
     def _register(self) -> None:
         scripted = [spec.name for spec in self.map.layers if not hookable(spec.module)]
@@ -558,11 +560,19 @@ class Monitor:
                         x = x.detach().requires_grad_(True)
                         new_args = (x, *args[1:])
                     if self._first_hook("time", spec.index, x):
-                        x.register_hook(partial(self._time_hook, spec.index, tdim))
+                        self._keep_leaf(x, x.register_hook(partial(self._time_hook, spec.index, tdim)))
             return new_args
         except Exception as e:
             self._fail("forward pre-hook", e)
             return None
+
+    def _keep_leaf(self, x: torch.Tensor, handle: Any) -> None:
+        """A hook on a leaf tensor (an input that requires grad and is fed again every step: a PINN's collocation
+        points, an image optimised by gradient) stays on it after its backward, unlike one on an intermediate result,
+        which goes with the graph: its handle is kept and removed at the end of the step (and at stop()), or each step
+        would add one more hook and count the gradient once more."""
+        if x.is_leaf:
+            self._leaf_hooks.append(handle)
 
     def _first_hook(self, kind: str, layer: int, x: torch.Tensor) -> bool:
         """True the first time this step that ``layer``'s input ``x`` is seen for a ``kind`` hook."""
@@ -608,10 +618,12 @@ class Monitor:
                 if len(idx) > MAX_PENDING:
                     self._overflow()
             if self.signal and t.requires_grad:
-                t.register_hook(self._sig_hook[li])
+                h = t.register_hook(self._sig_hook[li])
+                if t.is_leaf:  # a module that returns a parameter of its own
+                    self._leaf_hooks.append(h)
                 if (detail and args and isinstance(args[0], torch.Tensor) and args[0].requires_grad
                         and self._first_hook("in", li, args[0])):
-                    args[0].register_hook(self._insig_hook[li])
+                    self._keep_leaf(args[0], args[0].register_hook(self._insig_hook[li]))
         except Exception as e:
             self._fail("forward hook", e)
 
@@ -812,6 +824,9 @@ class Monitor:
             else:
                 self._discard_pending()
             self._hooked_inputs.clear()
+            for h in self._leaf_hooks:
+                h.remove()
+            self._leaf_hooks.clear()
             self._step += 1
             self._active = bool(self.schedule(self._step))
             detail = self._active and self._n_recorded % self.detail_every == 0
