@@ -37,6 +37,7 @@ def test_running_store_without_a_flushed_step_lists_layers_and_says_why(tmp_path
     assert ["0", "0", "-", "-", "-"] in lines and ["1", "2", "-", "-", "-"] in lines, out
     flat = " ".join(out.split())  # the caption folds to the table's width
     assert "no step recorded yet" in flat and "every 7 recorded steps" in flat
+    assert "stores the first one when the next begins" in flat  # watch() writes step 0 early, for live views
 
 
 def test_finished_run_without_steps_says_so(tmp_path):

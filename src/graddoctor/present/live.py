@@ -230,15 +230,16 @@ def layer_panel(data: RunData, max_layers: int = MAX_LAYERS, width: int | None =
 
 
 def no_steps_note(meta: dict[str, Any]) -> str:
-    """What the layer panel says before the store holds a step: the writer stores its steps in batches (or,
-    once the run has ended, that it recorded none)."""
+    """What the layer panel says before the store holds a step: the writer stores the first recorded step when
+    the next one begins, then its steps in batches (or, once the run has ended, that it recorded none)."""
     if (meta.get("status") or "running") != "running":
         return "the run ended without recording a step"
     raw = meta.get("settings")
     every = raw.get("flush_every") if isinstance(raw, dict) else None
     batch = f"every {every} recorded steps" if isinstance(every, int) and not isinstance(every, bool) else \
         "in batches"
-    return f"no step recorded yet: the writer stores its steps {batch} (watch(flush_every=...))"
+    return (f"no step recorded yet: the writer stores the first one when the next begins, then its steps {batch} "
+            "(watch(flush_every=...))")
 
 
 def recorded(total: int | None) -> str:
