@@ -54,3 +54,18 @@ def test_recurrent_leaf_input_time_profile() -> None:
     assert steps.tolist() == [0, 1, 2]
     np.testing.assert_allclose(prof, np.stack(expected), rtol=1e-5)
     assert _hooks(x) == 0
+
+
+def test_check_leaves_no_hook_on_an_input_that_requires_grad() -> None:
+    """gd.check promises to remove its hooks; before f2c2354 its Monitor left the input-gradient hook on a batch
+    tensor that requires grad (a PINN's points), holding the check's Monitor for as long as the tensor lived."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 8), nn.Tanh(), nn.Linear(8, 1))
+    x = torch.randn(16, 2, requires_grad=True)
+
+    def residual(u: torch.Tensor, _: object) -> torch.Tensor:
+        du = torch.autograd.grad(u.sum(), x, create_graph=True)[0]
+        return (du.pow(2).sum(1) - 1).pow(2).mean()
+
+    gd.check(model, x, None, residual)
+    assert _hooks(x) == 0 and x.grad is None
