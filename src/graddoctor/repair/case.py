@@ -114,6 +114,15 @@ class Case:
         for name in ("steps", "batch_size"):  # frozen dataclass: store the checked int
             object.__setattr__(self, name, _positive_int(getattr(self, name), name))
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickling and deep copies leave out the weak set of built models (weak references do not pickle)."""
+        return {k: v for k, v in self.__dict__.items() if k != "_built"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for k, v in state.items():
+            object.__setattr__(self, k, v)
+        object.__setattr__(self, "_built", weakref.WeakSet())
+
     # ------------------------------------------------------------------ recipe
     def replace(self, change: str | None = None, **fields: Any) -> Case:
         """A new Case with ``fields`` replaced and ``change`` appended to :attr:`changes`."""
