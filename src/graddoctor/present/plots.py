@@ -95,6 +95,9 @@ def log_axis_fits(a: Any) -> bool:
 #: values so that neither reads as a measured value or as a step that recorded nothing (white).
 HEATMAP_ZERO_COLOR = "#1f77b4"
 HEATMAP_INF_COLOR = "#2ca02c"
+#: Colour of the lines that mark NaN/Inf steps on a heatmap: red (the loss figure's) vanished in magma's reds,
+#: blue and green already mean 0 and +Inf, white means "not recorded".
+HEATMAP_NONFINITE_COLOR = "cyan"
 #: Legend text of the marks that :func:`mark_off_scale` draws on the edges of a log axis.
 ZERO_LABEL = "exactly 0 (▼ at the bottom edge)"
 INF_LABEL = "+Inf (▲ at the top edge)"
@@ -244,7 +247,7 @@ def mark_nonfinite_steps(ax: Any, data: RunData, label: bool = True) -> bool:
 
 
 def _heatmap_nonfinite(ax: Any, data: RunData, drawn: np.ndarray) -> str:
-    """A heatmap's NaN/Inf steps: red lines inside the drawn steps, and a word in the title for those after
+    """A heatmap's NaN/Inf steps: cyan lines inside the drawn steps, and a word in the title for those after
     the last finite column (they are not drawn: widening the image to them left the finite columns a sliver)."""
     from .sampling import nonfinite_positions
 
@@ -253,9 +256,9 @@ def _heatmap_nonfinite(ax: Any, data: RunData, drawn: np.ndarray) -> str:
         return ""
     inside = bad[(bad >= drawn[0]) & (bad <= drawn[-1])]
     if inside.size:
-        ax.vlines(inside, 0, 1, transform=ax.get_xaxis_transform(), color="tab:red", alpha=0.5, lw=0.8)
+        ax.vlines(inside, 0, 1, transform=ax.get_xaxis_transform(), color=HEATMAP_NONFINITE_COLOR, lw=0.8)
     after = bad[bad > drawn[-1]]
-    out = ["red lines: NaN/Inf steps"] if inside.size else []
+    out = ["cyan lines: NaN/Inf steps"] if inside.size else []
     if after.size:
         out.append(f"NaN/Inf at {after.size} later steps ({int(after[0])}-{int(after[-1])}), not drawn")
     return "; ".join(out)
