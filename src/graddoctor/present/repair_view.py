@@ -154,8 +154,9 @@ def repair_context(result: dict[str, Any] | None) -> dict[str, Any] | None:
             "best_descriptions": [(c, describe_remedy(c)) for c in codes], "changes": [str(c) for c in changes],
             "verdict": (f"{label(best)} beat the baseline." if best else HEALTHY_VERDICT
                         if result.get("stopped") == "healthy" and not result.get("trials") else
-                        _no_winner(result)) + (f" {_sentence(stopped)}" if stopped else ""),
-            "stop_note": _sentence(stopped) if stopped else None}
+                        _no_winner(result)) + (f" {_sentence(stopped)}" if stopped else "")
+                       + (f" {line}" if (line := budget_line(result)) else ""),
+            "stop_note": _sentence(stopped) if stopped else None, "budget_line": budget_line(result)}
 
 
 def no_winner_reason(result: dict[str, Any]) -> str:
@@ -251,6 +252,29 @@ APPLY_FAILED = "while applying the remedy"
 def failed_applying(failed: str) -> bool:
     """Whether a ``Trial.failed`` message is an error of applying the remedy rather than of training with it."""
     return APPLY_FAILED in failed.partition(":")[0]
+
+
+def budget_line(result: dict[str, Any]) -> str | None:
+    """What the trials ran under and how far they got, for the report (the terminal's table title says the seeds):
+    seeds per run, how many of the candidate remedies trained (and how many did not apply), the time taken and
+    the budget. ``None`` when the result says nothing of them (no baseline seeds)."""
+    base = result.get("baseline")
+    seeds = base.get("seeds") if isinstance(base, dict) else None
+    if not isinstance(seeds, list) or not seeds:
+        return None
+    parts = [f"{len(seeds)} seed{'s' if len(seeds) != 1 else ''} per run"]
+    trials = [t for t in result.get("trials") or [] if isinstance(t, dict)]
+    candidates = result.get("candidates") or []
+    if candidates or trials:
+        skipped = sum(bool(t.get("skipped")) for t in trials)
+        n = max(len(candidates), len(trials))
+        parts.append(f"{len(trials) - skipped} of {n} candidate remed{'y' if n == 1 else 'ies'} trained"
+                     + (f" ({skipped} did not apply)" if skipped else ""))
+    spent, budget = result.get("seconds"), result.get("budget_s")
+    if isinstance(spent, (int, float)) and spent > 0:
+        of = f" of a {_seconds(budget)} s budget" if isinstance(budget, (int, float)) and np.isfinite(budget) else ""
+        parts.append(f"{_seconds(spent)} s{of}")
+    return "Trials: " + "; ".join(parts) + "."
 
 
 def _no_winner(result: dict[str, Any]) -> str:

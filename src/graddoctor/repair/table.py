@@ -9,7 +9,15 @@ import numpy as np
 from rich.markup import escape
 from rich.table import Table
 
-from ..present.repair_view import HEALTHY_VERDICT, SHORT_KIND, failed_applying, loss_cell, problems_cell
+from ..present.repair_view import (
+    HEALTHY_VERDICT,
+    SHORT_KIND,
+    budget_line,
+    failed_applying,
+    loss_cell,
+    problems_cell,
+    stop_note,
+)
 
 __all__ = ["SHORT_KIND", "repair_table", "print_result"]
 
@@ -85,9 +93,16 @@ def print_result(result: Any, console: Any) -> None:
         elif t.failed:
             when = "" if failed_applying(t.failed) else " while training"  # the message says "while applying"
             console.print(f"[yellow]  {t.name} failed{when}: {escape(t.failed)}[/yellow]")
-    note = result.stop_note()
-    if note is not None:  # budget, max_trials or Ctrl-C: the same sentence as describe(), --json and the report
-        console.print(f"[yellow]{escape(note[:1].upper() + note[1:])}[/yellow]")
+    _print_outcome(result, console)
+    # after the outcome, in the words and order of the report's verdict line: why the trials stopped early
+    # (budget, max_trials, Ctrl-C), then what they ran under
+    d = result.to_dict()
+    for line, style in ((stop_note(d), "yellow"), (budget_line(d), "dim")):
+        if line:
+            console.print(f"[{style}]{escape(line[:1].upper() + line[1:].rstrip('.'))}.[/{style}]")
+
+
+def _print_outcome(result: Any, console: Any) -> None:
     if result.best is None and result.stopped == "healthy" and not result.trials:
         console.print(f"[green]{HEALTHY_VERDICT}[/green]")
         return
