@@ -379,6 +379,8 @@ def _measured_on(source: str, meta: dict[str, Any]) -> str:
     run (``gd.diagnose(store).report(...)`` said "measured on one batch" of a run's rows)."""
     if source == "check":
         return "measured on one batch"
+    if meta.get("n_steps") == 0:
+        return "(none: no step was recorded)"
     steps = meta.get("steps")
     last = steps[-1] if isinstance(steps, (list, tuple)) and steps and isinstance(steps[-1], int) else None
     return "at the last recorded step" + (f" (step {last})" if last is not None else "")
@@ -412,7 +414,9 @@ def render_check_report(diag: Any, path: str | os.PathLike[str], *, png_dir: str
         "kind": d.get("source", "check"),
         "generated": _dt.datetime.now(tz=_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "findings": [finding_context(f, d.get("source", "check")) for f in findings],
-        "summary": findings_summary(findings),
+        # a run's diagnosis of no step is no all-clear (the run report says the same)
+        "summary": NO_STEPS_SUMMARY if not findings and meta.get("n_steps") == 0 and d.get("source") == "run"
+        else findings_summary(findings),
         "findings_source": d.get("source", "check"), "figures": figures, "stat_headers": headers,
         "stat_rows": table, "visible_rows": TABLE_VISIBLE_ROWS, "meta_rows": _meta_rows(meta),
         "n_layers": len(rows), "measured": measured,
