@@ -54,7 +54,9 @@ def _verdict(result: Any, t: Any) -> str:
     if t.gain is None:  # its seeds did not all finish (Ctrl-C): measured so far, never judged
         return "interrupted (not judged)"
     if t.gain is not None and t.gain <= (t.margin or 0):
-        return "no gain beyond spread"
+        # the margin is the seed-to-seed spread unless min_gain is larger (always with one seed: no spread)
+        spread = max(result.baseline.spread, t.spread)
+        return "no gain beyond spread" if t.margin is not None and spread >= t.margin else "no gain beyond min_gain"
     if t.fixes is False:
         return "finding remains"
     if t.learns is False:
