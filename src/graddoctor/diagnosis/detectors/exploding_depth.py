@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from ...stats.kinds import SATURATING
-from ..causes import depth_causes, rank_remedies, structure
+from ..causes import depth_causes, input_stats, rank_remedies
 from ..context import Context, fnum
 from ..depth import DepthProfile, profile, window_cols
 from ..findings import Finding
@@ -118,10 +118,12 @@ class ExplodingDepth(Detector):
                    f"through the layers (backward first/last "
                    f"{p.signal_ratio:.3g}, forward last/first {p.act_growth:.3g}): the loss gradient is large")
             if inputs_large:
-                rms = (structure(ctx).get("inputs") or {}).get("rms")
+                inp = input_stats(ctx)
+                rms = inp.get("rms")
+                what = f"estimated from layer {inp.get('layer')}: rms" if inp.get("estimated") else "rms"
                 msg = msg.replace("the loss gradient is large", "the inputs are far from unit scale" + (
-                    f" (rms {rms:.3g})" if isinstance(rms, (int, float)) else "") + ", and a weight's gradient "
-                    "scales with its layer's input")
+                    f" ({what} {rms:.3g})" if isinstance(rms, (int, float)) else "") + ", and a weight's "
+                    "gradient scales with its layer's input")
         ev["gradient_enters_large"] = at_entry
         return [Finding(kind="exploding_gradient", severity=sev, layers=layers, axis="depth",
                         step=ctx.step_of(p.col), evidence=ev, causes=causes,

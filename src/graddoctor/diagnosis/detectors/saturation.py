@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...stats.kinds import SATURATING
-from ..causes import FIRST_UPDATE_TOO_LARGE, init_audit, inputs_unnormalized, rank_remedies
+from ..causes import FIRST_UPDATE_TOO_LARGE, init_audit, input_stats, inputs_unnormalized, rank_remedies
 from ..context import Context, fnum, nanmedian
 from ..depth import window_cols
 from ..findings import Finding
@@ -110,7 +110,7 @@ class Saturation(Detector):
         if large:
             causes.append("init_scale_too_large")
             ev["init_too_large"] = {n: audit[n]["factor"] for n in large}
-        if inputs_unnormalized(ctx.extra.get("inputs") or {}):
+        if inputs_unnormalized(input_stats(ctx)):
             causes.append("unnormalized_inputs")
         upd = ctx.stat("update_ratio")
         if ctx.source == "run" and upd.shape[1] and nanmedian(upd[:, 0]) > FIRST_UPDATE_TOO_LARGE:
