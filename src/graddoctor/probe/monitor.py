@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+from torch.optim.optimizer import register_optimizer_step_post_hook
 
 from .. import __version__
 from ..diagnosis.findings import _jsonable
@@ -67,6 +68,11 @@ SLOTS_BASE = 256
 _C_ON, _C_ON2, _C_SIGN, _C_INN = COL["o_n"], COL["o_n2"], COL["sig_n"], COL["in_n"]
 _C_AN, _C_UNITS, _C_CALLS = COL["a_n"], COL["units"], COL["calls"]
 
+
+#: Steps of another optimizer over the watched optimizer's parameters, with none of the watched one in between, after
+#: which the watched optimizer is taken as replaced (warned once). A wrapper (ZeroRedundancyOptimizer, Lookahead)
+#: steps its inner optimizer once per step of its own, which resets the count; three in a row is a replacement.
+OTHER_OPTIMIZER_STEPS = 3
 
 #: The update-ratio sample takes every k-th chunk of this many consecutive entries of a weight. Chunks of 64
 #: float32 (256 bytes, four cache lines) make the sample read only its own memory; a plain strided sample
@@ -344,6 +350,11 @@ class Monitor:
         self._order: dict[int, int] = {}
         self._act_of: dict[int, tuple[str, str]] = {}
         self._handles: list[Any] = []
+        #: another optimizer over the watched one's parameters (_other_optimizer_step)
+        self._watched_ids: set[int] = set()
+        self._overlap: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
+        self._other_steps = 0
+        self._other_warned = False
         self._leaf_hooks: list[Any] = []  # tensor hooks on leaf tensors, removed at the end of each step
         self._detail_handles: list[Any] = []
         self._started = False
@@ -447,6 +458,9 @@ class Monitor:
                 self._handles.append(spec.module.register_forward_hook(partial(hook, spec)))
         if self.optimizer is not None:
             self._handles.append(self.optimizer.register_step_post_hook(self._optimizer_post_hook))
+            # every optimizer's steps, to tell when the watched one has been replaced (see _other_optimizer_step)
+            self._watched_ids = {id(p) for g in self.optimizer.param_groups for p in g["params"]}
+            self._handles.append(register_optimizer_step_post_hook(self._other_optimizer_step))
 
     def _detail_hooks(self, on: bool) -> None:
         """Add the hooks that only detail steps use (activation modules, recurrent layers' inputs) before a
@@ -707,7 +721,33 @@ class Monitor:
             self._fail("time-profile hook", e)
 
     def _optimizer_post_hook(self, optimizer: Any, args: Any, kwargs: Any) -> None:
+        self._other_steps = 0
         self._end_step(None)
+
+    def _other_optimizer_step(self, optimizer: Any, args: Any, kwargs: Any) -> None:
+        """Any optimizer's step (a global hook). Another optimizer stepping the parameters the watched one holds,
+        OTHER_OPTIMIZER_STEPS times with no step of the watched one in between, has replaced it (a new optimizer
+        built after watch(), e.g. to unfreeze layers): graddoctor would record nothing more, silently."""
+        if optimizer is self.optimizer or self._other_warned or self._disabled or self._stopped:
+            return
+        try:
+            overlaps = self._overlap.get(optimizer)
+            if overlaps is None:  # once per optimizer (a GAN's second optimizer holds other parameters)
+                overlaps = any(id(p) in self._watched_ids for g in optimizer.param_groups for p in g["params"])
+                self._overlap[optimizer] = overlaps
+            if not overlaps:
+                return
+            self._other_steps += 1
+            if self._other_steps >= OTHER_OPTIMIZER_STEPS:
+                self._other_warned = True
+                self._warn(f"another optimizer ({type(optimizer).__name__}) than the one given to watch() has made "
+                           f"{self._other_steps} steps of its parameters, and the watched "
+                           f"{type(self.optimizer).__name__} none since: graddoctor records the watched optimizer's "
+                           "steps only, so nothing more of this training is recorded. After building a new optimizer "
+                           "(to unfreeze layers, change its kind), stop this watch and start gd.watch(model, "
+                           "new_optimizer), or pass optimizer=None and call run.step() after each step")
+        except Exception:  # an exotic optimizer: no check, never an error
+            self._other_warned = True
 
     # ------------------------------------------------------------------ steps
     def log_loss(self, loss: torch.Tensor | float) -> None:
