@@ -15,6 +15,7 @@ from rich.text import Text
 
 from ..store.run_data import RunData
 from .explain import (
+    NO_STEPS_SUMMARY,
     as_dict,
     describe_cause,
     describe_remedy,
@@ -231,6 +232,11 @@ def print_diagnosis(diag: Any, console: Console | None = None, *, layers: bool =
     console = console or Console(highlight=False)
     d = diag.to_dict() if hasattr(diag, "to_dict") else dict(diag)
     findings = [as_dict(f) for f in d.get("findings", [])]
+    meta = d.get("meta")
+    meta = meta if isinstance(meta, dict) else {}
+    if not findings and d.get("source") == "run" and meta.get("n_steps") == 0:  # no all-clear about no steps
+        console.print(Text(f"graddoctor run: {NO_STEPS_SUMMARY}", style="yellow"))
+        return
     console.print(Text(f"graddoctor {d.get('source', 'check')}: {findings_summary(findings)}",
                        style="bold" if findings else "green"))
     if findings:

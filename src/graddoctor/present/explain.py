@@ -229,6 +229,10 @@ def evidence_items(evidence: dict[str, Any], skip: tuple[str, ...] = ()) -> list
     return items
 
 
+#: Summary of a run with no recorded step (instead of "No problems found.", a claim about steps that do not exist).
+NO_STEPS_SUMMARY = "No steps were recorded, so nothing was diagnosed."
+
+
 def findings_summary(findings: list[dict[str, Any]]) -> str:
     """``2 problems: 1 critical, 1 warning (3 findings in all)`` or ``No problems found``."""
     crit = sum(f["severity"] == "critical" for f in findings)

@@ -21,6 +21,7 @@ from ..store.run_data import RunData
 from ..store.sqlite import SQLITE_MAGIC, SQLITE_SIDE_FILES
 from . import plots
 from .explain import (
+    NO_STEPS_SUMMARY,
     as_dict,
     describe_cause,
     describe_remedy,
@@ -52,8 +53,6 @@ TABLE_COLUMNS = (("signal_norm", "‖∂L/∂out‖"), ("in_signal_norm", "‖�
 TABLE_VISIBLE_ROWS = 60
 #: Factorisation rows shown per finding before the rest collapse into a "more layers" block.
 FACTOR_ROWS_SHOWN = 10
-#: Summary of a run with no recorded step (instead of "No problems found.", a claim about steps that do not exist).
-NO_STEPS_SUMMARY = "No steps were recorded, so nothing was diagnosed."
 #: Summary of a report that did not diagnose the run (``--no-diagnose``, or a diagnosis that failed) when no
 #: findings are stored with it either: ``watch()`` stores none by itself, so "No problems found." was a false
 #: all-clear for a run with a critical vanishing gradient.
