@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -65,7 +66,24 @@ def test_forward_bypassing_hooks_warns_once() -> None:
         with gd.watch(model, opt) as run:
             _train(model.forward, model, run)
     msgs = _bypass_warnings(record)
-    assert len(msgs) == 1 and "step 0" in msgs[0] and "NaN" in msgs[0]
+    assert len(msgs) == 1 and "steps 0, 1 had gradients" in msgs[0] and "NaN" in msgs[0]
+
+
+def test_watch_started_after_a_forward_does_not_warn() -> None:
+    """A watch started between a step's forward and its backward misses that one step's hooks legitimately."""
+    model = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 2))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    x, y = torch.randn(8, 4), torch.randn(8, 2)
+    loss = nn.functional.mse_loss(model(x), y)
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        with gd.watch(model, opt) as run:
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            _train(model, model, run)
+    assert not _bypass_warnings(record)
+    assert np.isnan(run.data.stat("signal_norm")[:, 0]).all() and np.isfinite(run.data.stat("signal_norm")[:, 1:]).all()
 
 
 def test_normal_run_and_parameter_only_run_do_not_warn() -> None:

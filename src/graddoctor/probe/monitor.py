@@ -69,6 +69,11 @@ _C_ON, _C_ON2, _C_SIGN, _C_INN = COL["o_n"], COL["o_n2"], COL["sig_n"], COL["in_
 _C_AN, _C_UNITS, _C_CALLS = COL["a_n"], COL["units"], COL["calls"]
 
 
+#: Recorded steps with gradients during which no watched layer's forward hook has ever run, after which the forward
+#: is taken to bypass the hooks (warned once). Two, not one: a watch started between a step's forward and its
+#: backward (``if step == 1000: gd.watch(...).start()`` after the forward) misses that one step's hooks legitimately.
+HOOKLESS_STEPS = 2
+
 #: Steps of another optimizer over the watched optimizer's parameters, with none of the watched one in between, after
 #: which the watched optimizer is taken as replaced (warned once). A wrapper (ZeroRedundancyOptimizer, Lookahead)
 #: steps its inner optimizer once per step of its own, which resets the count; three in a row is a replacement.
@@ -377,6 +382,7 @@ class Monitor:
         self._sees_backward = self.signal and any(hookable(spec.module) for spec in self.map.layers)
         #: a layer's forward hook has run, or there is no reason to expect one (see _check_hooks_ran)
         self._hooks_seen = not (self.activations or self.signal)
+        self._hookless: list[int] = []  # recorded steps with gradients and no forward hook run so far
 
     # ------------------------------------------------------------------ lifecycle
     def __enter__(self) -> Monitor:
@@ -880,22 +886,29 @@ class Monitor:
             self._fail("step hook", e)
 
     def _check_hooks_ran(self, r: int, s: int) -> None:
-        """Warn once when a recorded step had gradients but no watched layer's forward hook ever ran (host-side
-        bookkeeping only): the forward bypassed the hooks, and every output, activation and signal statistic would
-        be a silent NaN. The usual cause is torch.compile: dynamo does not guard on module hooks
+        """Warn once when HOOKLESS_STEPS recorded steps had gradients but no watched layer's forward hook ever ran
+        (host-side bookkeeping only): the forward bypassed the hooks, and every output, activation and signal
+        statistic would be a silent NaN. The usual cause is torch.compile: dynamo does not guard on module hooks
         (``torch._dynamo.config.skip_nnmodule_hook_guards``), so a graph traced before ``watch()`` registered them,
         of this model or of another instance of the same class in this process, goes on running without them."""
-        if self._order or not self._present[r]:
-            return  # hooks ran, or nothing was trained this step (no gradient): nothing to tell yet
+        if self._order:
+            self._hooks_seen = True  # hooks ran: nothing to check any more
+            return
+        if not self._present[r]:
+            return  # nothing was trained this step (no gradient): nothing to tell yet
+        self._hookless.append(s)
+        if len(self._hookless) < HOOKLESS_STEPS:
+            return
         self._hooks_seen = True
         if not any(hookable(spec.module) for spec in self.map.layers):
             return  # TorchScript only: _register already warned
-        self._warn(f"step {s} had gradients, but no forward hook of a watched layer ran: the forward did not go "
-                   "through the hooks watch() registered, so output, activation and backward-signal statistics are "
-                   "missing (NaN) and only parameter statistics are recorded. The usual cause is a torch.compile "
-                   "graph traced before watch() (of this model, or of another instance of the same model class in "
-                   "this process: dynamo does not check module hooks again): start watching before the first "
-                   "torch.compile call, or call torch._dynamo.reset() after watch() and before compiling")
+        self._warn(f"steps {', '.join(map(str, self._hookless))} had gradients, but no forward hook of a watched "
+                   "layer ran: the forward did not go through the hooks watch() registered, so output, activation "
+                   "and backward-signal statistics are missing (NaN) and only parameter statistics are recorded. The "
+                   "usual cause is a torch.compile graph traced before watch() (of this model, or of another "
+                   "instance of the same model class in this process: dynamo does not check module hooks again): "
+                   "start watching before the first torch.compile call, or call torch._dynamo.reset() after watch() "
+                   "and before compiling")
 
     def _fold_series(self, s: int) -> None:
         """One time profile per layer and step: micro-batches and repeated calls add their squares."""
