@@ -247,8 +247,9 @@ def mark_nonfinite_steps(ax: Any, data: RunData, label: bool = True) -> bool:
 
 
 def _heatmap_nonfinite(ax: Any, data: RunData, drawn: np.ndarray) -> str:
-    """A heatmap's NaN/Inf steps: cyan lines inside the drawn steps, and a word in the title for those after
-    the last finite column (they are not drawn: widening the image to them left the finite columns a sliver)."""
+    """A heatmap's NaN/Inf steps: cyan lines inside the drawn steps, and a word in the title for those before
+    the first or after the last finite column (they are not drawn: widening the image to them left the finite
+    columns a sliver)."""
     from .sampling import nonfinite_positions
 
     bad = data.steps[nonfinite_positions(data.step_stats)] if data.n_steps else np.zeros(0, dtype=np.int64)
@@ -257,10 +258,10 @@ def _heatmap_nonfinite(ax: Any, data: RunData, drawn: np.ndarray) -> str:
     inside = bad[(bad >= drawn[0]) & (bad <= drawn[-1])]
     if inside.size:
         ax.vlines(inside, 0, 1, transform=ax.get_xaxis_transform(), color=HEATMAP_NONFINITE_COLOR, lw=0.8)
-    after = bad[bad > drawn[-1]]
     out = ["cyan lines: NaN/Inf steps"] if inside.size else []
-    if after.size:
-        out.append(f"NaN/Inf at {after.size} later steps ({int(after[0])}-{int(after[-1])}), not drawn")
+    for which, outside in (("earlier", bad[bad < drawn[0]]), ("later", bad[bad > drawn[-1]])):
+        if outside.size:  # an overflow at the start (a GradScaler finding its scale) or one the run never left
+            out.append(f"NaN/Inf at {outside.size} {which} steps ({int(outside[0])}-{int(outside[-1])}), not drawn")
     return "; ".join(out)
 
 
