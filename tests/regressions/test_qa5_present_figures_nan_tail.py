@@ -7,6 +7,7 @@ names the NaN/Inf steps after them in its title."""
 import matplotlib.pyplot as plt
 import torch
 from tests.regressions import watched_batches
+from tests.regressions.test_qa5_present_heatmap_skipped_steps import skipped_steps_run
 from torch import nn
 
 import graddoctor as gd
@@ -49,19 +50,7 @@ def test_line_figures_cover_the_whole_run_with_the_nan_steps_marked():
 def test_heatmap_names_nan_steps_before_its_columns():
     """NaN/Inf steps at the start of a run that then recovered (mixed precision's GradScaler finding its scale)
     lie before the first finite column: the title names them too."""
-    torch.manual_seed(0)
-    model = nn.Sequential(nn.Linear(4, 6), nn.Tanh(), nn.Linear(6, 3))
-    opt = torch.optim.SGD(model.parameters(), lr=0.1)
-    x, y = torch.randn(8, 4), torch.randint(0, 3, (8,))
-    with gd.watch(model, opt) as run:
-        for step in range(8):
-            opt.zero_grad()
-            loss = nn.functional.cross_entropy(model(x), y) * (float("inf") if step < 2 else 1.0)
-            loss.backward()
-            if step < 2:  # skipped, as a GradScaler skips an overflowed step
-                opt.zero_grad(set_to_none=True)
-            opt.step()
-            run.step(loss=loss)
+    run = skipped_steps_run({0, 1}, 8)
     fig = plots.heatmap(run.data)
     titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
     plt.close(fig)
