@@ -20,7 +20,7 @@ HEALTHY_REASON = "the baseline shows no gradient problem (no warning or critical
 #: The outcome when the baseline shows no problem.
 HEALTHY_VERDICT = f"{HEALTHY_REASON[:1].upper()}{HEALTHY_REASON[1:]}; the model is left as it was."
 #: Optional per-entry numbers shown as columns when present: (key, heading). ``learns``: the validation loss is
-#: below an all-zero output's (``Trial.learns``; "no" is the terminal's verdict "learns nothing").
+#: below a constant output's (``Trial.learns``; "no" is the terminal's verdict "learns nothing").
 EXTRA_COLUMNS = (("first_layer_speed", "1st-layer ‖ΔW‖/‖W‖"), ("spread", "spread"), ("gain", "gain"),
                  ("margin", "margin"), ("fixes", "fixes"), ("learns", "learns"), ("seconds", "seconds"))
 
@@ -164,7 +164,7 @@ def no_winner_reason(result: dict[str, Any]) -> str:
     wording of the terminal (``RepairResult.no_winner_reason``), ``describe()``, ``--json`` and the report: the
     baseline is healthy (none tried), its problem has no remedy (``stopped == "no_remedy"``), the run was interrupted first, every remedy was skipped
     (did not apply) or failed, so none was compared with the baseline, the remedies that beat the baseline
-    still learn nothing (validation loss not below an all-zero output's), or none beat it by the margin."""
+    still learn nothing (validation loss not below a constant output's), or none beat it by the margin."""
     trials = [t for t in result.get("trials") or [] if isinstance(t, dict)]
     judged = [t for t in trials if t.get("gain") is not None]
     if result.get("stopped") == "healthy" and not trials:
@@ -199,7 +199,7 @@ def no_winner_reason(result: dict[str, Any]) -> str:
         acc = (f" and an accuracy within the margin of always predicting the most frequent class ({fmt_num(chance)})"
                if isinstance(chance, (int, float)) and np.isfinite(chance) else "")
         return (f"the remedies that beat the baseline ({', '.join(label(t) for t in idle)}) end with a validation "
-                f"loss no lower than an all-zero output's{ref}{acc}: the model still learns nothing from its inputs")
+                f"loss no lower than a constant output's{ref}{acc}: the model still learns nothing from its inputs")
     return "no remedy beat the baseline by more than the seed-to-seed spread while fixing the finding"
 
 

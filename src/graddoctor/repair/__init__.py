@@ -336,7 +336,7 @@ def _judge(result: RepairResult, trial: Trial, base: Trial, min_gain: float, mod
     trial.margin = max(base.spread, trial.spread, min_gain)
     trial.gain = trial.metric - b if math.isfinite(trial.metric) else -math.inf
     trial.fixes = fixes(trial, _targeted(result, str(trial.remedy)))
-    if math.isfinite(result.constant_loss):  # a model no better than an all-zero output learned nothing...
+    if math.isfinite(result.constant_loss):  # a model no better than a constant output learned nothing...
         # ...unless its accuracy is above the best constant prediction's by more than the margin (an overconfident
         # model can be right most of the time with a cross-entropy above ln C)
         above_chance = math.isfinite(result.chance_metric) and trial.metric - result.chance_metric > trial.margin

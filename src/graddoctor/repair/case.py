@@ -262,16 +262,21 @@ class Case:
         return loss, metric
 
     def constant_loss(self) -> float:
-        """Validation loss of a constant output of the model's shape, which ignores the inputs: for class scores
-        (class-index targets, output (N, C, ...)) every score -ln C, the uniform distribution both as logits
-        (cross-entropy: ln C) and as log-probabilities (nll_loss after log_softmax: ln C; an all-zero output
-        there is a loss of 0 that no model can beat); else zeros (a regression's zero prediction). A model
-        whose loss is not below it has learned nothing from its inputs. NaN when it cannot be computed (an
-        output that is not a tensor, a loss that rejects it) or is not positive (a loss such as KL divergence,
-        whose value at a constant says nothing). Builds one model for the output shape; the global RNG is left
-        untouched."""
-        total, n = 0.0, 0
+        """Validation loss of the best of a few constant outputs of the model's shape, which ignore the inputs:
+        for class scores (class-index targets, output (N, C, ...)) every score -ln C, the uniform distribution
+        both as logits (cross-entropy: ln C) and as log-probabilities (nll_loss after log_softmax: ln C; an
+        all-zero output there is a loss of 0 that no model can beat); else the lower of zeros (a regression's
+        zero prediction; logit 0, probability 1/2, for a binary cross-entropy on logits) and the training
+        targets' mean (a regression's mean prediction, the target rate for a binary cross-entropy on
+        probabilities, where zeros meant log 0: a loss of 46 that any model beats). A model whose loss is not
+        below it has learned nothing from its inputs. A constant whose loss is not positive (constant targets;
+        a loss such as KL divergence, whose value at a constant says nothing) is no reference; NaN when none is
+        (or an output is not a tensor, a loss rejects it). Builds one model for the output shape; the global RNG
+        is left untouched."""
+        totals: list[float] = []
+        n = 0
         try:
+            mean = self._target_mean()
             with torch.random.fork_rng(devices=[]), torch.no_grad():
                 model = self.build_model()
                 model.eval()
@@ -281,15 +286,29 @@ class Case:
                     if not isinstance(out, torch.Tensor):
                         return math.nan
                     y = _to(y, device)
-                    const = torch.full_like(out, -math.log(out.shape[1])) if is_classification(out, y) else \
-                        torch.zeros_like(out)
+                    if is_classification(out, y):
+                        consts = [torch.full_like(out, -math.log(out.shape[1]))]
+                    else:
+                        consts = [torch.zeros_like(out)]
+                        if mean is not None and mean.shape == out.shape[1:] and out.is_floating_point():
+                            consts.append(mean.to(out).expand_as(out))
                     k = int(y.shape[0])
-                    total += float(self.loss_fn(const, y)) * k
+                    losses = [float(self.loss_fn(c, y)) * k for c in consts]
+                    totals = losses if not totals else [t + v for t, v in zip(totals, losses)]
                     n += k
         except Exception:  # a recipe that cannot do this is judged without the reference
             return math.nan
-        ref = total / n if n else math.nan
-        return ref if math.isfinite(ref) and ref > 0 else math.nan
+        refs = [t / n for t in totals if n and math.isfinite(t / n) and t / n > 0]
+        return min(refs) if refs else math.nan
+
+    def _target_mean(self) -> torch.Tensor | None:
+        """Mean of the floating-point training targets over the samples (all of them for tensors, one batch of a
+        DataLoader), or None (class indices, other targets)."""
+        y = self.train[1] if _is_pair(self.train) else self.sample_batch()[1]
+        if not isinstance(y, torch.Tensor) or not y.is_floating_point() or y.dim() == 0 or y.shape[0] == 0:
+            return None
+        mean = y.detach().float().nanmean(dim=0)
+        return mean if bool(torch.isfinite(mean).all()) else None
 
     def chance_accuracy(self) -> float:
         """Validation accuracy of the best constant prediction: the share of the most frequent class among the

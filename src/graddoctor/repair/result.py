@@ -32,8 +32,9 @@ class RepairResult:
             the baseline has problems but none of their causes has a remedy graddoctor can apply), else ``None``.
         seconds: wall time of the whole repair.
         metric_name: ``"accuracy"``, ``"-loss"`` or the user metric's name.
-        constant_loss: validation loss of an all-zero output (:meth:`Case.constant_loss`: ln C for a
-            cross-entropy); a winner's loss must be below it. NaN when unknown.
+        constant_loss: validation loss of the best constant output (:meth:`Case.constant_loss`: ln C for a
+            cross-entropy; zeros or the training targets' mean otherwise); a winner's loss must be below it
+            (or, for accuracy, beat ``chance_metric``). NaN when unknown.
         chance_metric: accuracy of the best constant prediction (:meth:`Case.chance_accuracy`, the most frequent
             class's share); a trial whose loss is not below ``constant_loss`` still learns when its accuracy
             beats this by more than its margin. NaN when the metric is not accuracy.

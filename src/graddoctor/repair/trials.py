@@ -140,7 +140,7 @@ class Trial:
             recipe, e.g. BatchNorm with one sample per batch), else ``None``. A failed trial never wins.
         fixes: whether the targeted findings are gone in the majority of seeds (``None``: nothing targeted).
         gain, margin: mean metric minus the baseline's, and the margin it had to beat.
-        learns: whether the mean validation loss is below that of an all-zero output
+        learns: whether the mean validation loss is below that of a constant output
             (``RepairResult.constant_loss``) or, for accuracy, the mean accuracy beats the best constant
             prediction's (``RepairResult.chance_metric``) by more than the margin; ``None`` when the loss
             reference is unknown. A trial that does not learn never wins.
