@@ -290,8 +290,8 @@ class Case:
                         consts = [torch.full_like(out, -math.log(out.shape[1]))]
                     else:
                         consts = [torch.zeros_like(out)]
-                        if mean is not None and mean.shape == out.shape[1:] and out.is_floating_point():
-                            consts.append(mean.to(out).expand_as(out))
+                        if mean is not None and out.is_floating_point() and (mean.numel() == 1 or mean.shape == out.shape[1:]):
+                            consts.append(mean.to(out).reshape(() if mean.numel() == 1 else mean.shape).expand_as(out))
                     k = int(y.shape[0])
                     losses = [float(self.loss_fn(c, y)) * k for c in consts]
                     totals = losses if not totals else [t + v for t, v in zip(totals, losses)]
