@@ -779,12 +779,16 @@ class Monitor:
         """Mark the end of an optimizer step. With an optimizer passed to watch(), only ``loss`` is recorded
         (the step itself is recorded by the optimizer hook); call it after ``optimizer.step()``. Called before
         it, after the step's backward, the loss still goes to that step (the signal hooks have seen its
-        backward); without them (``signal=False``, ``activations=False``) the loop's order is taken from its first
-        call: one made before any optimizer step means a loop that logs first."""
+        backward); a first call made before any optimizer step, after the step's forward (a loop that logs right
+        after computing the loss), or without signal hooks at all (``signal=False``, ``activations=False``), means a
+        loop that logs first, and every loss goes to its own step."""
         # Checked on every call, whatever the schedule, so a wrong loss fails at the first step, the same way
         # with or without an optimizer.
         _check_loss(loss, "run.step(loss=...)")
         if self.optimizer is not None:
+            if (loss is not None and not self._loss_before_step and self._skipped_iteration is not None
+                    and self._skipped_iteration()):
+                return  # after an iteration the GradScaler skipped: its loss belongs to no step (integrations.amp)
             if loss is not None:
                 # Before optimizer.step() (no watched step since the last call, or a loop already seen to log
                 # first) with the step's backward seen: the step being recorded is this loss's. After it, a
@@ -798,10 +802,14 @@ class Monitor:
                     # loss after the step always finds it closed, so it goes to the step just recorded).
                     self._loss_before_step = self._loss_before_step or self._step == 0
                     (self.log_loss if self._loss_before_step else self._log_previous_loss)(loss)
-                elif before and self._step_started():
+                elif (before and self._step_started()) or (self._step == 0 and self._last_layer is not None):
+                    # (the second: a first loss passed before any optimizer step, after this step's forward with
+                    # grad and before its backward, as a loop that logs right after computing the loss does)
                     self._loss_before_step = True
                     self.log_loss(loss)
-                elif not self._loss_before_step:  # (a loop that logs first does so on unrecorded steps too)
+                elif self._loss_before_step:  # a loop that logs first (before or after backward)
+                    self.log_loss(loss)  # (nothing on unrecorded steps)
+                else:
                     self._log_previous_loss(loss)
             return
         if self._skipped_iteration is not None and self._skipped_iteration():
