@@ -1,8 +1,10 @@
 """Regression: the report's Repair section said nothing of what the trials ran under or how far they got: not the
 seeds per run (the terminal's table title says them), not how many of the ranked remedies trained, not the time
-taken or the budget, so a repair cut short by its budget read like a complete one. The report's verdict line now
-ends with a budget line ("Trials: 2 seeds per run; 1 of 3 candidate remedies trained; 23 s of a 120 s budget."),
-which the terminal prints too, after the outcome and the stop note, in the report's order."""
+taken or the budget, so a repair cut short by its budget read like a complete one. When the trials stopped early,
+the report's verdict line now ends with a budget line ("Trials: 2 seeds per run; 1 of 3 candidate remedies
+trained; 23 s of a 120 s budget."), which the terminal prints too, after the outcome and the stop note, in the
+report's order. A repair that tried every candidate has no such line (its tables show every trial, its seeds and
+its time)."""
 import math
 
 from rich.console import Console
@@ -34,3 +36,12 @@ def test_budget_line_in_report_and_terminal():
     print_result(_result(), console)
     text = " ".join(console.export_text().split())
     assert verdict in text, (verdict, text)  # the report's line, word for word and in order
+
+
+def test_no_budget_line_when_every_candidate_was_tried():
+    result = _result()
+    result.stopped = None
+    assert "Trials:" not in repair_context(result.to_dict())["verdict"]
+    console = Console(record=True, width=400)
+    print_result(result, console)
+    assert "Trials:" not in console.export_text()

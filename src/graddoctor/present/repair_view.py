@@ -155,7 +155,7 @@ def repair_context(result: dict[str, Any] | None) -> dict[str, Any] | None:
             "verdict": (f"{label(best)} beat the baseline." if best else HEALTHY_VERDICT
                         if result.get("stopped") == "healthy" and not result.get("trials") else
                         _no_winner(result)) + (f" {_sentence(stopped)}" if stopped else "")
-                       + (f" {line}" if (line := budget_line(result)) else ""),
+                       + (f" {line}" if stopped and (line := budget_line(result)) else ""),
             "stop_note": _sentence(stopped) if stopped else None, "budget_line": budget_line(result)}
 
 
@@ -255,9 +255,10 @@ def failed_applying(failed: str) -> bool:
 
 
 def budget_line(result: dict[str, Any]) -> str | None:
-    """What the trials ran under and how far they got, for the report (the terminal's table title says the seeds):
-    seeds per run, how many of the candidate remedies trained (and how many did not apply), the time taken and
-    the budget. ``None`` when the result says nothing of them (no baseline seeds)."""
+    """What the trials ran under and how far they got: seeds per run, how many of the candidate remedies trained
+    (and how many did not apply), the time taken and the budget. The terminal and the report print it after the
+    stop note when the trials stopped early (otherwise the tables show every candidate, its seeds and its time).
+    ``None`` when the result says nothing of them (no baseline seeds)."""
     base = result.get("baseline")
     seeds = base.get("seeds") if isinstance(base, dict) else None
     if not isinstance(seeds, list) or not seeds:

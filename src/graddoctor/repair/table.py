@@ -97,9 +97,10 @@ def print_result(result: Any, console: Any) -> None:
             console.print(f"[yellow]  {t.name} failed{when}: {escape(t.failed)}[/yellow]")
     _print_outcome(result, console)
     # after the outcome, in the words and order of the report's verdict line: why the trials stopped early
-    # (budget, max_trials, Ctrl-C), then what they ran under
+    # (budget, max_trials, Ctrl-C), then what they ran under and how far they got
     d = result.to_dict()
-    for line, style in ((stop_note(d), "yellow"), (budget_line(d), "dim")):
+    note = stop_note(d)
+    for line, style in ((note, "yellow"), (budget_line(d) if note else None, "dim")):
         if line:
             console.print(f"[{style}]{escape(line[:1].upper() + line[1:].rstrip('.'))}.[/{style}]")
 
