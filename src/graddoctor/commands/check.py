@@ -66,7 +66,10 @@ def _location(e: BaseException) -> str:
     import torch
 
     libs = tuple(str(Path(m.__file__).resolve().parent) for m in (sys.modules["graddoctor"], torch) if m.__file__)
-    frames = [f for f in traceback.extract_tb(e.__traceback__) if not str(Path(f.filename).resolve()).startswith(libs)]
+    # Frames of generated code (a dataclass's __init__, exec'd strings) have a filename like "<string>": not a
+    # line the user can open.
+    frames = [f for f in traceback.extract_tb(e.__traceback__) if not f.filename.startswith("<")
+              and not str(Path(f.filename).resolve()).startswith(libs)]
     return f" (at {frames[-1].filename}:{frames[-1].lineno} in {frames[-1].name})" if frames else ""
 
 
