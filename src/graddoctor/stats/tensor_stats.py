@@ -114,6 +114,7 @@ def activation_stats(kind: str, a: torch.Tensor, module: torch.nn.Module | None 
         if d is not None else nan
     if kind in DEAD_CAPABLE:
         dead, units = units_dead(x, unit_dim)
+        dead = torch.where(fin.any(), dead, nan)  # no finite entry: nothing to call dead or alive
         units_t = torch.tensor(float(units), dtype=F32, device=a.device)
     else:
         dead, units_t = nan, nan
@@ -252,6 +253,7 @@ def activation_sample_stats(kind: str | None, a: torch.Tensor, module: torch.nn.
         dead, units = nan, 0
     lo, hi = finite_percentiles(strided_sample(x, PCT_SAMPLE, period).reshape(1, -1))[0].unbind(0)
     nonfinite = (~finite).sum(dtype=F32)
+    dead = torch.where(nonfinite < x.numel(), dead, nan)  # no finite sampled entry: no dead-unit count
     means = torch.stack([
         xs.sum(), (xs * xs).sum(),
         (sat & finite).sum(dtype=F32) if sat is not None else nan,
@@ -348,5 +350,6 @@ def activation_batch_stats(kind: str | None, x: torch.Tensor, dead: torch.Tensor
     pct = finite_percentiles(x[:, ::stride] if stride > 1 else x)
     # over the finite entries, scaled so that / n gives their mean (see activation_sample_stats)
     means = torch.stack([s1, s2, sat, dsum], dim=1) * finite_scale(nonfinite, n)[:, None]
+    dead = torch.where(nonfinite < n, dead, nan)  # no finite sampled entry: no dead-unit count
     return torch.stack([means[:, 0], means[:, 1], nonfinite, means[:, 2], means[:, 3], dead, pct[:, 0], pct[:, 1]],
                        dim=1)
