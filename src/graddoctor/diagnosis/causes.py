@@ -205,7 +205,25 @@ def structure(ctx: Context) -> dict[str, Any]:
 
 def _post_ln(ctx: Context) -> bool:
     """Post-LN transformer layers: torch's TransformerEncoderLayer with norm_first=False (recorded by check)."""
-    return bool(ctx.extra.get("post_layernorm", False))
+    if "post_layernorm" in ctx.extra or ctx.source != "run":
+        return bool(ctx.extra.get("post_layernorm", False))
+    return bool(post_ln_blocks(ctx))
+
+
+def post_ln_blocks(ctx: Context) -> list[str]:
+    """A run's Post-LN blocks, from the forward order (a run does not record ``norm_first``): the blocks holding
+    an ``nn.MultiheadAttention`` and a norm layer whose last called layer is a norm layer. A Post-LN block
+    (torch's TransformerEncoderLayer with norm_first=False: self_attn, norm1, linear1, linear2, norm2) ends with
+    its norm after the residual addition; a Pre-LN one (norm1, self_attn, norm2, linear1, linear2) with its
+    feed-forward output."""
+    out = []
+    for attn in (layer for layer in ctx.layers if layer.type == "MultiheadAttention" and "." in layer.name):
+        prefix = attn.name.rsplit(".", 1)[0] + "."
+        block = [i for i, layer in enumerate(ctx.layers) if layer.name.startswith(prefix) and layer.order is not None]
+        if block and any(ctx.is_norm(i) for i in block) and ctx.is_norm(max(block, key=lambda i: ctx.layers[i].order
+                                                                           or 0)):
+            out.append(prefix[:-1])
+    return out
 
 
 def input_stats(ctx: Context) -> dict[str, Any]:
