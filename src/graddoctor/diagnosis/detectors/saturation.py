@@ -110,8 +110,14 @@ class Saturation(Detector):
         if large:
             causes.append("init_scale_too_large")
             ev["init_too_large"] = {n: audit[n]["factor"] for n in large}
-        if inputs_unnormalized(input_stats(ctx)):
-            causes.append("unnormalized_inputs")
+        inp = input_stats(ctx)
+        inputs_first = False
+        if inputs_unnormalized(inp):
+            # the first layer saturated by inputs far from unit scale: normalising them is the fix, a different
+            # activation or init would still see the same 1000x pre-activations
+            chain = ctx.chain()
+            inputs_first = bool(chain) and chain[0] in layers
+            causes.insert(0 if inputs_first else len(causes), "unnormalized_inputs")
         upd = ctx.stat("update_ratio")
         if ctx.source == "run" and upd.shape[1] and nanmedian(upd[:, 0]) > FIRST_UPDATE_TOO_LARGE:
             causes.append("learning_rate_too_high")
@@ -124,6 +130,10 @@ class Saturation(Detector):
                    "maximum derivative: weights started too large push many units towards the flat region")
         else:
             msg = f"{len(layers)} layer(s) have most units in the flat region of their activation"
+        if inputs_first and isinstance(inp.get("rms"), (int, float)):
+            est = f"estimated from layer {inp.get('layer')}: " if inp.get("estimated") else ""
+            msg += (f"; the first layer ({ctx.layers[ctx.chain()[0]].name}) takes inputs far from unit scale "
+                    f"({est}rms {inp['rms']:.3g})")
         return Finding(kind="saturation", severity=severity, layers=names, step=ctx.step_of(col), evidence=ev,
                        causes=causes, remedies=rank_remedies(causes, "saturation",
                                                              saturating=bool(kinds & SATURATING)),
