@@ -100,9 +100,10 @@ class Stalled(Detector):
             return []
         grad = nanmedian(nanmedian(ctx.stat("grad_ratio")[:, -w:], axis=1))
         step_size = bool(np.isfinite(grad) and grad >= self.tiny_gradient)  # gradients fine, steps tiny
-        if np.mean(fin < self.tiny_update) < self.layer_fraction or step_size:
+        below = np.mean(fin < self.tiny_update) >= self.layer_fraction  # He's stalled net: tiny updates
+        if not below or step_size:
             low = self._low_lr(ctx, fin, a, b, progress, w)
-            if low or not step_size:
+            if low or not below:  # updates not tiny: the learning-rate tier or nothing, never init/depth
                 return low
         causes = ["init_scale_too_small", "depth_without_normalization"] if not ctx.has_norm \
             else ["init_scale_too_small"]
