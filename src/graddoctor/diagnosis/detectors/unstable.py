@@ -119,6 +119,6 @@ class UnstableLoss(Detector):
               "late_median_over_start": fnum(late_median / start), "rows_per_step": fnum(rows)}
         return [Finding(kind="unstable_loss", severity="warning", layers=[], step=int(ctx.steps[first]),
                         evidence=ev, causes=causes, remedies=rank_remedies(causes, "unstable_loss"),
-                        message=f"the loss fell to {best_rolling / start:.2f}x its starting level ({start:.3g}), "
+                        message=f"the loss fell to {best_rolling / start:.2g}x its starting level ({start:.3g}), "
                                 f"then rose above {self.rise_factor:g}x it on {above.size} steps of the second "
                                 f"half (peak {peak:.3g}): the steps overshoot", detector=self.name)]
