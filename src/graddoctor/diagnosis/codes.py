@@ -37,7 +37,9 @@ CAUSES: dict[str, str] = {
     "time step (Bengio et al. 1994; Hochreiter & Schmidhuber 1997).",
     "forget_gate_closed": "an LSTM whose forget-gate bias starts at 0: the cell forgets quickly at first "
     "(Gers et al. 2000 recommend bias 1).",
-    "learning_rate_too_high": "the first updates are comparable to or larger than the weights themselves.",
+    "learning_rate_too_high": "the optimizer's steps are too large for the loss surface. The finding's evidence "
+    "says which sign was seen: first updates comparable to or larger than the weights, a gradient norm or weights "
+    "growing before a NaN, or a loss that climbs back above its start.",
     "learning_rate_too_low": "every layer moves by a tiny, similar fraction of its weights per step (no layer "
     "stands out, so the gradient's depth profile is not the problem): the step size holds training back.",
     "unnormalized_inputs": "the inputs are far from zero mean and unit scale.",
