@@ -14,7 +14,8 @@ LAB_THREADS = 1
 
 
 class _SetupError(click.ClickException):
-    """Exit status 2: the lab cannot run as installed (exit 1 is kept for a failed check)."""
+    """Exit status 2: the lab cannot run as installed, or was pointed at nothing it can use (exit 1 is kept for a
+    failed check)."""
 
     exit_code = 2
 
@@ -150,6 +151,6 @@ def report_cmd(folder: Path, names: tuple[str, ...]) -> None:
         click.echo(f"warning: {', '.join(damaged)} in {folder} is not a lab result (not valid JSON, or not what "
                    "'graddoctor lab run' writes; re-run the experiment): left out", err=True)
     if not written:
-        raise click.ClickException(f"no lab results (<name>.json from 'graddoctor lab run') in {folder}")
+        raise _SetupError(f"no lab results (<name>.json from 'graddoctor lab run') in {folder}")
     for path in written:
         click.echo(str(path))
