@@ -25,5 +25,5 @@ def test_damaged_result_is_named(tmp_path) -> None:
 def test_only_damaged_results(tmp_path) -> None:
     (tmp_path / "nielsen.json").write_text("[1, 2]")
     r = CliRunner().invoke(main, ["lab", "report", str(tmp_path)])
-    assert r.exit_code == 1
+    assert r.exit_code == 2  # nothing usable in the folder: bad usage (test_qa5_cli_lab_report_empty_exit)
     assert "nielsen.json" in r.output and "not a lab result" in r.output, r.output
