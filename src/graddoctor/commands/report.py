@@ -33,22 +33,36 @@ def _stale_findings(run: str, view: Any, sampling: Any) -> bool:
     return created is not None and created < start + float(wall[-1])
 
 
-def _diagnosis(view: Any, downsampled: bool, console: Any, stale: bool = False) -> Any:
+#: Layers x recorded steps up to which ``graddoctor report`` of a downsampled run diagnoses every recorded step
+#: (read from the store as ``graddoctor diagnose`` reads it) rather than the displayed ones. The diagnosis of
+#: 500 layers x 20,000 steps (1e7) peaks at 0.46 GB (docs/scaling.md), so 5e6 keeps it near 0.25 GB; the
+#: displayed steps miss spikes between them and count a spike against the median of a sample (a 4-layer,
+#: 5,200-step run showed an exploding_gradient warning that the diagnosis of every step does not give).
+FULL_DIAGNOSIS_CELLS = 5_000_000
+
+
+def _diagnosis(view: Any, downsampled: bool, console: Any, stale: bool = False, run: str | None = None,
+               total_steps: int = 0) -> Any:
     """A fresh diagnosis of the run, or None (the report then shows the findings stored with it).
 
     A downsampled view is diagnosed only when the store holds no findings, or only findings stored before its
-    last step (``stale``; they were shown as the run's, so a problem that began after them went unreported):
-    the detectors then see the displayed steps, which the page says."""
+    last step (``stale``; they were shown as the run's, so a problem that began after them went unreported).
+    Every recorded step is diagnosed when layers x steps is at most :data:`FULL_DIAGNOSIS_CELLS`; beyond that
+    the detectors see the displayed steps, which the page says."""
     if downsampled and view.findings and not stale:
         return None
+    full = downsampled and run is not None and len(view.layers) * total_steps <= FULL_DIAGNOSIS_CELLS
     if downsampled and view.findings:
         console.print("the findings stored with the run predate its last recorded steps; diagnosing the "
-                      f"{view.n_steps:,} displayed steps instead", style="yellow", markup=False)
+                      + (f"{total_steps:,} recorded steps" if full else f"{view.n_steps:,} displayed steps")
+                      + " instead", style="yellow", markup=False)
     try:
-        from ..diagnosis import diagnose_run
+        from ..diagnosis import diagnose, diagnose_run
     except ImportError:
         return None
     try:
+        if full and run is not None:
+            return diagnose(run, save=False)
         return diagnose_run(view)
     except Exception as e:  # the report must still be written; say why the findings are missing
         console.print(f"diagnosis failed ({type(e).__name__}: {e}); the report shows the stored findings",
@@ -129,7 +143,8 @@ def command(run: str, output: str, png_dir: str | None, max_steps: int, repair_j
             raise click.BadParameter(f"cannot create the figures folder {png_dir!r}: {e.strerror or e}",
                                      param_hint="--png-dir") from None
     diag = None if no_diagnose else _diagnosis(
-        view, sampling.downsampled, console, stale=sampling.downsampled and _stale_findings(run, view, sampling))
+        view, sampling.downsampled, console, stale=sampling.downsampled and _stale_findings(run, view, sampling),
+        run=run, total_steps=sampling.total_steps)
     try:
         path = render_run_report(view, output, diagnosis=diag, repair=repair, png_dir=png_dir, title=title,
                                  sampling=sampling, figures=not no_figures)
