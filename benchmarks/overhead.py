@@ -61,8 +61,66 @@ WORKLOADS: dict[str, Workload] = {
     "transformer 4x128, seq 64 (batch 32)": (Transformer, lambda d: (torch.randn(32, 64, 128, device=d),
                                                                       torch.randint(0, 10, (32,), device=d))),
 }
-CONFIGS = {"plain": None, "watch (default)": {}, "watch (activations=False)": {"activations": False},
-           "watch (every=10)": {"every": 10}, "watch (detail_every=1: everything every step)": {"detail_every": 1}}
+
+
+class MinimalHooks:
+    """The cheapest hand-written hooks that take the per-step statistics of ``watch()``'s default (or, with
+    ``outputs=False``, of ``activations=False``), as a user would write them with no bookkeeping at all: one
+    ``sum`` of each parameterised layer's output in a forward hook, one norm of its output gradient in a tensor
+    hook, one ``torch._foreach_norm`` over the gradients after ``optimizer.step``, stacked into a row of a
+    device buffer that is copied to the host every 50 steps. No detail steps, no activation statistics, no
+    update ratio, no store. It is the floor any hook-based recorder of these statistics pays on a workload,
+    measured side by side with graddoctor so that the two can be compared."""
+
+    FLUSH = 50
+
+    def __init__(self, model: nn.Module, opt: torch.optim.Optimizer, outputs: bool = True) -> None:
+        self.vals: list[torch.Tensor] = []
+        self.sig: list[torch.Tensor] = []
+        self.params = [p for p in model.parameters() if p.requires_grad]
+        layers = [m for m in model.modules() if any(True for _ in m.parameters(recurse=False))]
+        dev = self.params[0].device
+        self.buf = torch.zeros(self.FLUSH, 2 * len(layers), device=dev)
+        self.gbuf = torch.zeros(self.FLUSH, len(self.params), device=dev)
+        self.row = 0
+        self.host: list[torch.Tensor] = []
+        if outputs:
+            for m in layers:
+                m.register_forward_hook(self._forward)
+        opt.register_step_post_hook(self._step)
+
+    def _signal(self, g: torch.Tensor) -> None:
+        self.sig.append(torch.linalg.vector_norm(g, 2, dtype=torch.float32))
+
+    def _forward(self, module: nn.Module, args: object, out: object) -> None:
+        t = out if isinstance(out, torch.Tensor) else out[0] if isinstance(out, tuple) else None
+        if isinstance(t, torch.Tensor) and t.is_floating_point():
+            self.vals.append(t.detach().sum(dtype=torch.float32))
+            if t.requires_grad:
+                t.register_hook(self._signal)
+
+    def _step(self, opt: object, args: object, kwargs: object) -> None:
+        r = self.row
+        vals = self.vals + self.sig
+        if vals:
+            torch.stack(vals, out=self.buf[r, :len(vals)])
+        self.vals.clear()
+        self.sig.clear()
+        torch.stack(torch._foreach_norm([p.grad for p in self.params if p.grad is not None]),
+                    out=self.gbuf[r, :sum(p.grad is not None for p in self.params)])
+        self.row += 1
+        if self.row == self.FLUSH:  # one host sync per flush
+            self.host.append(torch.cat([self.buf, self.gbuf], dim=1).cpu())
+            self.host = self.host[-1:]
+            self.row = 0
+
+
+FLOOR = "hand-written minimal hooks: output sum, signal norm, gradient norms (the default's per-step floor)"
+FLOOR_PARAMS = "hand-written minimal hooks: gradient norms only (the floor of activations=False)"
+CONFIGS: dict[str, object] = {
+    "plain": None, "watch (default)": {}, "watch (activations=False)": {"activations": False},
+    "watch (every=10)": {"every": 10}, "watch (detail_every=1: everything every step)": {"detail_every": 1},
+    FLOOR: lambda m, o: MinimalHooks(m, o), FLOOR_PARAMS: lambda m, o: MinimalHooks(m, o, outputs=False)}
 
 
 def measure(name: str, rounds: int, steps: int, device: torch.device, sync_check: bool,
@@ -76,11 +134,12 @@ def measure(name: str, rounds: int, steps: int, device: torch.device, sync_check
         m = build().to(device)
         m.load_state_dict(base.state_dict())
         opt = torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9)
-        run = gd.watch(m, opt, **kw).start() if kw is not None else None
-        setups[cfg] = (m, opt, run)
+        run = gd.watch(m, opt, **kw).start() if isinstance(kw, dict) else None
+        hooks = kw(m, opt) if callable(kw) else None  # kept alive with the setup
+        setups[cfg] = (m, opt, run, hooks)
 
     def block(cfg: str) -> float:
-        m, opt, run = setups[cfg]
+        m, opt, run, _ = setups[cfg]
         if device.type == "cuda":
             torch.cuda.synchronize()
         t = clock()
@@ -113,7 +172,7 @@ def measure(name: str, rounds: int, steps: int, device: torch.device, sync_check
         random.shuffle(order)
         for cfg in order:
             times[cfg].append(block(cfg))
-    for _, _, run in setups.values():
+    for _, _, run, _ in setups.values():
         if run is not None:
             run.stop()
     return times
@@ -132,7 +191,8 @@ def summarise(times: dict[str, list[float]]) -> list[tuple[str, float, float, fl
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rounds", type=int, default=30)
-    ap.add_argument("--steps", type=int, default=5)
+    ap.add_argument("--steps", type=int, default=10,
+                    help="steps per timed block (10: one detail step per block at the default detail_every)")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
     ap.add_argument("--write", type=Path, default=None, help="write the table into this markdown file")
