@@ -342,7 +342,7 @@ class Case:
             if x is None or y is None or not _looks_like_classes(y):
                 return "-loss"
             try:
-                x, y = x[:2], y[:2]
+                x, y = _head(x, 2), _head(y, 2)
                 model = self.build_model()
                 device = next(iter(model.parameters()), torch.empty(0)).device
                 model.eval()
@@ -369,5 +369,27 @@ def _split(batch: Any) -> tuple[Any, Any]:
     raise CaseError(f"each DataLoader batch must be (inputs, targets), got {type(batch).__name__}")
 
 
+def _head(x: Any, k: int) -> Any:
+    """The first ``k`` samples of a batch: of a tensor, and of each tensor inside the tuple, list or dict that a
+    model with several inputs takes (``x[:2]`` of a pair ``(x1, x2)`` is the pair itself, not two samples)."""
+    if isinstance(x, torch.Tensor):
+        return x[:k]
+    if isinstance(x, dict):
+        return {key: _head(v, k) for key, v in x.items()}
+    if isinstance(x, (tuple, list)):
+        return type(x)(_head(v, k) for v in x) if not hasattr(x, "_fields") else type(x)(*(_head(v, k) for v in x))
+    return x
+
+
 def _to(t: Any, device: torch.device | None) -> Any:
-    return t.to(device) if device is not None and isinstance(t, torch.Tensor) else t
+    """``t`` on ``device``: a tensor, or each tensor inside a tuple, list or dict of inputs (a model with several
+    inputs or a dict batch); anything else unchanged."""
+    if device is None:
+        return t
+    if isinstance(t, torch.Tensor):
+        return t.to(device)
+    if isinstance(t, dict):
+        return {key: _to(v, device) for key, v in t.items()}
+    if isinstance(t, (tuple, list)):
+        return type(t)(_to(v, device) for v in t) if not hasattr(t, "_fields") else type(t)(*(_to(v, device) for v in t))
+    return t

@@ -16,7 +16,7 @@ from torch import nn
 
 from ...diagnosis.codes import REMEDIES, check_code
 from ...errors import GradDoctorError
-from ..case import Case
+from ..case import Case, _to
 
 
 class NotApplicable(GradDoctorError):
@@ -121,9 +121,10 @@ def probe_run(model: nn.Module, x: Any) -> Any:
 
 
 def to_model_device(model: nn.Module, x: Any) -> Any:
-    """``x`` on the device of the model's first parameter (unchanged when not a tensor or no parameter)."""
+    """``x`` on the device of the model's first parameter: a tensor, or the tensors inside a tuple, list or dict
+    of inputs (unchanged without a parameter)."""
     ref = next(iter(model.parameters()), None)
-    return x.to(ref.device) if isinstance(x, torch.Tensor) and ref is not None else x
+    return _to(x, ref.device) if ref is not None else x
 
 
 def _probe_forward(model: nn.Module, x: Any, name: str) -> None:
@@ -131,7 +132,7 @@ def _probe_forward(model: nn.Module, x: Any, name: str) -> None:
     was = model.training
     try:
         with torch.no_grad():
-            model(x.to(device) if isinstance(x, torch.Tensor) else x)
+            model(_to(x, device))
     except NotApplicable:
         raise
     except Exception as e:

@@ -88,7 +88,9 @@ class NormalizeInputs(ModelRemedy):
             return self._stats
         x = _inputs(ctx, self.train)
         if not isinstance(x, torch.Tensor) or not x.is_floating_point():
-            raise NotApplicable(f"{self.name}: the inputs are not floating-point tensors (e.g. token ids)")
+            what = "one tensor (the model takes several inputs)" if isinstance(x, (tuple, list, dict)) else \
+                "a floating-point tensor (e.g. token ids)"
+            raise NotApplicable(f"{self.name}: the inputs are not {what}")
         xf = torch.where(torch.isfinite(x), x, torch.nan).double()
         mean = xf.nanmean(0)
         std = (xf - mean).pow(2).nanmean(0).sqrt()
