@@ -24,7 +24,7 @@ from rich.text import Text
 
 from ..errors import SchemaVersionError, StoreError
 from ..store.run_data import RunData
-from ..store.sqlite import DamagedStoreError, never_a_store
+from ..store.sqlite import DamagedStoreError, UnreadableWalError, never_a_store
 from .console import COLUMN_GAP, SEVERITY_STYLE, compact_table
 from .explain import as_dict, fmt_num, where
 from .plots import pick_layers
@@ -307,7 +307,7 @@ class _Reader:
                 out = _read(self.path, self.window)
                 self.last_good = time.monotonic()
                 return out
-            except (SchemaVersionError, DamagedStoreError):
+            except (SchemaVersionError, DamagedStoreError, UnreadableWalError):
                 raise
             except StoreError:
                 # a file that is not a run store and never will be (an HTML report, a foreign database, a

@@ -95,6 +95,12 @@ class DamagedStoreError(StoreError):
     waits for a store (the live view) gives up at once."""
 
 
+class UnreadableWalError(StoreError):
+    """A run store whose write-ahead log holds records that this process cannot read, because SQLite cannot
+    create (or open) the ``-shm`` file beside it: the folder is not writable for the reader. Waiting does not
+    help, so a reader that waits for a store (the live view) gives up at once."""
+
+
 def _header_app_id(path: str | os.PathLike[str]) -> int | None:
     """The application id in an SQLite file's header (bytes 68-71), read without SQLite; None when the file is
     not an SQLite file or cannot be read."""
@@ -119,11 +125,66 @@ def _nan_to_none(x: float) -> float | None:
     return None if np.isnan(x) else x
 
 
+#: SQLite's extended result codes for a read-only connection that cannot create or initialise the shared-memory
+#: file (``-shm``) that reading a WAL-mode database needs: SQLITE_READONLY_DIRECTORY (the folder is not writable,
+#: so ``run.sqlite-shm`` cannot be created) and SQLITE_READONLY_CANTINIT (it exists but cannot be initialised).
+SHM_UNAVAILABLE_CODES = (1544, 1288)
+#: SQLITE_CANTOPEN: what the same read says when a write-ahead log lies beside the store but no ``-shm`` file.
+SQLITE_CANTOPEN = 14
+
+
+def _wal_records(path: str) -> bool:
+    """True when a write-ahead log with records (not an empty one) lies beside the database at ``path``."""
+    try:
+        return os.path.getsize(path + "-wal") > 0
+    except OSError:
+        return False
+
+
+def _connect_readonly(path: str) -> sqlite3.Connection:
+    """A read-only connection. A WAL-mode store (every run store) is read through its ``-shm`` file, which SQLite
+    creates beside it; in a folder the reader cannot write to (a colleague's results, a read-only mount), a store
+    closed cleanly has no ``-shm``, and SQLite refused to read it ("attempt to write a readonly database"), which
+    read as a damaged store. Without a write-ahead log holding records, everything committed is in the main file,
+    so it is then opened ``immutable`` (no ``-shm`` needed; no writer has the store open, or its log would lie
+    beside it). A log with records that cannot be read that way is a StoreError that says what to do."""
+    uri = Path(path).resolve().as_uri()
+    con = sqlite3.connect(uri + "?mode=ro", uri=True, timeout=30, check_same_thread=False)
+    try:
+        con.execute("PRAGMA user_version").fetchone()  # the first read opens (or needs) the -shm file
+        return con
+    except sqlite3.Error as e:
+        code = getattr(e, "sqlite_errorcode", None)
+        no_shm = code == SQLITE_CANTOPEN and not Path(path + "-shm").exists() and _wal_records(path)
+        if code not in SHM_UNAVAILABLE_CODES and not no_shm:
+            return con  # anything else (not a database, damaged) is named by _validate's checks
+        con.close()
+        if _wal_records(path):
+            raise UnreadableWalError(
+                f"cannot read run store {path!r}: its write-ahead log {Path(path).name + '-wal'!r} holds records, "
+                f"and reading them needs {Path(path).name + '-shm'!r}, which SQLite cannot create or open in "
+                f"{str(Path(path).resolve().parent)!r} (not writable for you: {e}); copy the store with its -wal "
+                "file into a folder you can write to, or ask its owner to let the run finish") from None
+    return sqlite3.connect(uri + "?mode=ro&immutable=1", uri=True, timeout=30, check_same_thread=False)
+
+
+def _not_writable(path: str) -> str | None:
+    """Why this process cannot write to the store at ``path`` (None when it can, as far as permissions tell):
+    the file is read-only for it, or its folder is and the ``-wal``/``-shm`` files a write needs are not both
+    there and writable."""
+    if not os.access(path, os.W_OK):
+        return "the file is read-only for you"
+    folder = Path(path).resolve().parent
+    if not os.access(folder, os.W_OK) and not all(os.access(path + s, os.W_OK) for s in ("-wal", "-shm")):
+        return (f"its folder {str(folder)!r} is not writable for you (SQLite writes {Path(path).name + '-wal'!r} "
+                "and '-shm' beside the store)")
+    return None
+
+
 def _connect(path: str, *, readonly: bool) -> sqlite3.Connection:
     try:
         if readonly:
-            uri = Path(path).resolve().as_uri() + "?mode=ro"
-            con = sqlite3.connect(uri, uri=True, timeout=30, check_same_thread=False)
+            con = _connect_readonly(path)
         else:
             con = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
         con.execute("PRAGMA busy_timeout = 30000")
@@ -360,6 +421,10 @@ def append_findings(path: str | os.PathLike[str], findings: list[dict[str, Any]]
     path = str(path)
     if not Path(path).is_file():
         raise StoreError(f"run store {path!r} does not exist; pass the file that gd.watch(store=...) wrote")
+    why = _not_writable(path)
+    if why:  # SQLite opened it read-only without a word, and the first read failed as if the file were damaged
+        raise StoreError(f"cannot add findings to run store {path!r}: {why}; it can still be read (graddoctor "
+                         "diagnose --no-save, report, stats)")
     con = _connect(path, readonly=False)
     try:
         _validate(con, path)
