@@ -45,7 +45,9 @@ def gain_for(kind: str | None, scheme: str) -> tuple[str, float]:
     return name, nn.init.calculate_gain(name, 0.01 if name == "leaky_relu" else None)  # type: ignore[arg-type]
 
 
-def reinit_recurrent(m: nn.RNNBase) -> None:
+def reinit_recurrent(m: nn.RNNBase | nn.RNNCellBase) -> None:
+    """Xavier input weights, orthogonal recurrent weights (one square block per gate), zero biases except an
+    LSTM's (or LSTMCell's) forget gate; layers and cells alike."""
     for pname, p in m.named_parameters():
         if pname.startswith("weight_ih"):
             nn.init.xavier_uniform_(p)
@@ -54,7 +56,7 @@ def reinit_recurrent(m: nn.RNNBase) -> None:
                 nn.init.orthogonal_(p.data[k:k + m.hidden_size])
         elif pname.startswith("bias"):
             nn.init.zeros_(p)
-            if isinstance(m, nn.LSTM) and pname.startswith("bias_ih"):
+            if isinstance(m, (nn.LSTM, nn.LSTMCell)) and pname.startswith("bias_ih"):
                 with torch.no_grad():
                     p[m.hidden_size:2 * m.hidden_size] = FORGET_BIAS  # gates (input, forget, cell, output)
 
@@ -76,7 +78,7 @@ class Reinit(ModelRemedy):
         acts = following_activation(model)
         n = 0
         for m in model.modules():
-            if isinstance(m, nn.RNNBase):
+            if isinstance(m, (nn.RNNBase, nn.RNNCellBase)):  # nn.RNNCell/LSTMCell/GRUCell are no RNNBase
                 reinit_recurrent(m)
                 n += 1
             elif isinstance(m, LINEAR_LIKE):
