@@ -78,8 +78,13 @@ class ActivationSwap(ModelRemedy):
         targets = _targets(self.code)
         leaves = leaf_order(model)
         acts = [i for i, (_, m) in enumerate(leaves) if module_activation_kind(m) in targets]
-        if acts and acts[-1] == len(leaves) - 1:
-            acts = acts[:-1]  # the output activation stays
+        trace = _trace(model, ctx.sample[0]) if acts and ctx.sample is not None else None
+        if trace is None:  # no batch (or it does not run): registration order stands for forward order
+            if acts and acts[-1] == len(leaves) - 1:
+                acts = acts[:-1]  # the output activation stays
+            feeding = {i: _layer_before(leaves, i) for i in acts}
+        else:  # forward order, seen in one pass: the activation registered first may be the output's
+            acts, feeding = _hidden_by_trace(leaves, acts, *trace)
         if acts:
             ref = next(iter(model.parameters()), None)
             for i in acts:
@@ -87,9 +92,17 @@ class ActivationSwap(ModelRemedy):
                 if ref is not None:  # PReLU has a parameter: put it where the model lives
                     new = new.to(ref.device, ref.dtype)
                 set_submodule(model, leaves[i][0], new)
-                layer = next((m for _, m in reversed(leaves[:i]) if isinstance(m, LINEAR_LIKE)), None)
-                if layer is not None:
+                for layer in feeding.get(i, []):
                     init_for(layer, str(self.variant))
+            if ctx.sample is not None and self.variant in NEW_FUNCTIONS:
+                # hidden functional calls beside the modules (torch.sigmoid(x) in a forward): swapped too
+                calls, output_call, before = _record_calls(model, ctx.sample[0], targets, with_layers=True)
+                swap = frozenset(i for i in range(calls) if i != output_call)
+                if swap:
+                    for i in swap:
+                        if before[i] is not None:
+                            init_for(before[i], str(self.variant))
+                    return FunctionalSwap(model, targets, NEW_FUNCTIONS[str(self.variant)], swap)
             return model
         return self._functional(model, ctx, targets)
 
@@ -111,6 +124,72 @@ class ActivationSwap(ModelRemedy):
         return FunctionalSwap(model, targets, NEW_FUNCTIONS[str(self.variant)], frozenset(swap))
 
 
+def _layer_before(leaves: list[tuple[str, nn.Module]], i: int) -> list[Any]:
+    """The Linear/Conv registered last before leaf position ``i`` (a list of at most one)."""
+    return [m for _, m in reversed(leaves[:i]) if isinstance(m, LINEAR_LIKE)][:1]
+
+
+def _output_ids(out: Any) -> set[int]:
+    """ids of the tensors a forward returned: the output itself, or those inside a tuple, list or dict (a model
+    returning ``(probabilities, aux)`` still has an output activation)."""
+    if isinstance(out, dict):
+        out = list(out.values())
+    if isinstance(out, (tuple, list)):
+        return {i for o in out for i in _output_ids(o)}
+    return {id(out)} if isinstance(out, torch.Tensor) else set()
+
+
+def _trace(model: nn.Module, x: Any) -> tuple[list[tuple[nn.Module, Any]], Any] | None:
+    """The leaf modules in the order one forward pass runs them, each with its output, and the model's output;
+    ``None`` when the pass fails."""
+    calls: list[tuple[nn.Module, Any]] = []
+    unique = {id(m): m for _, m in leaf_order(model)}
+    handles = [m.register_forward_hook(lambda mod, i, o: calls.append((mod, o))) for m in unique.values()]
+    try:
+        out = probe_run(model, x)
+    except Exception:
+        return None
+    finally:
+        for h in handles:
+            h.remove()
+    return calls, out
+
+
+def _hidden_by_trace(leaves: list[tuple[str, nn.Module]], acts: list[int], calls: list[tuple[nn.Module, Any]],
+                     out: Any) -> tuple[list[int], dict[int, list[Any]]]:
+    """The hidden activations among the leaf positions ``acts`` and, for each, the Linear/Conv that ran last
+    before it (the layer whose init must match), from a forward trace. The activation module whose output is
+    the model's output is kept (at its last registered position when one object is registered at several,
+    a shared activation in a Sequential); one that never ran is left alone (it is not a hidden layer here). A
+    module registered once and called after several layers (``self.act`` reused in ``forward``) is fed by
+    each of them."""
+    feeding: dict[int, list[Any]] = {}
+    ran: set[int] = set()
+    last_layer = None
+    output_mod = None
+    fed: dict[int, list[Any]] = {}
+    outputs = _output_ids(out)
+    for mod, o in calls:
+        if isinstance(mod, LINEAR_LIKE):
+            last_layer = mod
+        elif any(mod is leaves[i][1] for i in acts):
+            ran.add(id(mod))
+            if id(o) in outputs:
+                output_mod = mod
+            if last_layer is not None and all(last_layer is not m for m in fed.setdefault(id(mod), [])):
+                fed[id(mod)].append(last_layer)
+    keep: set[int] = set()
+    if output_mod is not None:
+        keep.add(max(i for i in acts if leaves[i][1] is output_mod))
+    hidden = [i for i in acts if i not in keep and id(leaves[i][1]) in ran]
+    for i in hidden:
+        # a shared module registered at several positions: each position's own preceding layer (registration
+        # order is forward order inside a Sequential); a module registered once: the layer that ran before it
+        positions = [j for j in acts if leaves[j][1] is leaves[i][1]]
+        feeding[i] = _layer_before(leaves, i) if len(positions) > 1 else fed.get(id(leaves[i][1]), [])
+    return hidden, feeding
+
+
 class LeakySwap(ActivationSwap):
     """``use_leaky_relu``: replace ReLU with LeakyReLU (default) or ELU so that negative units pass gradient."""
 
@@ -123,20 +202,36 @@ class _Recorder(TorchFunctionMode):
         super().__init__()
         self.targets = targets
         self.results: list[Any] = []
+        self.layers: list[Any] = []  # per call: the Linear/Conv that ran last before it
+        self.last_layer: Any = None
 
     def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
         out = func(*args, **(kwargs or {}))
         if FUNCTION_KINDS.get(func) in self.targets:
             self.results.append(out)
+            self.layers.append(self.last_layer)
         return out
 
 
-def _record_calls(model: nn.Module, x: Any, targets: frozenset[str]) -> tuple[int, int | None]:
-    """Number of functional activation calls in one forward, and which one produced the output (if any)."""
+def _record_calls(model: nn.Module, x: Any, targets: frozenset[str], with_layers: bool = False) -> Any:
+    """Number of functional activation calls in one forward, and which one produced the output (if any); with
+    ``with_layers``, also the Linear/Conv that ran last before each call (``None`` for none)."""
     rec = _Recorder(targets)
-    with rec:
-        out = probe_run(model, x)
-    last = next((i for i, r in reversed(list(enumerate(rec.results))) if r is out), None)
+
+    def seen(mod: nn.Module, i: Any, o: Any) -> None:
+        rec.last_layer = mod
+
+    handles = [m.register_forward_hook(seen) for m in model.modules() if isinstance(m, LINEAR_LIKE)]
+    try:
+        with rec:
+            out = probe_run(model, x)
+    finally:
+        for h in handles:
+            h.remove()
+    outputs = _output_ids(out)
+    last = next((i for i, r in reversed(list(enumerate(rec.results))) if id(r) in outputs), None)
+    if with_layers:
+        return len(rec.results), last, rec.layers
     return len(rec.results), last
 
 
