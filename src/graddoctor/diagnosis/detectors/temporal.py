@@ -81,10 +81,21 @@ class Temporal(Detector):
                 continue
             layer = next((layer for layer in ctx.layers if layer.name == lname), None)
             ltype = layer.type if layer else ""
-            rows = [0] if values.shape[0] == 1 else [0, values.shape[0] - 1]
-            maybe = [time_profile_summary(values[r], self.horizon_factor) for r in rows]
-            summ = [s for s in maybe if s is not None]
-            if len(summ) < len(maybe) or summ[0]["length"] < self.min_length:
+            # the first and the last recorded profiles that can be summarised: after an overflow the later
+            # profiles are NaN, and the explosion through time that caused it is in the earlier ones (a ReLU RNN
+            # at 1.5 x identity: 5e6 over 40 steps at step 0, NaN from step 1 on, used to get no finding at all)
+            rows, summ = [], []
+            for order in (range(values.shape[0]), range(values.shape[0] - 1, -1, -1)):
+                for r in order:
+                    s = time_profile_summary(values[r], self.horizon_factor)
+                    if s is not None:
+                        if r not in rows:
+                            rows.append(r)
+                            summ.append(s)
+                        break
+                if not rows:
+                    break
+            if not summ or summ[0]["length"] < self.min_length:
                 continue
             last = summ[-1]
             step = None if ctx.source == "check" else int(steps[rows[0]])
@@ -96,10 +107,29 @@ class Temporal(Detector):
                 ev["memory_horizon_first_step"] = summ[0]["horizon"]
                 ev["first_last_ratio_first_step"] = fnum(summ[0]["first_last_ratio"])
             last_step = None if ctx.source == "check" else int(steps[rows[-1]])
+            if ctx.source != "check":
+                onset = self._onset(values[rows[0]:rows[-1] + 1], last)
+                step = int(steps[rows[0] + onset])
             f = self._finding(ctx, lname, ltype, last, ev, step, last_step)
             if f is not None:
                 out.append(f)
         return out
+
+    def _onset(self, rows: np.ndarray, last: dict[str, Any]) -> int:
+        """Index of the first profile in ``rows`` (recorded steps, in order) that shows what the last one does:
+        growth back in time beyond ``explode_ratio``, or else a memory horizon shorter than the sequence (a
+        finding's ``step`` is the first step that showed it, not the first recorded one); 0 when none does."""
+        exploding = last["first_last_ratio"] > self.explode_ratio
+        for k, row in enumerate(rows):
+            v = np.asarray(row, dtype=float)
+            v = v[np.isfinite(v)]
+            if v.size < 3 or v[-1] <= 0:
+                continue
+            if exploding and v[0] / v[-1] > self.explode_ratio:
+                return k
+            if not exploding and memory_horizon(v.tolist(), self.horizon_factor) is not None:
+                return k
+        return 0
 
     def _finding(self, ctx: Context, lname: str, ltype: str, s: dict[str, Any], ev: dict[str, Any],
                  step: int | None, last_step: int | None = None) -> Finding | None:
