@@ -780,8 +780,9 @@ class Monitor:
         (the step itself is recorded by the optimizer hook); call it after ``optimizer.step()``. Called before
         it, after the step's backward, the loss still goes to that step (the signal hooks have seen its
         backward); a first call made before any optimizer step, after the step's forward (a loop that logs right
-        after computing the loss), or without signal hooks at all (``signal=False``, ``activations=False``), means a
-        loop that logs first, and every loss goes to its own step."""
+        after computing the loss), on a step 0 that the schedule does not record, or without signal hooks at all
+        (``signal=False``, ``activations=False``), means a loop that logs first, and every loss goes to its own
+        step."""
         # Checked on every call, whatever the schedule, so a wrong loss fails at the first step, the same way
         # with or without an optimizer.
         _check_loss(loss, "run.step(loss=...)")
@@ -802,9 +803,13 @@ class Monitor:
                     # loss after the step always finds it closed, so it goes to the step just recorded).
                     self._loss_before_step = self._loss_before_step or self._step == 0
                     (self.log_loss if self._loss_before_step else self._log_previous_loss)(loss)
-                elif (before and self._step_started()) or (self._step == 0 and self._last_layer is not None):
+                elif (before and self._step_started()) or (self._step == 0 and (self._last_layer is not None
+                                                                                   or not self._active)):
                     # (the second: a first loss passed before any optimizer step, after this step's forward with
-                    # grad and before its backward, as a loop that logs right after computing the loss does)
+                    # grad and before its backward, as a loop that logs right after computing the loss does; or on
+                    # a step 0 the schedule does not record (``every=lambda s: s >= 100``), where no hook ran to
+                    # tell, taken as such a loop as without signal hooks: a loss passed after the optimizer step
+                    # comes after a watched step, so it never sees step 0)
                     self._loss_before_step = True
                     self.log_loss(loss)
                 elif self._loss_before_step:  # a loop that logs first (before or after backward)
