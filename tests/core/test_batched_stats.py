@@ -67,3 +67,37 @@ def test_overflowing_slots_fold_into_the_buffer(monkeypatch: pytest.MonkeyPatch)
     for k in ("signal_norm", "in_signal_norm", "out_mean", "out_rms", "act_mean", "act_saturated", "act_deriv"):
         assert torch.allclose(small[k], big[k], rtol=1e-4, equal_nan=True), k
     assert torch.isfinite(small["signal_norm"]).all()
+
+
+def _finite_percentiles_reference(p: torch.Tensor, qs: tuple[float, ...]) -> torch.Tensor:
+    """Nearest rank among the finite entries of each row, in plain Python."""
+    import math
+    out = []
+    for row in p.tolist():
+        f = sorted(v for v in row if math.isfinite(v))
+        out.append([f[int(q * (len(f) - 1) + 0.5)] if f else float("nan") for q in qs])
+    return torch.tensor(out, dtype=p.dtype)
+
+
+def test_finite_percentiles_topk_and_sort_paths_match_a_python_reference() -> None:
+    """finite_percentiles reads ranks near either end with topk and others with a sort
+    (TOPK_MAX_FRACTION): both must give exactly the nearest-rank percentile of the finite entries, with ties,
+    NaN/Inf mixed in, rows with one or no finite entry, and any order of qs."""
+    from graddoctor.stats.tensor_stats import finite_percentiles
+
+    g = torch.Generator().manual_seed(0)
+    bad = torch.tensor([float("nan"), float("inf"), float("-inf")])
+    for trial in range(400):
+        r = int(torch.randint(1, 5, (1,), generator=g))
+        m = int(torch.randint(1, 700, (1,), generator=g))
+        p = torch.randn(r, m, generator=g) * 10 ** float(torch.randint(-3, 4, (1,), generator=g))
+        if trial % 3:
+            p = p.round()  # ties
+        mask = torch.rand(r, m, generator=g) < float(torch.rand(1, generator=g)) * (trial % 2)
+        p = torch.where(mask, bad[torch.randint(0, 3, (r, m), generator=g)], p)
+        if trial % 7 == 0:
+            p[0] = float("nan")  # a row without a finite entry
+        for qs in ((0.02, 0.98), (0.5,), (0.1, 0.9), (0.0, 1.0), (0.98, 0.02), (0.3, 0.7)):
+            got, want = finite_percentiles(p, qs), _finite_percentiles_reference(p, qs)
+            assert torch.equal(got.isnan(), want.isnan()), (trial, qs)
+            assert torch.equal(got.nan_to_num(7.5), want.nan_to_num(7.5)), (trial, qs)

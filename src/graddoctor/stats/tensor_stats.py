@@ -270,17 +270,50 @@ def finite_scale(nonfinite: torch.Tensor, n: int) -> torch.Tensor:
     return torch.reciprocal(nonfinite.neg().add_(n)).mul_(n)
 
 
+#: A percentile whose rank lies within this fraction of a row's end (the 2nd and 98th of PERCENTILES: 1-2 % of
+#: the row) is read from a partial selection, ``torch.topk`` of the few smallest or largest entries, instead of
+#: a sort of the whole row; the values are identical (the same entries at the same ranks). On this CPU two topk
+#: calls over a 12 x 1024 sample took 103 us against 857 us for the sort (2026-11-23), the largest part of
+#: a detail step's activation statistics.
+TOPK_MAX_FRACTION = 0.25
+
+
 def finite_percentiles(p: torch.Tensor, qs: tuple[float, ...] = PERCENTILES) -> torch.Tensor:
     """Per row of ``p`` (R, m), the nearest-rank ``qs`` percentiles of its *finite* entries; (R, len(qs)),
-    NaN for a row without a finite entry. On the device, without a host sync: the non-finite entries are
-    sorted past the end and the rank, ``int(q * (count - 1) + 0.5)`` among the ``count`` finite ones, is
-    computed in float64 as Python computes it (the all-finite rank of the former kthvalue path)."""
+    NaN for a row without a finite entry. On the device, without a host sync: the rank, ``int(q * (count - 1)
+    + 0.5)`` among the ``count`` finite ones, is computed in float64 as Python computes it (the all-finite rank
+    of the former kthvalue path). A rank near either end (see TOPK_MAX_FRACTION) is read from ``topk`` of the
+    row with its non-finite entries moved past that end; otherwise from the row sorted with its non-finite
+    entries past the end."""
+    r, m = p.shape
     fin = torch.isfinite(p)
     count = fin.sum(dim=1)
-    srt = p.masked_fill(~fin, float("inf")).sort(dim=1).values
     q = torch.tensor(qs, dtype=torch.float64, device=p.device)
     idx = (count.sub(1).clamp_(min=0).to(torch.float64)[:, None] * q).add_(0.5).floor_().long()
-    vals = srt.gather(1, idx.clamp_(max=max(p.shape[1] - 1, 0)))
+    if m == 0:
+        return torch.full((r, len(qs)), float("nan"), dtype=p.dtype, device=p.device)
+    # the largest ascending rank a low percentile can have, and the largest descending position of a high one
+    # (count <= m), plus a margin of one
+    need = [int(x * (m - 1) + 0.5) + 2 if x <= 0.5 else int((1 - x) * (m - 1) + 0.5) + 2 for x in qs]
+    if max(need) > TOPK_MAX_FRACTION * m:
+        srt = p.masked_fill(~fin, float("inf")).sort(dim=1).values
+        vals = srt.gather(1, idx.clamp_(max=m - 1))
+    else:
+        k_lo = min(m, max((k for k, x in zip(need, qs) if x <= 0.5), default=1))
+        k_hi = min(m, max((k for k, x in zip(need, qs) if x > 0.5), default=1))
+        small = big = None
+        cols = []
+        for j, x in enumerate(qs):
+            if x <= 0.5:
+                if small is None:
+                    small = p.masked_fill(~fin, float("inf")).topk(k_lo, dim=1, largest=False).values
+                cols.append(small.gather(1, idx[:, j:j + 1].clamp(max=k_lo - 1)))
+            else:  # descending position of ascending rank idx among the count finite entries: count - 1 - idx
+                if big is None:
+                    big = p.masked_fill(~fin, float("-inf")).topk(k_hi, dim=1, largest=True).values
+                pos = (count[:, None] - 1 - idx[:, j:j + 1]).clamp_(min=0, max=k_hi - 1)
+                cols.append(big.gather(1, pos))
+        vals = torch.cat(cols, dim=1)
     return vals.masked_fill_((count == 0)[:, None], float("nan"))
 
 
