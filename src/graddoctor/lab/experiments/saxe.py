@@ -65,8 +65,11 @@ MEDIAN_MAX_DEPTH = 30
 #: grows (log s_max has variance ~ d/N), so at N = 200 it sits well below the edge for d >= 30.
 MAX_REL_TOL = 0.25
 MAX_MAX_DEPTH = 10
-#: Mean s^2 relative tolerance for d <= 30 (its fluctuation also grows with d).
+#: Mean s^2 relative tolerance for d <= 30 (its fluctuation also grows with d), around its expectation
+#: MEAN_SQ_THEORY: E[s^2] = tr(W^T W)/N = 1 for every depth (each factor has E[W^T W] = I), which the table's single
+#: computation scatters around (0.94-1.16).
 MEAN_SQ_REL_TOL = 0.2
+MEAN_SQ_THEORY = 1.0
 #: Orthogonal products: every singular value within this of 1.
 ORTHO_TOL = 1e-6
 #: Matrix size and realisations, in (quick, full) mode.
@@ -191,8 +194,12 @@ def gaussian_checks(stats: dict[int, dict[str, float]]) -> list[Check]:
         if d <= MEDIAN_MAX_DEPTH:
             ok = abs(np.log10(s["median"]) - np.log10(med)) <= MEDIAN_LOG10_TOL
             checks.append(Check(f"d={d} median s", med, s["median"], f"+-{MEDIAN_LOG10_TOL} decades", bool(ok)))
-            checks.append(Check(f"d={d} mean s^2 (norm preserved on average)", msq, s["mean_sq"],
-                                f"+-{MEAN_SQ_REL_TOL:.0%}", abs(s["mean_sq"] - 1.0) <= MEAN_SQ_REL_TOL))
+            # the band is around E[s^2] = 1 (the norm preserved on average), so that is the number shown beside
+            # it; the table's single computation (0.94 at d = 30) goes in the note, not in the published column
+            checks.append(Check(f"d={d} mean s^2 (norm preserved on average)", MEAN_SQ_THEORY, s["mean_sq"],
+                                f"+-{MEAN_SQ_REL_TOL:.0%}",
+                                abs(s["mean_sq"] - MEAN_SQ_THEORY) <= MEAN_SQ_REL_TOL * MEAN_SQ_THEORY,
+                                note=f"the table of published_results.md §5.3: {msq:g}"))
         edge = fuss_catalan_edge(d)
         if d <= MAX_MAX_DEPTH:
             checks.append(Check(f"d={d} max s (table {mx}; Fuss-Catalan edge)", round(edge, 3), s["max"],
