@@ -40,7 +40,7 @@ from torch import nn
 from ..errors import ModelError
 from ..probe.layout import COL
 from ..probe.model_map import LayerSpec
-from ..probe.monitor import Monitor, _Params
+from ..probe.monitor import ModuleHook, Monitor, _Params
 
 #: Column groups whose raw sums are squared backward signals: divided by world_size**2 after summation.
 SIGNAL_COLUMNS = ("sig_sq", "in_sq")
@@ -198,7 +198,7 @@ class DistributedMonitor(Monitor):
     def _register(self) -> None:
         super()._register()
         if self._ddp is not None:
-            self._handles.append(self._ddp.register_forward_pre_hook(self._ddp_pre_hook))
+            self._handles.append(self._ddp.register_forward_pre_hook(ModuleHook(self._ddp_pre_hook)))
 
     def _ddp_pre_hook(self, module: nn.Module, args: Any) -> None:
         self._last_sync = bool(getattr(module, "require_backward_grad_sync", True)) or not torch.is_grad_enabled()

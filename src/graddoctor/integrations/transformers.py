@@ -27,6 +27,7 @@ from typing import Any
 import torch
 
 from ..errors import GradDoctorWarning
+from ..probe.monitor import ModuleHook
 from ..stats.tensor_stats import sum_sq
 from .core import monitor_class, resumed_store
 from .distributed import is_distributed
@@ -102,7 +103,8 @@ class GradDoctorCallback(TrainerCallback):
             from .amp import track_scaler
 
             self._amp = track_scaler(self.run, scaler)
-        self._hooks.append(model.register_forward_hook(self._loss_hook, with_kwargs=True))
+        # (a ModuleHook: a copy of the model, deepcopy(model) or torch.save(model), leaves the callback behind)
+        self._hooks.append(model.register_forward_hook(ModuleHook(self._loss_hook), with_kwargs=True))
         self._reset_loss()
         self._loss_warned = False
         if is_distributed() and torch.distributed.get_world_size() > 1:

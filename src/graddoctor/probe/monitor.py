@@ -159,6 +159,32 @@ class _Params:
         return [chunk_sample(p.detach().reshape(-1), s) for p, s in self.upd]
 
 
+def _inert_hook(*args: Any, **kwargs: Any) -> None:
+    """What a copy of a watched module holds in place of graddoctor's hooks (see :class:`ModuleHook`)."""
+    return None
+
+
+def _inert() -> Callable[..., None]:
+    return _inert_hook
+
+
+class ModuleHook(partial):  # type: ignore[type-arg]
+    """``functools.partial`` for the hooks graddoctor puts on the user's modules, that a copy of the module does not
+    take along. A watched model is copied inside the training loop (``copy.deepcopy(model)`` for an EMA or a
+    best-so-far model, ``torch.save(model)`` for a checkpoint); a plain partial of a bound method would copy or
+    pickle the whole Monitor with it: its SQLite store cannot be (``TypeError: cannot pickle 'sqlite3.Connection'``),
+    nor its schedule, and with a memory store the copy recorded into a copy of the run and its buffers. The copy
+    gets a hook that does nothing instead. A C-level call, as a partial: no cost on the hot path."""
+
+    __slots__ = ()
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Callable[..., None]:
+        return _inert_hook
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickling (torch.save of the whole model)
+        return (_inert, ())
+
+
 def _norm_list(tensors: list[torch.Tensor] | tuple[torch.Tensor, ...]) -> list[torch.Tensor]:
     """Float32 L2 norms (0-d tensors) of a list of (possibly mixed-dtype, possibly sparse) tensors."""
     try:
@@ -461,7 +487,7 @@ class Monitor:
         for spec in self.map.layers:
             if (self.activations or self.signal) and hookable(spec.module):
                 hook = self._rnn_layer_hook if spec.recurrent and self.signal else self._layer_hook
-                self._handles.append(spec.module.register_forward_hook(partial(hook, spec)))
+                self._handles.append(spec.module.register_forward_hook(ModuleHook(hook, spec)))
         if self.optimizer is not None:
             self._handles.append(self.optimizer.register_step_post_hook(self._optimizer_post_hook))
             # every optimizer's steps, to tell when the watched one has been replaced (see _other_optimizer_step)
@@ -481,11 +507,12 @@ class Monitor:
             return
         for spec in self.map.layers:
             if self.time_profile and spec.recurrent and hookable(spec.module):
-                self._detail_handles.append(spec.module.register_forward_pre_hook(partial(self._pre_hook, spec)))
+                hook = ModuleHook(self._pre_hook, spec)
+                self._detail_handles.append(spec.module.register_forward_pre_hook(hook))
         if self.activations:
             for name, (m, kind) in self.map.activations.items():
                 if hookable(m):
-                    self._detail_handles.append(m.register_forward_hook(partial(self._act_hook, name, kind)))
+                    self._detail_handles.append(m.register_forward_hook(ModuleHook(self._act_hook, name, kind)))
 
     # ------------------------------------------------------------------ metadata
     def _layer_rows(self) -> list[dict[str, Any]]:
