@@ -40,6 +40,13 @@ INPUT_RMS_RANGE = (0.1, 10.0)
 #: 0.56x for digits x1000 (its first SGD update grew the weights), 0.87-1.44x for a first layer trained 300
 #: Adam steps (a fine-tuned, pretrained layer is correlated with its inputs); 3 covers that spread.
 RUN_INPUT_RMS_SLACK = 3.0
+#: A run's weights count as *grown by training* when the median over the affected layers of ‖W‖ at the examined
+#: step over ‖W‖ at the first recorded step is at least this (the non_finite detector's ``growth_factor``:
+#: one order of magnitude). Healthy runs keep it near 1: 0.76-2.1x over whole runs of QA passes 3 and 6 (SGD,
+#: Adam over 3,000 steps, AdamW with warmup and cosine decay, BatchNorm ResNets, SELU); a learning rate raised 400x
+#: after 100 healthy steps grew a tanh MLP's weights 5x per step. Then a growing signal is the training's
+#: doing, not the initialisation's, whatever the weight factor says (:func:`trained_weight_growth`).
+WEIGHTS_GROWN = 10.0
 #: A plain RNN counts as "on a long sequence" from this many time steps (Hochreiter & Schmidhuber 1997,
 #: Task 2c: BPTT/RTRL "appear quite useless when the time lags exceed as few as 10 steps").
 LONG_SEQUENCE = 10
@@ -279,6 +286,27 @@ def inputs_unnormalized(inp: dict[str, Any]) -> bool:
     return bool(rms < lo or rms > hi or off_centre)
 
 
+def trained_weight_growth(ctx: Context, layers: list[int], col: int) -> float | None:
+    """A run's weight growth by training: the median over ``layers`` of ‖W‖ at the last column <= ``col`` where
+    it was recorded over ‖W‖ at the first such column. Layers that started at zero or below the init audit's
+    too-small bound are left out (they are meant to grow). None for a check, or when nothing was measured."""
+    if ctx.source != "run" or ctx.n_steps < 2:
+        return None
+    wn = ctx.stat("weight_norm")
+    if wn.size == 0:
+        return None
+    rows = wn[layers, :col + 1]
+    cols = np.flatnonzero(np.isfinite(rows).any(axis=0))
+    if cols.size < 2:
+        return None
+    small = {a["layer"] for a in init_audit(ctx, 0) if a["verdict"] == "too_small"}
+    keep = [k for k, i in enumerate(layers) if ctx.layers[i].name not in small]
+    a, b = rows[keep, cols[0]], rows[keep, cols[-1]]
+    with np.errstate(all="ignore"):
+        r = np.where(np.isfinite(a) & (a > 0) & np.isfinite(b), b / a, np.nan)
+    return float(nanmedian(r)) if np.isfinite(r).any() else None
+
+
 def depth_causes(ctx: Context, layers: list[int], shrink: bool, col: int) -> tuple[list[str], dict[str, Any]]:
     """Causes of a depth-axis shrink (``shrink=True``) or growth over the chain ``layers``, most likely first,
     with the evidence behind them (factorisation, init audit, structure)."""
@@ -296,17 +324,23 @@ def depth_causes(ctx: Context, layers: list[int], shrink: bool, col: int) -> tup
     saturating = bool(kinds & SATURATING)
     relu = bool(kinds & RELU_FAMILY) and not saturating
     init_code = "init_scale_too_small" if shrink else "init_scale_too_large"
+    # weights that training grew by an order of magnitude: the growth is the step size's doing, and an init the
+    # audit finds fine is no cause (a tanh MLP whose learning rate was raised 400x after 100 healthy steps read
+    # as "init_scale_too_large" beside an audit of 0.33-0.48 x Xavier)
+    grown = None if shrink else trained_weight_growth(ctx, layers, col)
+    grown_by_training = grown is not None and grown >= WEIGHTS_GROWN
     if dom == "activation" and saturating:
         causes.append("saturating_activation")
     # A ReLU passes about half of the signal's energy; He init exists to compensate exactly that, so a
     # ReLU-dominated shrink is an init that does not compensate (He et al. 2015, eq. 10 vs Xavier).
-    if bad_init or dom == "weight" or (shrink and dom == "activation" and relu):
+    if bad_init or (dom == "weight" and not grown_by_training) or (shrink and dom == "activation" and relu):
         causes.append(init_code)
     if saturating and "saturating_activation" not in causes:
         causes.append("saturating_activation")
     if inputs_unnormalized(st.get("inputs", {})):
         causes.append("unnormalized_inputs")
-    if not shrink and st.get("first_update_ratio") and st["first_update_ratio"] > FIRST_UPDATE_TOO_LARGE:
+    if not shrink and (grown_by_training or st.get("first_update_ratio")
+                       and st["first_update_ratio"] > FIRST_UPDATE_TOO_LARGE):
         causes.insert(0, "learning_rate_too_high")
     if not st["has_norm"] and st["has_residual"] is not True:
         causes.append("depth_without_normalization")
@@ -314,7 +348,7 @@ def depth_causes(ctx: Context, layers: list[int], shrink: bool, col: int) -> tup
         causes.append("post_layernorm")
     if not causes:
         causes.append("unknown")
-    ev = {"dominant_factor": dom, **logs,
+    ev = {"dominant_factor": dom, **logs, **({"weight_growth_since_first_step": fnum(grown)} if grown else {}),
           "factors": [{k: (fnum(v) if isinstance(v, float) else v) for k, v in r.items()} for r in rows],
           "init_audit": [audit[n] for n in names if n in audit]}
     return causes, ev

@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from ...stats.kinds import SATURATING
-from ..causes import FIRST_UPDATE_TOO_LARGE, init_audit, input_stats, inputs_unnormalized, rank_remedies
+from ..causes import (FIRST_UPDATE_TOO_LARGE, WEIGHTS_GROWN, init_audit, input_stats, inputs_unnormalized,
+                      rank_remedies, trained_weight_growth)
 from ..context import Context, fnum, nanmedian
 from ..depth import window_cols
 from ..findings import Finding
@@ -119,7 +120,14 @@ class Saturation(Detector):
             inputs_first = bool(chain) and chain[0] in layers
             causes.insert(0 if inputs_first else len(causes), "unnormalized_inputs")
         upd = ctx.stat("update_ratio")
-        if ctx.source == "run" and upd.shape[1] and nanmedian(upd[:, 0]) > FIRST_UPDATE_TOO_LARGE:
+        grown = trained_weight_growth(ctx, layers, col)
+        if grown is not None and grown >= WEIGHTS_GROWN:
+            # training grew the weights by an order of magnitude and pushed the units into the flat region: the
+            # step size first (a tanh MLP whose learning rate was raised 400x after 100 healthy steps, weights
+            # grown 100x, got "saturating_activation" alone, remedies beginning with another activation)
+            ev["weight_growth_since_first_step"] = fnum(grown)
+            causes.insert(0, "learning_rate_too_high")
+        elif ctx.source == "run" and upd.shape[1] and nanmedian(upd[:, 0]) > FIRST_UPDATE_TOO_LARGE:
             causes.append("learning_rate_too_high")
         ev["activations"] = {ctx.layers[i].name: ctx.activation_kind(i) for i in layers}
         kinds = {ctx.activation_kind(i) for i in layers}
