@@ -17,7 +17,17 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from ...stats.activations import FUNCTION_KINDS, SATURATING, module_activation_kind
-from .base import LINEAR_LIKE, ModelRemedy, NotApplicable, RepairContext, leaf_order, probe_run, set_submodule
+from .base import (
+    LINEAR_LIKE,
+    ModelRemedy,
+    NotApplicable,
+    RepairContext,
+    forward_trace,
+    leaf_order,
+    output_ids,
+    probe_run,
+    set_submodule,
+)
 
 #: New activation modules by name.
 NEW_ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
@@ -78,7 +88,7 @@ class ActivationSwap(ModelRemedy):
         targets = _targets(self.code)
         leaves = leaf_order(model)
         acts = [i for i, (_, m) in enumerate(leaves) if module_activation_kind(m) in targets]
-        trace = _trace(model, ctx.sample[0]) if acts and ctx.sample is not None else None
+        trace = forward_trace(model, ctx.sample[0]) if acts and ctx.sample is not None else None
         if trace is None:  # no batch (or it does not run): registration order stands for forward order
             if acts and acts[-1] == len(leaves) - 1:
                 acts = acts[:-1]  # the output activation stays
@@ -129,32 +139,6 @@ def _layer_before(leaves: list[tuple[str, nn.Module]], i: int) -> list[Any]:
     return [m for _, m in reversed(leaves[:i]) if isinstance(m, LINEAR_LIKE)][:1]
 
 
-def _output_ids(out: Any) -> set[int]:
-    """ids of the tensors a forward returned: the output itself, or those inside a tuple, list or dict (a model
-    returning ``(probabilities, aux)`` still has an output activation)."""
-    if isinstance(out, dict):
-        out = list(out.values())
-    if isinstance(out, (tuple, list)):
-        return {i for o in out for i in _output_ids(o)}
-    return {id(out)} if isinstance(out, torch.Tensor) else set()
-
-
-def _trace(model: nn.Module, x: Any) -> tuple[list[tuple[nn.Module, Any]], Any] | None:
-    """The leaf modules in the order one forward pass runs them, each with its output, and the model's output;
-    ``None`` when the pass fails."""
-    calls: list[tuple[nn.Module, Any]] = []
-    unique = {id(m): m for _, m in leaf_order(model)}
-    handles = [m.register_forward_hook(lambda mod, i, o: calls.append((mod, o))) for m in unique.values()]
-    try:
-        out = probe_run(model, x)
-    except Exception:
-        return None
-    finally:
-        for h in handles:
-            h.remove()
-    return calls, out
-
-
 def _hidden_by_trace(leaves: list[tuple[str, nn.Module]], acts: list[int], calls: list[tuple[nn.Module, Any]],
                      out: Any) -> tuple[list[int], dict[int, list[Any]]]:
     """The hidden activations among the leaf positions ``acts`` and, for each, the Linear/Conv that ran last
@@ -168,7 +152,7 @@ def _hidden_by_trace(leaves: list[tuple[str, nn.Module]], acts: list[int], calls
     last_layer = None
     output_mod = None
     fed: dict[int, list[Any]] = {}
-    outputs = _output_ids(out)
+    outputs = output_ids(out)
     for mod, o in calls:
         if isinstance(mod, LINEAR_LIKE):
             last_layer = mod
@@ -228,7 +212,7 @@ def _record_calls(model: nn.Module, x: Any, targets: frozenset[str], with_layers
     finally:
         for h in handles:
             h.remove()
-    outputs = _output_ids(out)
+    outputs = output_ids(out)
     last = next((i for i, r in reversed(list(enumerate(rec.results))) if id(r) in outputs), None)
     if with_layers:
         return len(rec.results), last, rec.layers

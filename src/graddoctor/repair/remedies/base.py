@@ -181,6 +181,46 @@ def sequence_of(seq: nn.Sequential) -> list[nn.Module]:
     return [m for m in seq._modules.values() if m is not None]
 
 
+def output_ids(out: Any) -> set[int]:
+    """ids of the tensors a forward returned: the output itself, or those inside a tuple, list or dict (a model
+    returning ``(probabilities, aux)`` still has an output activation)."""
+    if isinstance(out, dict):
+        out = list(out.values())
+    if isinstance(out, (tuple, list)):
+        return {i for o in out for i in output_ids(o)}
+    return {id(out)} if isinstance(out, torch.Tensor) else set()
+
+
+def forward_trace(model: nn.Module, x: Any) -> tuple[list[tuple[nn.Module, Any]], Any] | None:
+    """The leaf modules in the order one forward pass runs them, each with its output, and the model's output;
+    ``None`` when the pass fails."""
+    calls: list[tuple[nn.Module, Any]] = []
+    unique = {id(m): m for _, m in leaf_order(model)}
+    handles = [m.register_forward_hook(lambda mod, i, o: calls.append((mod, o))) for m in unique.values()]
+    try:
+        out = probe_run(model, x)
+    except Exception:
+        return None
+    finally:
+        for h in handles:
+            h.remove()
+    return calls, out
+
+
+def output_module(model: nn.Module, x: Any, cls: type | tuple[type, ...] = nn.Module) -> nn.Module | None:
+    """The leaf module of type ``cls`` that runs last in one forward pass on ``x`` (``cls=nn.Module``: the one whose
+    output is the model's output); ``None`` when the pass fails or none runs. Registration order (``__init__``)
+    is forward order only inside an nn.Sequential: a head defined before the body is still the output layer."""
+    trace = forward_trace(model, x)
+    if trace is None:
+        return None
+    calls, out = trace
+    if cls is nn.Module:
+        ids = output_ids(out)
+        return next((m for m, o in reversed(calls) if id(o) in ids), None)
+    return next((m for m, _ in reversed(calls) if isinstance(m, cls)), None)  # type: ignore[return-value]
+
+
 def set_submodule(model: nn.Module, name: str, new: nn.Module) -> None:
     """Replace the submodule at dotted ``name`` with ``new``."""
     parent_name, _, child = name.rpartition(".")

@@ -1,6 +1,7 @@
 """``add_batchnorm`` / ``add_layernorm``: insert a normalization layer after each hidden Linear/Conv layer of
 every ``nn.Sequential`` in the model, between the layer and its activation (Ioffe & Szegedy 2015 normalise
-the pre-activation x = Wu + b). The output layer (the model's last Linear/Conv) is never normalised.
+the pre-activation x = Wu + b). The output layer (the Linear/Conv that runs last in a forward pass on a
+training batch; the last one registered without a batch) is never normalised.
 
 BatchNorm: ``BatchNorm1d`` after Linear, ``BatchNorm{1,2,3}d`` after Conv{1,2,3}d. LayerNorm: ``LayerNorm``
 over the features after Linear, ``GroupNorm(1, C)`` (LayerNorm over channels and positions) after Conv.
@@ -11,7 +12,15 @@ from typing import Any
 
 from torch import nn
 
-from .base import LINEAR_LIKE, ModelRemedy, NotApplicable, RepairContext, leaf_order, sequence_of
+from .base import (
+    LINEAR_LIKE,
+    ModelRemedy,
+    NotApplicable,
+    RepairContext,
+    leaf_order,
+    output_module,
+    sequence_of,
+)
 
 _NORMS = (nn.modules.batchnorm._BatchNorm, nn.LayerNorm, nn.GroupNorm, nn.InstanceNorm1d, nn.InstanceNorm2d)
 
@@ -43,7 +52,10 @@ class AddNorm(ModelRemedy):
     def transform(self, model: nn.Module, ctx: RepairContext) -> nn.Module:
         leaves = leaf_order(model)
         linear = [m for _, m in leaves if isinstance(m, LINEAR_LIKE)]
-        output = linear[-1] if linear else None
+        # the output layer is the Linear/Conv that runs last (a head defined before the body in __init__ is still
+        # the output: its logits must not be normalised); registration order without a batch
+        ran = output_module(model, ctx.sample[0], LINEAR_LIKE) if ctx.sample is not None else None
+        output = ran if ran is not None else (linear[-1] if linear else None)
         seqs = [m for m in model.modules() if isinstance(m, nn.Sequential)]
         added = 0
         for seq in seqs:

@@ -14,6 +14,7 @@ from .base import (
     RecipeRemedy,
     RepairContext,
     leaf_order,
+    output_module,
     probe_optimizer,
     sequence_of,
 )
@@ -62,7 +63,9 @@ class AddDropout(ModelRemedy):
 
     def transform(self, model: nn.Module, ctx: RepairContext) -> nn.Module:
         leaves = leaf_order(model)
-        last = leaves[-1][1] if leaves else None
+        # the output module: the one whose result the forward returns (registration order without a batch)
+        ran = output_module(model, ctx.sample[0]) if ctx.sample is not None else None
+        last = ran if ran is not None else (leaves[-1][1] if leaves else None)
         added = 0
         for seq in [m for m in model.modules() if isinstance(m, nn.Sequential)]:
             children = sequence_of(seq)
