@@ -4,8 +4,15 @@ from __future__ import annotations
 import numpy as np
 
 from ...stats.kinds import SATURATING
-from ..causes import (FIRST_UPDATE_TOO_LARGE, WEIGHTS_GROWN, init_audit, input_stats, inputs_unnormalized,
-                      rank_remedies, trained_weight_growth)
+from ..causes import (
+    FIRST_UPDATE_TOO_LARGE,
+    WEIGHTS_GROWN,
+    init_audit,
+    input_stats,
+    inputs_unnormalized,
+    rank_remedies,
+    trained_weight_growth,
+)
 from ..context import Context, fnum, nanmedian
 from ..depth import window_cols
 from ..findings import Finding
