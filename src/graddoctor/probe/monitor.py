@@ -951,11 +951,16 @@ class Monitor:
                    "and before compiling")
 
     def _fold_series(self, s: int) -> None:
-        """One time profile per layer and step: micro-batches and repeated calls add their squares."""
+        """One time profile per layer and step: micro-batches and repeated calls add their squares, aligned on the
+        end of their sequences (nearest the loss) when their lengths differ (batches padded to their own longest
+        sequence), as the store aligns the steps' profiles."""
         merged: dict[int, torch.Tensor] = {}
         for li, prof in self._series_pending:
             prev = merged.get(li)
-            merged[li] = prof if prev is None or prev.shape != prof.shape else prev + prof
+            if prev is not None and prev.shape != prof.shape:
+                n = max(prev.numel(), prof.numel())
+                prev, prof = (nn.functional.pad(t.reshape(-1), (n - t.numel(), 0)) for t in (prev, prof))
+            merged[li] = prof if prev is None else prev + prof
         self._series_rows.extend((s, li, prof) for li, prof in merged.items())
         self._series_pending.clear()
 
@@ -1280,10 +1285,16 @@ class Monitor:
         for sname, per_layer in extra.series.items():
             for lname, (st, vals) in per_layer.items():
                 old = series.setdefault(sname, {}).get(lname)
-                if old is None or old[1].shape[1] != vals.shape[1]:
-                    series[sname][lname] = (st, vals) if old is None else old
-                else:
-                    series[sname][lname] = (np.concatenate([old[0], st]), np.concatenate([old[1], vals]))
+                if old is None:
+                    series[sname][lname] = (st, vals)
+                    continue
+                # sequences of another length (an RNN fed batches of varying length): NaN-padded and aligned on
+                # the end (nearest the loss), as the store assembles them
+                width = max(old[1].shape[1], vals.shape[1])
+                mat = np.full((len(old[1]) + len(vals), width), np.nan, dtype=np.float32)
+                mat[:len(old[1]), width - old[1].shape[1]:] = old[1]
+                mat[len(old[1]):, width - vals.shape[1]:] = vals
+                series[sname][lname] = (np.concatenate([old[0], st]), mat)
         return dataclasses.replace(
             data, steps=np.concatenate([data.steps, extra.steps]),
             layer_stats={k: np.concatenate([v, extra.layer_stats[k]], axis=1) if k in extra.layer_stats else v
