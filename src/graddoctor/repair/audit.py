@@ -34,14 +34,29 @@ from .remedies.base import probe_run
 MAX_SCAN = 100_000
 
 
+def _float_tensors(x: object) -> list[torch.Tensor]:
+    """The floating-point tensors of a batch's inputs: one tensor, or those inside the tuple, list or dict that a
+    model with several inputs takes."""
+    if isinstance(x, torch.Tensor):
+        return [x] if x.is_floating_point() and x.numel() else []
+    if isinstance(x, dict):
+        x = list(x.values())
+    if isinstance(x, (tuple, list)):
+        return [t for v in x for t in _float_tensors(v)]
+    return []
+
+
 def _nonfinite_share(case: Case) -> float:
+    """Share of NaN/Inf among the floating-point training input values (every input of a model with several)."""
     if _is_pair(case.train):
-        x = case.train[0][:MAX_SCAN]
+        x: object = case.train[0][:MAX_SCAN]
     else:
         x = case.sample_batch()[0]
-    if not isinstance(x, torch.Tensor) or not x.is_floating_point() or x.numel() == 0:
+    tensors = _float_tensors(x)
+    total = sum(t.numel() for t in tensors)
+    if not total:
         return 0.0
-    return float((~torch.isfinite(x)).float().mean())
+    return sum(float((~torch.isfinite(t)).sum()) for t in tensors) / total
 
 
 def _nonfinite_targets(case: Case) -> tuple[float, int | None]:

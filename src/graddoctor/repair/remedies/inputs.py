@@ -33,12 +33,24 @@ class InputTransform(nn.Module):
         self.register_buffer("std", std)
 
     def forward(self, x: Any, *args: Any, **kwargs: Any) -> Any:
-        if isinstance(x, torch.Tensor) and x.is_floating_point():
-            if self.sanitize:
-                x = torch.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
-            if self.mean is not None:
-                x = (x - self.mean) / self.std
+        if self.sanitize:  # every floating-point input: one tensor, or those of a tuple/list/dict of inputs
+            x = _sanitized(x)
+        mean, std = self.mean, self.std
+        if isinstance(x, torch.Tensor) and x.is_floating_point() and isinstance(mean, torch.Tensor) \
+                and isinstance(std, torch.Tensor):
+            x = (x - mean) / std
         return self.inner(x, *args, **kwargs)
+
+
+def _sanitized(x: Any) -> Any:
+    """``x`` with NaN/Inf replaced by 0 in every floating-point tensor, inside tuples, lists and dicts too."""
+    if isinstance(x, torch.Tensor):
+        return torch.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0) if x.is_floating_point() else x
+    if isinstance(x, dict):
+        return {k: _sanitized(v) for k, v in x.items()}
+    if isinstance(x, (tuple, list)) and not hasattr(x, "_fields"):
+        return type(x)(_sanitized(v) for v in x)
+    return x
 
 
 def _inputs(ctx: RepairContext, case_train: Any) -> torch.Tensor:
