@@ -9,11 +9,13 @@ that makes the cell forget at the start of training.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
 from ...stats.activations import module_activation_kind
-from .base import LINEAR_LIKE, ModelRemedy, NotApplicable, RepairContext, leaf_order
+from .base import LINEAR_LIKE, ModelRemedy, NotApplicable, RepairContext, forward_trace, leaf_order
 from .forget_gate import FORGET_BIAS
 
 #: torch.nn.init gain names for the activation kinds graddoctor recognises (others: gain 1, "linear").
@@ -22,17 +24,21 @@ GAIN_NAMES = {"sigmoid": "sigmoid", "tanh": "tanh", "relu": "relu", "leaky_relu"
 RELU_LIKE = {"relu6", "elu", "celu", "gelu", "silu", "mish", "softplus", "rrelu", "hardswish", "prelu"}
 
 
-def following_activation(model: nn.Module) -> dict[int, str]:
-    """id(layer) -> kind of the first activation module after it in registration order (if any)."""
+def following_activation(model: nn.Module, x: Any = None) -> dict[int, str]:
+    """id(layer) -> kind of the first activation module after it: in the order one forward pass on the batch
+    ``x`` runs them (an ``__init__`` that defines ``self.act = nn.Tanh()`` before the layers is common), or in
+    registration order without a batch or when the pass fails."""
+    trace = forward_trace(model, x) if x is not None else None
+    order = [m for m, _ in trace[0]] if trace is not None else [m for _, m in leaf_order(model)]
     out: dict[int, str] = {}
     pending: list[nn.Module] = []
-    for _, m in leaf_order(model):
+    for m in order:
         kind = module_activation_kind(m)
         if isinstance(m, LINEAR_LIKE):
             pending.append(m)
         elif kind is not None:
             for layer in pending:
-                out[id(layer)] = kind
+                out.setdefault(id(layer), kind)  # a layer run twice keeps its first follower
             pending = []
     return out
 
@@ -75,7 +81,7 @@ class Reinit(ModelRemedy):
                f"orthogonal (LSTM forget-gate bias {FORGET_BIAS:g})"
 
     def transform(self, model: nn.Module, ctx: RepairContext) -> nn.Module:
-        acts = following_activation(model)
+        acts = following_activation(model, ctx.sample[0] if ctx.sample is not None else None)
         n = 0
         for m in model.modules():
             if isinstance(m, (nn.RNNBase, nn.RNNCellBase)):  # nn.RNNCell/LSTMCell/GRUCell are no RNNBase
