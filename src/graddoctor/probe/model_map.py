@@ -116,14 +116,26 @@ CHANNEL_LAYERS = (nn.modules.conv._ConvNd, nn.modules.batchnorm._BatchNorm, nn.m
                   nn.GroupNorm)
 
 
+try:  # the hook of the deprecated torch.nn.utils.weight_norm (still common: TCN, WaveNet, HiFi-GAN code)
+    from torch.nn.utils.weight_norm import WeightNorm as _WEIGHT_NORM
+except ImportError:  # pragma: no cover - a torch without it
+    _WEIGHT_NORM = ()  # type: ignore[assignment,misc]
+
+
 def _own_parameters(module: nn.Module) -> list[tuple[str, nn.Parameter]]:
     """The parameters ``module`` owns directly, plus, for a module parametrized with
     ``torch.nn.utils.parametrize`` (weight_norm, spectral_norm, orthogonal, ...), the originals behind its
     parametrized tensors (``parametrizations.weight.original``): they are its weight, and its forward pass is
     where they act. Without this the Linear would own only its bias and its weight would become a separate
     "layer" whose output is the weight itself. Larger originals first, so that ``fan_in_out`` reads the matrix
-    (weight_norm's ``v``) rather than the magnitude vector ``g`` of shape (out, 1)."""
+    (weight_norm's ``v``) rather than the magnitude vector ``g`` of shape (out, 1); likewise ``weight_v`` before
+    ``weight_g`` under the deprecated ``torch.nn.utils.weight_norm`` (a fan-in of 1 read from ``g`` made the
+    initialisation audit call a default-initialised layer's variance 0.03x He's)."""
     own = list(module.named_parameters(recurse=False))
+    for hook in module._forward_pre_hooks.values():
+        if isinstance(hook, _WEIGHT_NORM):  # the deprecated torch.nn.utils.weight_norm: <name>_g, then <name>_v
+            g = f"{hook.name}_g"
+            own.sort(key=lambda kv: kv[0] == g)  # its magnitude g, of shape (out, 1, ...), after the direction v
     if parametrize.is_parametrized(module):
         plists: nn.ModuleDict = module.parametrizations  # type: ignore[assignment]
         for tname, plist in plists.items():
