@@ -47,6 +47,11 @@ RUN_INPUT_RMS_SLACK = 3.0
 #: after 100 healthy steps grew a tanh MLP's weights 5x per step. Then a growing signal is the training's
 #: doing, not the initialisation's, whatever the weight factor says (:func:`trained_weight_growth`).
 WEIGHTS_GROWN = 10.0
+#: ``depth_without_normalization`` ("many layers in a row ... so per-layer factors compound") needs at least this
+#: many layers in the depth chain: two layer-to-layer steps, the vanishing detector's ``min_transitions`` (one
+#: step is one layer's gain, not a compounding). Below it the cause was cited for a recurrent layer and its
+#: Linear readout (a chain of one layer: recurrent layers are a time-axis matter).
+MIN_DEPTH_LAYERS = 3
 #: A plain RNN counts as "on a long sequence" from this many time steps (Hochreiter & Schmidhuber 1997,
 #: Task 2c: BPTT/RTRL "appear quite useless when the time lags exceed as few as 10 steps").
 LONG_SEQUENCE = 10
@@ -342,7 +347,7 @@ def depth_causes(ctx: Context, layers: list[int], shrink: bool, col: int) -> tup
     if not shrink and (grown_by_training or st.get("first_update_ratio")
                        and st["first_update_ratio"] > FIRST_UPDATE_TOO_LARGE):
         causes.insert(0, "learning_rate_too_high")
-    if not st["has_norm"] and st["has_residual"] is not True:
+    if not st["has_norm"] and st["has_residual"] is not True and st["depth"] >= MIN_DEPTH_LAYERS:
         causes.append("depth_without_normalization")
     if st.get("post_layernorm"):
         causes.append("post_layernorm")

@@ -115,9 +115,20 @@ class ExplodingDepth(Detector):
                               "act_rms_growth_last_first": fnum(p.act_growth),
                               "grad_ratio_max": fnum(p.grad_ratio_max), "layers_fitted": len(p.layers), **cev}
         recurrent = any(ctx.is_recurrent(i) for i in range(len(ctx.layers)))
-        msg = ("the signal grows through the layers (" + ", ".join(symptoms).replace("_", " ") + f"): backward "
-               f"first/last {p.signal_ratio:.3g}, forward last/first {p.act_growth:.3g}, max ||gW||/||W|| "
-               f"{p.grad_ratio_max:.3g}")
+        # only the numbers that were measured: after an overflow, or on a chain of one layer, the fits are NaN
+        nums = [f"{label} {v:.3g}" for label, v in (("backward first/last", p.signal_ratio),
+                                                    ("forward last/first", p.act_growth),
+                                                    ("max ||gW||/||W||", p.grad_ratio_max)) if np.isfinite(v)]
+        msg = ("the signal grows through the layers (" + ", ".join(symptoms).replace("_", " ") + ")"
+               + (": " + ", ".join(nums) if nums else ""))
+        if symptoms == ["relative_gradient"] and not (np.isfinite(p.signal_ratio) or np.isfinite(p.act_growth)):
+            # nothing was measured through the layers: say what was, not a growth
+            msg = (f"relative gradient ||gW||/||W|| up to {p.grad_ratio_max:.3g} (above {self.grad_ratio:g} at "
+                   f"{', '.join(layers[:3])}{', ...' if len(layers) > 3 else ''}): one SGD step at lr 0.1 would "
+                   "move those weights by more than their norm; the growth through the layers was not measured")
+        if any(ctx.layers[i].type == "RNN" for i in range(len(ctx.layers)) if ctx.layers[i].name in layers) \
+                and "plain_rnn_long_sequence" not in causes:
+            causes.append("plain_rnn_long_sequence")  # a plain RNN's weights: the product over time steps
         if at_entry:
             top = max((i for i in range(len(ctx.layers)) if ctx.layers[i].name in layers), key=lambda i: gr[i],
                       default=None)

@@ -105,10 +105,10 @@ class Stalled(Detector):
             low = self._low_lr(ctx, fin, a, b, progress, w)
             if low or not below:  # updates not tiny: the learning-rate tier or nothing, never init/depth
                 return low
-        causes = ["init_scale_too_small", "depth_without_normalization"] if not ctx.has_norm \
-            else ["init_scale_too_small"]
-        from ..causes import depth_causes
+        from ..causes import MIN_DEPTH_LAYERS, depth_causes
         chain = ctx.chain()
+        causes = ["init_scale_too_small", "depth_without_normalization"] \
+            if not ctx.has_norm and len(chain) >= MIN_DEPTH_LAYERS else ["init_scale_too_small"]
         ev = {"max_update_ratio": fnum(fin.max()), "median_update_ratio": fnum(np.median(fin)),
               "loss_start": fnum(a), "loss_end": fnum(b), "relative_progress": fnum(progress),
               "lr": ctx.optimizer_hp("lr"), "optimizer": (ctx.meta.get("optimizer") or {}).get("class")}
