@@ -88,7 +88,9 @@ def _rebuild(x: list[Any] | tuple[Any, ...], items: list[Any]) -> Any:
 
 def _to(x: Any, device: torch.device) -> Any:
     if isinstance(x, torch.Tensor):
-        return x.to(device)
+        # a batch made under torch.inference_mode() (an evaluation loader): autograd cannot save an inference tensor
+        # for backward, so the pass takes a normal copy
+        return x.clone() if x.is_inference() and x.device == device else x.to(device)
     if isinstance(x, (list, tuple)):
         return _rebuild(x, [_to(v, device) for v in x])
     if isinstance(x, Mapping):  # dict, or transformers' BatchEncoding (a UserDict): model(**x) either way
@@ -271,6 +273,7 @@ def _model_facts(model: nn.Module) -> dict[str, Any]:
     return {"forget_gate_bias": fg, "post_layernorm": post_ln}
 
 
+@torch.inference_mode(False)  # called under inference mode (a notebook, an evaluation hook): the pass needs autograd
 def check(model: nn.Module, inputs: Any, targets: Any, loss_fn: Callable[[Any, Any], torch.Tensor], *,
           batches: int = 1, device: str | torch.device | None = None, **thresholds: Any) -> Any:
     """Diagnose ``model`` from one batch before training, leaving it exactly as it was.
