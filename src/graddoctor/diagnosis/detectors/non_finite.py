@@ -17,7 +17,9 @@ SUDDEN_HINT = {
                        "empty selection in the loss function",
     "non_finite_inputs": "the first layer's output was the first to be non-finite, so look for a NaN/Inf in that "
                          "step's input batch",
-    "unsafe_op": "the layers before it were finite, so look for log, sqrt, division or exp inside it",
+    "unsafe_op": "the layers before it were finite, so look for log, sqrt, division or exp inside it or applied to "
+                 "its input in the parent module's forward (a functional call between two layers, which a run "
+                 "cannot tell apart)",
     "non_finite_parameters": "already held NaN/Inf when watching began: reload an earlier checkpoint or "
                              "re-initialise them",
 }
@@ -207,7 +209,9 @@ class NonFinite(Detector):
         if born_bad:
             msg += f": the parameters of {', '.join(born_bad[:5])} " + SUDDEN_HINT["non_finite_parameters"]
         elif on["sudden"]:
-            msg += (", with a steady gradient norm before it: " + SUDDEN_HINT.get(causes[-1], ""))
+            # at the first recorded step there is no gradient norm before it to call steady
+            msg += ((", with a steady gradient norm before it: " if c > 0 else ", at the first recorded step: ")
+                    + SUDDEN_HINT.get(causes[-1], ""))
         elif causes == ["unsafe_op"]:
             msg += ", with a finite loss and layer outputs: " + BACKWARD_HINT
         kind = "non_finite" if on["sudden"] or causes == ["unsafe_op"] else "exploding_gradient"
