@@ -26,6 +26,7 @@ from .base import (
     leaf_order,
     output_ids,
     probe_run,
+    reinit_weight,
     set_submodule,
 )
 
@@ -53,13 +54,14 @@ def init_for(layer: Any, to: str) -> None:
     w = getattr(layer, "weight", None)
     if w is None or w.dim() < 2:
         return
+    if to == "selu":
+        reinit_weight(layer, lambda t: nn.init.kaiming_normal_(t, nonlinearity="linear"))
+    elif to in ("leaky_relu", "prelu"):
+        a = LEAKY_SLOPE if to == "leaky_relu" else 0.25
+        reinit_weight(layer, lambda t: nn.init.kaiming_normal_(t, a=a, nonlinearity="leaky_relu"))
+    else:
+        reinit_weight(layer, lambda t: nn.init.kaiming_normal_(t, nonlinearity="relu"))
     with torch.no_grad():
-        if to == "selu":
-            nn.init.kaiming_normal_(w, nonlinearity="linear")
-        elif to in ("leaky_relu", "prelu"):
-            nn.init.kaiming_normal_(w, a=LEAKY_SLOPE if to == "leaky_relu" else 0.25, nonlinearity="leaky_relu")
-        else:
-            nn.init.kaiming_normal_(w, nonlinearity="relu")
         if getattr(layer, "bias", None) is not None:
             nn.init.zeros_(layer.bias)
 

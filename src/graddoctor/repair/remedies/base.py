@@ -171,8 +171,12 @@ LINEAR_LIKE = (nn.Linear, nn.modules.conv._ConvNd)
 
 def leaf_order(model: nn.Module) -> list[tuple[str, nn.Module]]:
     """Leaf modules (no children) in registration order, which is forward order for Sequential models. A module
-    registered at several places (one ``nn.Tanh()`` object used after every layer) is listed at each of them."""
-    return [(n, m) for n, m in model.named_modules(remove_duplicate=False) if not list(m.children())]
+    registered at several places (one ``nn.Tanh()`` object used after every layer) is listed at each of them. A
+    layer under a parametrization (weight_norm, spectral_norm: its only child is ``parametrizations``) is a leaf,
+    and the parametrization modules inside it are not."""
+    return [(n, m) for n, m in model.named_modules(remove_duplicate=False)
+            if not [c for k, c in m.named_children() if k != "parametrizations"]
+            and ".parametrizations." not in f".{n}."]
 
 
 def sequence_of(seq: nn.Sequential) -> list[nn.Module]:
@@ -219,6 +223,42 @@ def output_module(model: nn.Module, x: Any, cls: type | tuple[type, ...] = nn.Mo
         ids = output_ids(out)
         return next((m for m, o in reversed(calls) if id(o) in ids), None)
     return next((m for m, _ in reversed(calls) if isinstance(m, cls)), None)  # type: ignore[return-value]
+
+
+def reinit_weight(layer: nn.Module, fill: Callable[[torch.Tensor], Any]) -> None:
+    """Run the in-place init ``fill`` (e.g. ``nn.init.kaiming_normal_``) on ``layer.weight``. A weight under a
+    parametrization (``torch.nn.utils.parametrizations.weight_norm``/``spectral_norm``) is computed from its
+    stored parts on every access, so an init on it filled a temporary and changed nothing: the new weight is drawn
+    into a fresh tensor and assigned through the parametrization; the older hook-based ``weight_norm`` (stored
+    ``weight_g``/``weight_v``) gets its direction and norm set from it."""
+    weight: Any = layer.weight
+    with torch.no_grad():
+        w = torch.empty_like(weight)
+        fill(w)
+        _assign_weight(layer, w)
+
+
+def scale_weight(layer: nn.Module, factor: float) -> None:
+    """Multiply ``layer.weight`` by ``factor``, through a parametrization or a hook-based weight norm too."""
+    weight: Any = layer.weight
+    with torch.no_grad():
+        _assign_weight(layer, weight.detach() * factor)
+
+
+def _assign_weight(layer: Any, w: torch.Tensor) -> None:
+    from torch.nn.utils import parametrize
+
+    if parametrize.is_parametrized(layer, "weight"):
+        layer.weight = w  # the parametrization's right_inverse stores it
+        return
+    norm_hook: Any = next((h for h in layer._forward_pre_hooks.values()
+                           if type(h).__name__ == "WeightNorm" and getattr(h, "name", None) == "weight"), None)
+    if norm_hook is not None and hasattr(layer, "weight_g") and hasattr(layer, "weight_v"):
+        layer.weight_v.copy_(w)
+        layer.weight_g.copy_(torch.norm_except_dim(w, 2, norm_hook.dim))
+        layer.weight = norm_hook.compute_weight(layer)  # what the next forward would compute
+        return
+    layer.weight.copy_(w)
 
 
 def set_submodule(model: nn.Module, name: str, new: nn.Module) -> None:

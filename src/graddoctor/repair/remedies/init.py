@@ -9,13 +9,22 @@ that makes the cell forget at the start of training.
 """
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import torch
 from torch import nn
 
 from ...stats.activations import module_activation_kind
-from .base import LINEAR_LIKE, ModelRemedy, NotApplicable, RepairContext, forward_trace, leaf_order
+from .base import (
+    LINEAR_LIKE,
+    ModelRemedy,
+    NotApplicable,
+    RepairContext,
+    forward_trace,
+    leaf_order,
+    reinit_weight,
+)
 from .forget_gate import FORGET_BIAS
 
 #: torch.nn.init gain names for the activation kinds graddoctor recognises (others: gain 1, "linear").
@@ -91,12 +100,12 @@ class Reinit(ModelRemedy):
                 name, gain = gain_for(acts.get(id(m)), self.scheme)
                 if self.scheme == "he":  # He et al. 2015: std sqrt(2 / fan_in), for the ReLU family
                     leaky = name == "leaky_relu"
-                    nn.init.kaiming_normal_(m.weight, a=0.01 if leaky else 0,
-                                            nonlinearity="leaky_relu" if leaky else "relu")
+                    reinit_weight(m, partial(nn.init.kaiming_normal_, a=0.01 if leaky else 0,
+                                             nonlinearity="leaky_relu" if leaky else "relu"))
                 elif self.scheme == "xavier":
-                    nn.init.xavier_normal_(m.weight, gain=gain)
+                    reinit_weight(m, partial(nn.init.xavier_normal_, gain=gain))
                 else:
-                    nn.init.orthogonal_(m.weight, gain=gain)
+                    reinit_weight(m, partial(nn.init.orthogonal_, gain=gain))
                 if m.bias is not None:
                     nn.init.zeros_(m.bias)
                 n += 1

@@ -10,7 +10,15 @@ from typing import Any
 import torch
 from torch import nn
 
-from .base import LINEAR_LIKE, ModelRemedy, NotApplicable, RepairContext, to_model_device
+from .base import (
+    LINEAR_LIKE,
+    ModelRemedy,
+    NotApplicable,
+    RepairContext,
+    reinit_weight,
+    scale_weight,
+    to_model_device,
+)
 
 #: Stop rescaling a layer when its output variance is within this distance of 1 (the paper's Tol_var = 0.1).
 TOL_VAR = 0.1
@@ -38,7 +46,7 @@ class LSUVInit(ModelRemedy):
         try:
             with torch.no_grad():
                 for m in layers:
-                    nn.init.orthogonal_(m.weight)
+                    reinit_weight(m, nn.init.orthogonal_)
                     if m.bias is not None:
                         nn.init.zeros_(m.bias)
                 for m in layers:
@@ -60,6 +68,6 @@ class LSUVInit(ModelRemedy):
                 var = float(torch.cat([s.reshape(-1) for s in seen]).var())
                 if not torch.isfinite(torch.tensor(var)) or var <= 0 or abs(var - 1.0) < TOL_VAR:
                     return
-                layer.weight.data.div_(var ** 0.5)
+                scale_weight(layer, var ** -0.5)
         finally:
             handle.remove()
