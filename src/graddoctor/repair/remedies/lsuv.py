@@ -15,6 +15,7 @@ from .base import (
     ModelRemedy,
     NotApplicable,
     RepairContext,
+    forward_trace,
     reinit_weight,
     scale_weight,
     to_model_device,
@@ -49,7 +50,7 @@ class LSUVInit(ModelRemedy):
                     reinit_weight(m, nn.init.orthogonal_)
                     if m.bias is not None:
                         nn.init.zeros_(m.bias)
-                for m in layers:
+                for m in _forward_order(model, layers, x):  # layer-sequential: each after those before it
                     self._rescale(model, m, x)
         finally:
             model.train(was)
@@ -71,3 +72,18 @@ class LSUVInit(ModelRemedy):
                 scale_weight(layer, var ** -0.5)
         finally:
             handle.remove()
+
+
+def _forward_order(model: nn.Module, layers: list[Any], x: Any) -> list[Any]:
+    """``layers`` in the order a forward pass on ``x`` first runs them (``__init__`` order is forward order only
+    inside an nn.Sequential: a head defined before the body was rescaled before the layers that feed it, and
+    their later rescaling moved its output variance off 1 again); layers that did not run keep their place at
+    the end; registration order when the pass fails."""
+    trace = forward_trace(model, x)
+    if trace is None:
+        return layers
+    ran: list[Any] = []
+    for m, _ in trace[0]:
+        if any(m is layer for layer in layers) and all(m is not r for r in ran):
+            ran.append(m)
+    return ran + [m for m in layers if all(m is not r for r in ran)]
