@@ -226,7 +226,9 @@ class Case:
     def evaluate(self, model: nn.Module) -> tuple[float, float]:
         """Validation ``(loss, metric)`` in eval mode without gradients; non-finite loss gives metric -inf
         for ``-loss`` metrics. Accuracy is the share of target values (each pixel of a segmentation's
-        ``(N, H, W)`` targets) whose class-score argmax is right. Restores the model's train/eval mode."""
+        ``(N, H, W)`` targets) whose class-score argmax is right, among the targets that are classes (a negative
+        index, e.g. cross-entropy's ignore_index -100 on padding, is left out). Restores the model's train/eval
+        mode."""
         was = model.training
         model.eval()
         device = next(iter(model.parameters())).device
@@ -246,8 +248,11 @@ class Case:
                     if classify is None:
                         classify = is_classification(out, y)
                     if classify:  # per target: a segmentation's (N, H, W) targets count each pixel
-                        correct += float((out.argmax(dim=1) == y).sum())
-                        n_targets += int(y.numel())
+                        # a negative index is no class: F.cross_entropy's ignore_index (-100, padding tokens,
+                        # unlabelled pixels) is left out of the share as it is left out of the loss
+                        valid = y >= 0
+                        correct += float(((out.argmax(dim=1) == y) & valid).sum())
+                        n_targets += int(valid.sum())
         finally:
             model.train(was)
         if n == 0:
@@ -326,7 +331,7 @@ class Case:
                     counts[v] = counts.get(v, 0) + k
         except Exception:  # targets that cannot be counted: judged on the loss alone
             return math.nan
-        total = sum(counts.values())
+        total = sum(k for v, k in counts.items() if v >= 0)  # ignored targets count in no accuracy
         best = max((k for v, k in counts.items() if v >= 0), default=0)
         return best / total if total and best else math.nan
 
