@@ -5,7 +5,7 @@ import json
 
 import click
 
-from ..present.sampling import MAX_DISPLAY_STEPS
+from ..present.sampling import INT64_MAX, MAX_DISPLAY_STEPS
 
 
 @click.command("stats")
@@ -35,7 +35,7 @@ def command(run: str, step: int | None, as_json: bool) -> None:
     if step is not None and step not in set(data.steps.tolist()):
         # the recorded steps on either side (a run recorded with every=3 has 6 and 9 around 7, not "e.g. 9")
         every = sampling.curve_steps if sampling.curve_steps.size else data.steps  # all recorded, not the shown
-        pos = int(np.searchsorted(every, step))
+        pos = int(np.searchsorted(every, min(max(step, -INT64_MAX), INT64_MAX)))  # numpy overflows past int64
         near = sorted({int(every[p]) for p in (pos - 1, pos) if 0 <= p < every.size})
         raise click.BadParameter(f"step {step} was not recorded; recorded steps run from {int(data.steps[0])} to "
                                  f"{int(data.steps[-1])} (nearest: {' and '.join(map(str, near))})",

@@ -121,8 +121,14 @@ def nonfinite_positions(step_stats: dict[str, np.ndarray]) -> np.ndarray:
     return np.flatnonzero(np.logical_or.reduce(masks))
 
 
+#: Steps are stored as SQLite INTEGERs (signed 64-bit): a number outside this range (``--step 1e20`` typed by hand,
+#: a ``--window`` that large) can never be a recorded step or a row count, and numpy and SQLite overflow on it.
+INT64_MAX = 2**63 - 1
+
+
 def _forced(steps: np.ndarray, step_stats: dict[str, np.ndarray], include: list[int] | None) -> np.ndarray:
     forced = nonfinite_positions(step_stats)
+    include = [int(s) for s in include or [] if -INT64_MAX <= int(s) <= INT64_MAX]
     if include:
         pos = np.searchsorted(steps, np.asarray(include, dtype=np.int64))
         ok = (pos < steps.size) & (steps[np.minimum(pos, steps.size - 1)] == np.asarray(include)) if steps.size \
@@ -191,7 +197,7 @@ def _read_sampled(con: sqlite3.Connection, path: str, max_steps: int, include: l
     layers = [json.loads(info) for (info,) in con.execute("SELECT info FROM layers ORDER BY idx")]
     q = "SELECT step, wall_time, loss, total_grad_norm, nonfinite_grads FROM steps ORDER BY step"
     if tail is not None:
-        q = f"SELECT * FROM ({q} DESC LIMIT {int(tail)}) ORDER BY step"
+        q = f"SELECT * FROM ({q} DESC LIMIT {min(int(tail), INT64_MAX)}) ORDER BY step"
     rows = con.execute(q).fetchall()
     all_steps = np.array([r[0] for r in rows], dtype=np.int64)
 
