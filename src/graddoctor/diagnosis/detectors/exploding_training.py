@@ -100,7 +100,9 @@ class ExplodingTraining(Detector):
         first = g[:self.window][np.isfinite(g[:self.window])]
         floor = self.min_over_start * float(np.median(first)) if first.size else 0.0
         spikes = []
-        for t in range(self.warmup, g.size):
+        for t in range(1, g.size):
+            if t < self.warmup and np.isfinite(g[t]):
+                continue  # the warmup excuses fast changes of a finite norm, not a NaN/Inf one
             ref = g[max(0, t - self.window):t]
             ref = ref[np.isfinite(ref)]
             after = g[t + 1:t + 1 + self.window]
@@ -156,9 +158,12 @@ class ExplodingTraining(Detector):
         with np.errstate(all="ignore"):
             base = nanmedian(wg[:, max(0, c - self.window):c], axis=1) if c > 0 else wg[:, 0]
             jump = wg[:, c] / base
+        gnf = ctx.stat("grad_nonfinite")[:, c] if ctx.stat("grad_nonfinite").size else np.zeros(len(ctx.layers))
         layers = [ctx.layers[i].name for i in range(len(ctx.layers)) if np.isfinite(jump[i])
                   and jump[i] > self.spike_factor] or [ctx.layers[i].name for i in range(len(ctx.layers))
-                                                       if np.isfinite(wg[i, c])]
+                                                       if np.isfinite(wg[i, c])] \
+            or [ctx.layers[i].name for i in range(len(ctx.layers)) if np.isfinite(gnf[i]) and gnf[i] > 0]
+        # (the last: a non-finite step, where no gradient norm is finite: the layers whose gradients are not)
         recurrent = any(ctx.is_recurrent(i) for i in range(len(ctx.layers)))
         if not spikes and not growing and c in oversized:  # oversized steps: the layers that moved by their norm
             layers = [ctx.layers[i].name for i in range(len(ctx.layers))
