@@ -1,6 +1,7 @@
 """RunData: what a watched run recorded, as arrays (layers x steps) per statistic."""
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -101,7 +102,16 @@ class RunData:
     def stat(self, name: str) -> np.ndarray:
         """A per-layer statistic as an array (layers x steps)."""
         if name not in self.layer_stats:
-            raise KeyError(f"no statistic {name!r}; recorded: {', '.join(sorted(self.layer_stats))}")
+            # It listed every per-layer statistic as "recorded", also those the run never recorded (all NaN),
+            # and said nothing of a per-step one (stat("loss")) or of a near miss (stat("signal_norms")).
+            if name in self.step_stats:
+                raise KeyError(f"{name!r} is a per-step statistic, not a per-layer one: read it as "
+                               f"step_stats[{name!r}] (one value per recorded step)")
+            close = difflib.get_close_matches(str(name), list(self.layer_stats), n=2, cutoff=0.6)
+            hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
+            raise KeyError(f"no per-layer statistic {name!r}{hint}; the per-layer statistics are "
+                           f"{', '.join(self.layer_stats)} (docs/statistics.md; NaN where not recorded), the "
+                           f"per-step ones ({', '.join(self.step_stats)}) are in step_stats")
         return self.layer_stats[name]
 
     def at_step(self, name: str, step: int | None = None) -> np.ndarray:
