@@ -1,6 +1,7 @@
 """Schedules: plain callables ``step -> bool`` that say which optimizer steps are recorded."""
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable
 
 Schedule = Callable[[int], bool]
@@ -31,12 +32,13 @@ def make_schedule(spec: int | str | Schedule) -> Schedule:
     """Turn ``every=`` (an int, a preset name or a callable) into a schedule."""
     if isinstance(spec, bool):
         raise ValueError("every must be an int, a preset name or a callable step -> bool")
-    if isinstance(spec, int):
-        return every(spec)
+    if isinstance(spec, numbers.Integral):  # numpy integers too (every = np.int64(total // 100))
+        return every(int(spec))
     if isinstance(spec, str):
         if spec not in PRESETS:
             raise ValueError(f"unknown schedule preset {spec!r}; choose one of {', '.join(PRESETS)}")
         return PRESETS[spec]
     if callable(spec):
         return spec
-    raise ValueError("every must be an int, a preset name or a callable step -> bool")
+    raise ValueError(f"every must be an int, a preset name or a callable step -> bool, got {type(spec).__name__} "
+                     f"{spec!r}")
