@@ -19,6 +19,7 @@ from torch.overrides import TorchFunctionMode
 from ...stats.activations import FUNCTION_KINDS, SATURATING, module_activation_kind
 from .base import (
     LINEAR_LIKE,
+    Delegating,
     ModelRemedy,
     NotApplicable,
     RepairContext,
@@ -235,7 +236,7 @@ class _Swapper(TorchFunctionMode):
         return func(*args, **(kwargs or {}))
 
 
-class FunctionalSwap(nn.Module):
+class FunctionalSwap(Delegating):
     """Runs ``inner`` with its functional activation calls number ``swap`` (per forward) replaced by ``fn``."""
 
     def __init__(self, inner: nn.Module, targets: frozenset[str], fn: Callable[[torch.Tensor], torch.Tensor],

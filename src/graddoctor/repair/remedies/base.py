@@ -261,6 +261,23 @@ def _assign_weight(layer: Any, w: torch.Tensor) -> None:
     layer.weight.copy_(w)
 
 
+class Delegating(nn.Module):
+    """A module that stands in for another (a wrapper around the user's model, a gated layer in place of an
+    ``nn.RNN``): an attribute it does not have is read from the module named by ``_delegate_to``, so code that
+    reads ``self.rnn.hidden_size`` or calls ``model.init_hidden(b)`` keeps working on the replacement."""
+
+    _delegate_to = "inner"
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            if name.startswith("__") or name == self._delegate_to:
+                raise
+            inner = super().__getattr__(self._delegate_to)
+            return getattr(inner, name)
+
+
 def set_submodule(model: nn.Module, name: str, new: nn.Module) -> None:
     """Replace the submodule at dotted ``name`` with ``new``."""
     parent_name, _, child = name.rpartition(".")

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-from .base import ModelRemedy, NotApplicable, RepairContext, probe_run
+from .base import Delegating, ModelRemedy, NotApplicable, RepairContext, probe_run
 
 #: Smallest input passed to log/sqrt/rsqrt (float32 resolves 1e-7 relative to 1; 1e-6 keeps log finite).
 EPS = 1e-6
@@ -69,7 +69,7 @@ class _Guard(TorchFunctionMode):
         return func(*args, **kwargs)
 
 
-class Guarded(nn.Module):
+class Guarded(Delegating):
     """Runs ``inner`` with log/sqrt/rsqrt/exp inputs clamped to their safe range."""
 
     def __init__(self, inner: nn.Module) -> None:

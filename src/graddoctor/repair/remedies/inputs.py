@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from ..case import _is_pair
-from .base import ModelRemedy, NotApplicable, RepairContext
+from .base import Delegating, ModelRemedy, NotApplicable, RepairContext
 
 #: Floor on the feature std (constant features, e.g. MNIST's border pixels, are centred, not blown up).
 MIN_STD = 1e-3
@@ -21,7 +21,7 @@ STANDARD_TOL = 0.25
 MAX_SAMPLES = 10_000
 
 
-class InputTransform(nn.Module):
+class InputTransform(Delegating):
     """Runs ``inner`` on transformed inputs (first positional argument only)."""
 
     def __init__(self, inner: nn.Module, mean: torch.Tensor | None = None, std: torch.Tensor | None = None,

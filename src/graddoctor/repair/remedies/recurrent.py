@@ -11,12 +11,14 @@ from typing import Any
 import torch
 from torch import nn
 
-from .base import ModelRemedy, NotApplicable, RepairContext, set_submodule
+from .base import Delegating, ModelRemedy, NotApplicable, RepairContext, set_submodule
 from .forget_gate import FORGET_BIAS
 
 
-class LSTMAsRNN(nn.Module):
+class LSTMAsRNN(Delegating):
     """An LSTM with the call signature and outputs of ``nn.RNN``."""
+
+    _delegate_to = "lstm"
 
     def __init__(self, **kw: Any) -> None:
         super().__init__()
@@ -35,11 +37,13 @@ class LSTMAsRNN(nn.Module):
         return out, h
 
 
-class LSTMCellAsRNNCell(nn.Module):
+class LSTMCellAsRNNCell(Delegating):
     """An LSTMCell with the signature of ``nn.RNNCell``. It keeps its own cell state within a sequence: the cell
     state carries on when ``hx`` is the hidden state this cell returned last (``h = cell(x_t, h)``), and starts
     at zero for any other ``hx`` (``None``, or a fresh ``torch.zeros(...)`` at the start of the next sequence),
     so no state (and no autograd graph) leaks from one batch into the next."""
+
+    _delegate_to = "cell"
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True) -> None:
         super().__init__()
