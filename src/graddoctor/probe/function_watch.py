@@ -189,8 +189,10 @@ class CheckObserver:
         uname = UNSAFE_OPS.get(func)
         if uname is not None and isinstance(out, torch.Tensor) and out.is_floating_point():
             ins = [a for a in args if isinstance(a, torch.Tensor) and a.is_floating_point()]
-            in_ok = torch.stack([torch.isfinite(a.detach()).all() for a in ins]).all() if ins \
-                else torch.ones((), dtype=torch.bool)
+            # on the output's device: collect() stacks it with the output's flag (an op without a floating input,
+            # torch.arange(n, device="cuda") / n in a sinusoidal embedding, had a CPU flag beside a CUDA one)
+            in_ok = torch.stack([torch.isfinite(a.detach()).all() for a in ins]).all().to(out.device) if ins \
+                else torch.ones((), dtype=torch.bool, device=out.device)
             where = self.stack[-1] if self.stack else self.outside
             self.unsafe.append((uname, where, in_ok, torch.isfinite(out.detach()).all()))
             return
