@@ -12,6 +12,9 @@ from typing import Any
 
 import click
 
+#: Suffixes of the descriptions ``--save`` writes beside the model file (``<stem>.json``, ``<stem>.txt``).
+DESCRIPTION_SUFFIXES = (".json", ".txt")
+
 
 class _UsageExit(click.ClickException):
     """A ClickException that exits 2, the code of every user error (see ``graddoctor --help``)."""
@@ -91,6 +94,12 @@ def check_writable(path: str) -> None:
     """
     import os
 
+    if Path(path).suffix.lower() in DESCRIPTION_SUFFIXES:
+        # the descriptions are written beside the model as <stem>.json and <stem>.txt: one of them would
+        # overwrite the state_dict just saved, after the whole repair had run
+        stem = Path(path).with_suffix("")
+        raise click.UsageError(f"--save {path!r}: the model file would be overwritten by its own description "
+                               f"({stem}.json, {stem}.txt); give it another suffix, e.g. {stem}.pt")
     folder = Path(path).parent
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -110,7 +119,7 @@ def save_repaired(result: Any, path: str) -> list[str]:
     desc = {"remedy": result.best.name, "changes": list(result.best.changes),
             "model_class": type(result.model).__name__, "model": str(result.model),
             "evidence": result.to_dict(), "load_with": f"torch.load({str(out)!r}, weights_only=True)"}
-    js, txt = out.with_suffix(".json"), out.with_suffix(".txt")
+    js, txt = (out.with_suffix(suffix) for suffix in DESCRIPTION_SUFFIXES)
     js.write_text(json.dumps(desc, indent=1))
     txt.write_text(result.describe() + "\n\nrepaired model:\n" + str(result.model) + "\n")
     return [str(out), str(js), str(txt)]
