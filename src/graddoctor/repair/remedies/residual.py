@@ -3,7 +3,8 @@
 
 A block starts at a Linear/Conv layer and runs up to the next one (its normalization and activation
 included). A block is wrapped when its layer keeps the shape (Linear in == out features; Conv with equal
-channels, stride 1 and "same" padding) and at least :data:`MIN_RUN` such blocks follow each other. A module
+channels, stride 1 and "same" padding), is not the output layer (the Linear/Conv that runs last) and at least
+:data:`MIN_RUN` such blocks follow each other. A module
 that changes the shape (pooling, Flatten, padding, upsampling, ...: a known type, or one whose output shape
 differs from its input's on a training batch) ends the block before it and is left outside every shortcut:
 ``x + f(x)`` needs ``f(x)`` shaped like ``x``.
@@ -23,7 +24,15 @@ from typing import Any
 import torch
 from torch import nn
 
-from .base import LINEAR_LIKE, ModelRemedy, NotApplicable, RepairContext, probe_run, sequence_of
+from .base import (
+    LINEAR_LIKE,
+    ModelRemedy,
+    NotApplicable,
+    RepairContext,
+    output_module,
+    probe_run,
+    sequence_of,
+)
 
 #: Fewest consecutive same-shaped blocks worth wrapping (a single block gains little depth-wise).
 MIN_RUN = 2
@@ -121,9 +130,14 @@ class AddResidual(ModelRemedy):
     def transform(self, model: nn.Module, ctx: RepairContext) -> nn.Module:
         wrapped = 0
         reshaping = _reshaping(model, ctx.sample)
+        # the output layer (the Linear/Conv that runs last; the last registered without a batch) makes the
+        # prediction, it is no hidden block: x + f(x) there would add the last hidden features to the output
+        ran = output_module(model, ctx.sample[0], LINEAR_LIKE) if ctx.sample is not None else None
+        linear = [m for m in model.modules() if isinstance(m, LINEAR_LIKE)]
+        output = ran if ran is not None else (linear[-1] if linear else None)
         for seq in [m for m in model.modules() if isinstance(m, nn.Sequential)]:
             blocks = _blocks(sequence_of(seq), reshaping)
-            ok = [isinstance(b[0], LINEAR_LIKE) and _keeps_shape(b[0]) for b in blocks]
+            ok = [isinstance(b[0], LINEAR_LIKE) and _keeps_shape(b[0]) and b[0] is not output for b in blocks]
             new: list[nn.Module] = []
             changed = False
             i = 0
