@@ -335,7 +335,9 @@ class DistributedMonitor(Monitor):
         self._series_rows[:] = rows
 
     def _agreed_profiles(self) -> list[torch.Tensor]:
-        """RNN time profiles padded to the longest sequence over ranks (ranks may see different lengths).
+        """RNN time profiles padded to the longest sequence over ranks (ranks may see different lengths), at the
+        start: a profile's last entry is the time step nearest the loss, whatever the sequence's length, as within
+        a process and in the store.
 
         Only models with recurrent layers pay for this agreement (a MAX all-reduce of one length per
         profile); every rank records the same number of profiles (same model, same detail steps).
@@ -347,7 +349,7 @@ class DistributedMonitor(Monitor):
         torch.distributed.all_reduce(lens, op=torch.distributed.ReduceOp.MAX, group=self.group)
         out = []
         for p, m in zip(profs, lens.tolist()):
-            out.append(torch.nn.functional.pad(p, (0, int(m) - p.numel())) if p.numel() < m else p)
+            out.append(torch.nn.functional.pad(p, (int(m) - p.numel(), 0)) if p.numel() < m else p)
         return out
 
     def _reduce(self, raw: Any) -> Any:
