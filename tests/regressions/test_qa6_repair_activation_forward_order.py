@@ -70,3 +70,23 @@ def test_functional_calls_beside_modules_are_swapped() -> None:
     assert isinstance(new, FunctionalSwap) and isinstance(new.inner.a1, nn.ReLU), new
     h = torch.relu(new.inner.l2(torch.relu(new.inner.l1(X))))
     torch.testing.assert_close(new(X), new.inner.l3(h))
+
+
+class SharedSigmoidAutoencoder(nn.Module):
+    """One ``self.act = nn.Sigmoid()`` (defined first) for the hidden layers and the output."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.act = nn.Sigmoid()
+        self.l1, self.l2, self.l3 = nn.Linear(4, 8), nn.Linear(8, 8), nn.Linear(8, 4)
+
+    def forward(self, x):
+        return self.act(self.l3(self.act(self.l2(self.act(self.l1(x))))))
+
+
+def test_shared_activation_keeps_its_output_use() -> None:
+    new = get_remedy("use_relu_family")(SharedSigmoidAutoencoder(), CTX)
+    assert isinstance(new, FunctionalSwap), new  # the module is the output's too: its hidden calls are redirected
+    inner = new.inner
+    h = torch.relu(inner.l2(torch.relu(inner.l1(X))))
+    torch.testing.assert_close(new(X), torch.sigmoid(inner.l3(h)))
