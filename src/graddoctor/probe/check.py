@@ -345,9 +345,12 @@ def check(model: nn.Module, inputs: Any, targets: Any, loss_fn: Callable[[Any, A
         seq = _SequenceProbe(model, mmap, inputs)
         try:
             # paused_watches: a check inside a watched run adds nothing to the run's next step
+            # Every pass starts from no gradient, for a loss module's parameters too: its backward would otherwise
+            # add into the user's own .grad tensors, in place, which the snapshot puts back as they are
+            owned = [p for m in (model, loss_fn) if isinstance(m, nn.Module) for p in m.parameters()]
             with paused_watches(), CheckObserver(model, mmap) as obs, seq, torch.enable_grad():
                 for x, y in zip(xs, ys):
-                    for p in model.parameters():
+                    for p in owned:
                         p.grad = None
                     x = seq.prepare(x)
                     obs.outside = "<model>"
