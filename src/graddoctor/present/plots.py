@@ -200,9 +200,6 @@ def heatmap(data: RunData) -> Figure | None:
     for ax, key in zip(axes[0], keys):
         cols = recorded_columns(data.layer_stats[key])
         steps = data.steps[cols]
-        # one recorded column (a statistic of detail steps in a short run) is centred on its step
-        extent = (float(steps[0]), float(steps[-1]), n - 0.5, -0.5) if steps.size > 1 else \
-            (float(steps[0]) - 0.5, float(steps[0]) + 0.5, n - 0.5, -0.5)
         vals = np.asarray(data.layer_stats[key][:, cols], dtype=np.float64)
         img = np.log10(positive(vals))
         # Exact zeros (a dead layer) and +Inf (an overflow) have no log10: drawn as NaN they were white, like
@@ -212,7 +209,7 @@ def heatmap(data: RunData) -> Figure | None:
         hi = hi if hi > lo else lo + 1.0
         img[zero], img[inf] = lo - 1.0, hi + 1.0
         cmap = plt.get_cmap("magma").with_extremes(under=HEATMAP_ZERO_COLOR, over=HEATMAP_INF_COLOR)
-        im = ax.imshow(img, aspect="auto", interpolation="nearest", cmap=cmap, extent=extent, vmin=lo, vmax=hi)
+        im = step_image(ax, steps, img, cmap, lo, hi, (int(data.steps[0]), int(data.steps[-1])))
         extend = {(True, True): "both", (True, False): "min", (False, True): "max"}.get(
             (bool(zero.any()), bool(inf.any())), "neither")
         fig.colorbar(im, ax=ax, label=f"log10 {key}", extend=extend)
@@ -227,6 +224,39 @@ def heatmap(data: RunData) -> Figure | None:
         ax.set_title(f"{key} per layer and step" + (f" ({', '.join(marks)})" if marks else "")
                      + (f"\n{later}" if later else ""), fontsize=10)
     return fig
+
+
+def step_image(ax: Any, steps: np.ndarray, img: np.ndarray, cmap: Any, lo: float, hi: float,
+               span: tuple[int, int]) -> Any:
+    """A layers x steps image whose column ``j`` is centred on ``steps[j]``, input side at the top.
+
+    Each column is as wide as the typical spacing of the columns (their median gap; 1 for a single column),
+    and neighbours closer than that meet halfway; a wider gap (NaN/Inf steps left out) stays blank, as the
+    steps that recorded nothing are (white), and the image never reaches past the run's first and last steps
+    (``span``). ``imshow`` spread the columns evenly from the first step to the last: each sat up to a column
+    off its step, and past a gap a column showed another step's values at the position of a NaN step, under
+    its cyan line."""
+    from matplotlib.colors import Normalize
+
+    n = img.shape[0]
+    x = steps.astype(np.float64)
+    half = float(np.median(np.diff(x))) / 2 if x.size > 1 else 0.5
+    lefts, rights = x - half, x + half
+    mids = (x[:-1] + x[1:]) / 2
+    rights[:-1], lefts[1:] = np.minimum(rights[:-1], mids), np.maximum(lefts[1:], mids)
+    lefts[0], rights[-1] = max(lefts[0], span[0] - 0.5), min(rights[-1], span[1] + 0.5)
+    edges, columns = [float(lefts[0])], []
+    for j in range(x.size):
+        if lefts[j] > edges[-1]:  # a gap wider than the usual spacing: a blank column
+            columns.append(np.full(n, np.nan))
+            edges.append(float(lefts[j]))
+        columns.append(img[:, j])
+        edges.append(float(rights[j]))
+    im = ax.pcolorfast(np.array(edges), np.arange(n + 1, dtype=np.float64) - 0.5,
+                       np.ma.masked_invalid(np.stack(columns, axis=1)), cmap=cmap, norm=Normalize(vmin=lo, vmax=hi))
+    ax.set_xlim(edges[0], edges[-1])
+    ax.set_ylim(n - 0.5, -0.5)
+    return im
 
 
 def mark_nonfinite_steps(ax: Any, data: RunData, label: bool = True) -> bool:
