@@ -48,7 +48,10 @@ class Residual(nn.Module):
     def __init__(self, block: nn.Module, rezero: bool = False) -> None:
         super().__init__()
         self.block = block
-        self.scale = nn.Parameter(torch.zeros(())) if rezero else None
+        # on the block's device and dtype: a CUDA (or float64) model must not get a CPU float32 parameter
+        ref = next(iter(block.parameters()), None)
+        zero = torch.zeros((), device=ref.device, dtype=ref.dtype) if ref is not None else torch.zeros(())
+        self.scale = nn.Parameter(zero) if rezero else None
 
     def forward(self, x: Any) -> Any:
         if self.scale is None:
