@@ -26,7 +26,20 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+#: Exit status of a command stopped by Ctrl-C (128 + SIGINT, as a shell reports it). click's "Aborted!" exited 1,
+#: which diagnose and check document as "problems found": a script or CI job read an interrupted diagnosis as one
+#: that found a problem. (``live`` and ``repair`` catch Ctrl-C themselves and end as their --help says.)
+EXIT_INTERRUPTED = 130
+
+
 class LazyGroup(click.Group):
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo("\ninterrupted (Ctrl-C)", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return [name for name, (mod, _) in SUBCOMMANDS.items() if importlib.util.find_spec(mod) is not None]
 
