@@ -59,6 +59,30 @@ class ExplodingDepth(Detector):
             out.append("relative_gradient")
         return out
 
+    def _onset(self, ctx: Context, col: int, symptoms: list[str]) -> int:
+        """The first column of the episode that ``col`` (a column of the examined window) belongs to: walking
+        back over the detail steps (where the relative gradient was recorded) while they show one of
+        ``symptoms``, up to the first that measured them and showed none. A finding's ``step`` is the first step
+        that showed the problem: a tanh MLP whose weights a learning rate raised 400x at step 100 grew was
+        reported at step 190, the first step of the last-10-steps window, though every detail step from 110 on
+        showed the growth."""
+        if ctx.source != "run" or col <= 1:
+            return col
+        detail = np.flatnonzero(np.isfinite(ctx.stat("grad_ratio")[:, 1:col]).any(axis=0)) + 1
+        stat = {"backward_growth": "signal_ratio", "forward_growth": "act_growth",
+                "relative_gradient": "grad_ratio_max"}
+        onset = col
+        for c in detail[::-1]:
+            q = profile(ctx, int(c), min_layers=0)
+            if q is None:
+                continue
+            seen = self._symptoms(q)
+            if any(sym in seen for sym in symptoms):
+                onset = int(c)
+            elif any(np.isfinite(getattr(q, stat[sym])) for sym in symptoms):
+                break  # measured and healthy: the episode starts after it
+        return onset
+
     def detect(self, ctx: Context) -> list[Finding]:
         cols = window_cols(ctx, self.window)
         profiles = [p for p in (profile(ctx, c, min_layers=0) for c in cols) if p is not None]
@@ -77,6 +101,7 @@ class ExplodingDepth(Detector):
         if not bad or (max(share(sym) for sym in stat) < self.min_fraction and bad[0][0].col != 0):
             return []
         p, symptoms = bad[0]
+        onset = self._onset(ctx, p.col, symptoms)
         worst = max(max(q.signal_ratio if np.isfinite(q.signal_ratio) else 0, q.act_growth
                         if np.isfinite(q.act_growth) else 0) for q, _ in bad)
         sev = "critical" if worst > self.critical_ratio else "warning"
@@ -145,8 +170,10 @@ class ExplodingDepth(Detector):
                     f" ({what} {rms:.3g})" if isinstance(rms, (int, float)) else "") + ", and a weight's "
                     "gradient scales with its layer's input")
         ev["gradient_enters_large"] = at_entry
+        if onset != p.col:
+            ev["examined_step"] = ctx.step_of(p.col)  # the step whose numbers the evidence gives
         return [Finding(kind="exploding_gradient", severity=sev, layers=layers, axis="depth",
-                        step=ctx.step_of(p.col), evidence=ev, causes=causes,
+                        step=ctx.step_of(onset), evidence=ev, causes=causes,
                         remedies=rank_remedies(causes, "exploding_gradient", recurrent=recurrent,
                                                saturating=bool(kinds & SATURATING)),
                         message=msg, detector=self.name)]
