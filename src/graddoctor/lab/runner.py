@@ -13,6 +13,10 @@ from rich.table import Table
 from . import doctor, registry
 from .base import LabResult
 
+#: torch threads of ``python -m graddoctor.lab.experiments.NAME`` by default, as ``graddoctor lab run``'s
+#: ``--threads`` default (commands/lab.py LAB_THREADS): the lab's small models run fastest on one thread.
+STANDALONE_THREADS = 1
+
 
 def run_experiment(name: str, *, quick: bool = True, seeds: int | None = None, out: Path | None = None,
                    progress: Callable[[str], None] | None = None) -> LabResult:
@@ -26,9 +30,15 @@ def run_experiment(name: str, *, quick: bool = True, seeds: int | None = None, o
         out: folder for ``<name>.json``, the PNG figures and ``<name>.html``; ``None`` writes nothing.
         progress: called with short status lines while the experiment runs.
     """
+    import torch
+
     module = registry.load(name)
+    threads = torch.get_num_threads()  # the caller's choice (lab run --threads): an experiment leaves it as it was
     t0 = time.perf_counter()
-    result: LabResult = module.run(quick=quick, seeds=seeds, out=out, progress=progress)
+    try:
+        result: LabResult = module.run(quick=quick, seeds=seeds, out=out, progress=progress)
+    finally:
+        torch.set_num_threads(threads)
     result.seconds = round(time.perf_counter() - t0, 2)
     result.quick = quick
     if out is not None:
@@ -94,7 +104,11 @@ def standalone(title: str, run: Callable[..., LabResult]) -> None:
     parser.add_argument("--quick", action="store_true", help="the CI-sized run")
     parser.add_argument("--seeds", type=int, default=None)
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--threads", type=int, default=STANDALONE_THREADS,
+                        help="torch intra-op threads (default: 1, as graddoctor lab run)")
     a = parser.parse_args()
+    if a.threads < 1:
+        parser.error(f"--threads must be at least 1, got {a.threads}")
     if a.seeds is not None and a.seeds < 1:
         parser.error(f"--seeds must be at least 1, got {a.seeds}")
     if a.out is not None:  # before running: a folder that cannot be written must not cost the run its result
@@ -102,6 +116,9 @@ def standalone(title: str, run: Callable[..., LabResult]) -> None:
             a.out.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             parser.error(f"cannot write the results folder {str(a.out)!r}: {e.strerror or e}")
+    import torch
+
+    torch.set_num_threads(a.threads)
     t_start = time.perf_counter()
     res = run(quick=a.quick, seeds=a.seeds, out=a.out, progress=print)
     res.seconds = round(time.perf_counter() - t_start, 2)

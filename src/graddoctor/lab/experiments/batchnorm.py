@@ -192,7 +192,6 @@ def run(quick: bool = True, seeds: int | None = None, out: Path | None = None,
     n_seeds = seeds or 1
     steps = STEPS[quick]
     result = LabResult(NAME, TITLE, SOURCE, quick=quick, seeds=n_seeds)
-    torch.set_num_threads(1)
 
     # 1. The exact identities.
     ident = scale_invariance()

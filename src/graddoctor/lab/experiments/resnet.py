@@ -126,7 +126,6 @@ def run(quick: bool = True, seeds: int | None = None, out: Path | None = None,
     size = SIZES[quick]
     n_seeds = seeds or SEEDS[quick]
     result = LabResult(NAME, TITLE, SOURCE, quick=quick, seeds=n_seeds)
-    torch.set_num_threads(1)
     data = mnist1d()
     mu, sd = data.x_train.mean(), data.x_train.std()
     x, y = (data.x_train - mu) / sd, data.y_train

@@ -285,7 +285,6 @@ def run(quick: bool = True, seeds: int | None = None, out: Path | None = None,
     size = SIZES[quick]
     n_seeds = seeds or SEEDS[quick]
     result = LabResult(NAME, TITLE, SOURCE, quick=quick, seeds=n_seeds)
-    torch.set_num_threads(1)
 
     # 1-2. Long-lag tasks at growing T, every run watched; the doctor on the plain RNN at the longest T.
     runs: list[dict[str, Any]] = []

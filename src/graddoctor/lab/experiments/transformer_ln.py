@@ -296,7 +296,6 @@ def run(quick: bool = True, seeds: int | None = None, out: Path | None = None,
     n_inits = seeds or INITS[quick]
     n_batches = BATCHES[quick]
     result = LabResult(NAME, TITLE, SOURCE, quick=quick, seeds=n_inits)
-    torch.set_num_threads(1)
 
     # 1. Lemmas.
     say("lemma 1 and 2 (Monte-Carlo)")
