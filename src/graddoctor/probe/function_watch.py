@@ -18,7 +18,7 @@ import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-from ..stats.activations import FUNCTION_KINDS
+from ..stats.activations import OBSERVED_FUNCTION_KINDS
 from ..stats.tensor_stats import activation_stats
 from .model_map import ModelMap, first_tensor, hookable
 
@@ -176,7 +176,7 @@ class CheckObserver:
         if not torch.is_grad_enabled():
             return
         in_model = bool(self.stack)
-        kind = FUNCTION_KINDS.get(func)
+        kind = OBSERVED_FUNCTION_KINDS.get(func)
         # A sigmoid or softmax inside loss_fn (BCE on logits done by hand) is the loss's, not a layer's activation
         if kind is not None and in_model and not self.in_activation and isinstance(out, torch.Tensor) \
                 and self.last_layer is not None:

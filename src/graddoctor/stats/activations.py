@@ -37,6 +37,20 @@ FUNCTION_KINDS: dict[object, str] = {
     torch.nn.functional.silu: "silu", torch.nn.functional.mish: "mish",
 }
 
+#: What :func:`graddoctor.check` observes besides :data:`FUNCTION_KINDS` (which the repair's functional swaps also
+#: use, and which these are kept out of: an in-place call cannot be swapped for a new tensor): the in-place forms
+#: (``x.relu_()``, ``torch.relu_`` = ``F.relu_``, ``F.leaky_relu_``, ...) and a few more functions. Without them a
+#: net whose every in-place ReLU was dead passed the check as healthy.
+OBSERVED_FUNCTION_KINDS: dict[object, str] = {
+    **FUNCTION_KINDS,
+    torch.nn.functional.hardsigmoid: "hardsigmoid", torch.nn.functional.hardswish: "hardswish",
+    torch.nn.functional.softplus: "softplus", torch.nn.functional.celu: "celu", torch.selu: "selu",
+    torch.relu_: "relu", torch.Tensor.relu_: "relu", torch.sigmoid_: "sigmoid", torch.Tensor.sigmoid_: "sigmoid",
+    torch.tanh_: "tanh", torch.Tensor.tanh_: "tanh", torch.nn.functional.leaky_relu_: "leaky_relu",
+    torch.nn.functional.elu_: "elu", torch.nn.functional.hardtanh_: "hardtanh", torch.selu_: "selu",
+    torch.celu_: "celu",
+}
+
 
 def module_activation_kind(module: nn.Module) -> str | None:
     """The activation kind of ``module`` (e.g. ``"sigmoid"``), or ``None`` if it is not an activation."""
