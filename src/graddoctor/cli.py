@@ -8,6 +8,9 @@ import difflib
 import importlib
 import importlib.util
 import sys
+import warnings
+from pathlib import Path
+from typing import TextIO
 
 import click
 
@@ -32,10 +35,28 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 EXIT_INTERRUPTED = 130
 
 
+#: The installed graddoctor package: a warning raised from code in here is printed as ``warning: MESSAGE``.
+PACKAGE_DIR = str(Path(__file__).resolve().parent)
+
+
+def show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                 file: TextIO | None = None, line: str | None = None) -> None:
+    """Print a warning the way the commands print everything else. A warning that graddoctor raises (a diagnosis
+    that could not be saved into a read-only store) came out in Python's format, with the path and line of
+    graddoctor's own source and that line of code under it. Warnings from elsewhere (the user's recipe file, a
+    library) keep Python's format: their file and line are the user's to open."""
+    if not str(Path(filename).resolve()).startswith(PACKAGE_DIR):
+        click.echo(warnings.formatwarning(message, category, filename, lineno, line), err=True, nl=False)
+        return
+    click.echo(f"warning: {message}", err=True)
+
+
 class LazyGroup(click.Group):
     def invoke(self, ctx: click.Context) -> object:
         try:
-            return super().invoke(ctx)
+            with warnings.catch_warnings():
+                warnings.showwarning = show_warning
+                return super().invoke(ctx)
         except KeyboardInterrupt:
             click.echo("\ninterrupted (Ctrl-C)", err=True)
             ctx.exit(EXIT_INTERRUPTED)
