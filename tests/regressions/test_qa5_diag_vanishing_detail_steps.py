@@ -31,5 +31,8 @@ def _run() -> RunData:
 
 def test_decay_on_every_measured_step_is_a_warning():
     (f,) = VanishingDepth().detect(Context.from_run(_run()))
-    assert f.severity != "info" and f.evidence["pattern"] == "slow_first" and f.step == 20
+    # step 10 already showed the same decay: the finding's step is the first step of the episode (QA pass 6,
+    # tests/regressions/test_qa6_diag_vanishing_onset.py); the evidence is the examined step 20's
+    assert f.severity != "info" and f.evidence["pattern"] == "slow_first" and f.step == 10
+    assert f.evidence["examined_step"] == 20
     assert np.isfinite(f.evidence["grad_ratio_first_last"])

@@ -117,6 +117,25 @@ class VanishingDepth(Detector):
             return "unmeasured"  # no relative gradient at this step (a run records it on detail steps only)
         return "compensated"
 
+    def _onset(self, ctx: Context, col: int) -> int:
+        """The first column of the episode that ``col`` belongs to: walking back over the detail steps (where
+        the relative gradient was recorded) while their verdict is a problem (slow_first or stalled), up to one
+        with another verdict (unmeasured steps are skipped). A decay that appeared mid-run used to be dated to
+        the first step of the last-10-steps window (as exploding_depth's, tests/regressions/
+        test_qa6_diag_exploding_depth_onset.py)."""
+        if ctx.source != "run" or col <= 1:
+            return col
+        detail = np.flatnonzero(np.isfinite(ctx.stat("grad_ratio")[:, 1:col]).any(axis=0)) + 1
+        onset = col
+        for c in detail[::-1]:
+            q = profile(ctx, int(c))
+            v = self._verdict(q) if q is not None else "unmeasured"
+            if v in ("slow_first", "stalled"):
+                onset = int(c)
+            elif v != "unmeasured":
+                break
+        return onset
+
     def detect(self, ctx: Context) -> list[Finding]:
         cols = window_cols(ctx, self.window)
         profiles = [p for p in (profile(ctx, c) for c in cols) if p is not None]
@@ -132,7 +151,12 @@ class VanishingDepth(Detector):
             p, v = bad[0]
             worst = min(0.0 if q.silent else q.signal_ratio for q, _ in bad)  # a signal of exactly 0: ratio 0
             sev = "critical" if worst < self.critical_ratio else "warning"
-            return [self._finding(ctx, p, v, sev)]
+            f = self._finding(ctx, p, v, sev)
+            onset = self._onset(ctx, p.col)
+            if onset != p.col:  # the first step of the episode; the numbers stay the examined step's
+                f.evidence["examined_step"] = f.step
+                f.step = ctx.step_of(onset)
+            return [f]
         if soft and len(soft) / len(verdicts) >= self.min_fraction:
             return [self._finding(ctx, soft[0][0], "compensated", "info")]
         return []
