@@ -98,6 +98,10 @@ class Case:
     changes: tuple[str, ...] = field(default=())
     #: The models ``model_fn`` built that are still alive: one returned again is not fresh (see build_model).
     _built: weakref.WeakSet[nn.Module] = field(default_factory=weakref.WeakSet, init=False, repr=False)
+    #: Their parameters: a new model holding one of them shares a module with an earlier model.
+    #: (id -> tensor, weakly: a WeakSet compares tensors with ==, element-wise)
+    _built_tensors: weakref.WeakValueDictionary[int, torch.Tensor] = field(
+        default_factory=weakref.WeakValueDictionary, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if not callable(self.model_fn) or isinstance(self.model_fn, nn.Module):
@@ -116,12 +120,13 @@ class Case:
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickling and deep copies leave out the weak set of built models (weak references do not pickle)."""
-        return {k: v for k, v in self.__dict__.items() if k != "_built"}
+        return {k: v for k, v in self.__dict__.items() if k not in ("_built", "_built_tensors")}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         for k, v in state.items():
             object.__setattr__(self, k, v)
         object.__setattr__(self, "_built", weakref.WeakSet())
+        object.__setattr__(self, "_built_tensors", weakref.WeakValueDictionary())
 
     # ------------------------------------------------------------------ recipe
     def replace(self, change: str | None = None, **fields: Any) -> Case:
@@ -148,7 +153,18 @@ class Case:
             raise CaseError(f"model_fn returned the same {type(model).__name__} object twice; trials need a new, "
                             "untrained model per seed and remedy: build it inside model_fn (model_fn=lambda: Net(), "
                             "or model_fn=Net), not model_fn=lambda: net")
+        # parameters only: a constant buffer shared on purpose (a precomputed mask or table) is no training state
+        shared = next((n for n, t in model.named_parameters() if self._built_tensors.get(id(t)) is t), None)
+        if shared is not None:
+            # a module built outside model_fn (a pretrained encoder passed in): every seed and remedy would train,
+            # re-initialise or normalise that one module, the user's own, and no trial would start where the others did
+            raise CaseError(f"model_fn returned a {type(model).__name__} whose {shared!r} is the same tensor as in a "
+                            "model it built before: a module created outside model_fn (e.g. a pretrained encoder "
+                            "passed in) is shared by every trial, which would train and change it, yours; create or "
+                            "load it inside model_fn, or pass copy.deepcopy(encoder)")
         self._built.add(model)
+        for t in model.parameters():
+            self._built_tensors[id(t)] = t
         if any(nn.parameter.is_lazy(t) for t in (*model.parameters(), *model.buffers())):
             x, _ = self.sample_batch(2)
             device = next(iter(model.parameters()), torch.empty(0)).device
