@@ -74,6 +74,11 @@ _C_AN, _C_UNITS, _C_CALLS = COL["a_n"], COL["units"], COL["calls"]
 #: backward (``if step == 1000: gd.watch(...).start()`` after the forward) misses that one step's hooks legitimately.
 HOOKLESS_STEPS = 2
 
+#: Consecutive recorded steps of a watch without an optimizer that had a backward pass and no parameter gradient, after
+#: which run.step() is taken to come after optimizer.zero_grad() (warned once). Two, as HOOKLESS_STEPS: one such step
+#: can be a step whose backward reached no trainable parameter (a mixture-of-experts step that skipped them all).
+CLEARED_GRAD_STEPS = 2
+
 #: Steps of another optimizer over the watched optimizer's parameters, with none of the watched one in between, after
 #: which the watched optimizer is taken as replaced (warned once). A wrapper (ZeroRedundancyOptimizer, Lookahead)
 #: steps its inner optimizer once per step of its own, which resets the count; three in a row is a replacement.
@@ -409,6 +414,8 @@ class Monitor:
         #: a layer's forward hook has run, or there is no reason to expect one (see _check_hooks_ran)
         self._hooks_seen = not (self.activations or self.signal)
         self._hookless: list[int] = []  # recorded steps with gradients and no forward hook run so far
+        self._cleared: list[int] = []  # consecutive recorded steps with a backward pass and no gradient (no optimizer)
+        self._cleared_warned = False
 
     # ------------------------------------------------------------------ lifecycle
     def __enter__(self) -> Monitor:
@@ -895,6 +902,8 @@ class Monitor:
                 self._param_stats(r)
                 if not self._hooks_seen:
                     self._check_hooks_ran(r, s)
+                if self.optimizer is None and not self._cleared_warned:
+                    self._check_grads_cleared(r, s)
                 if self._detail:
                     self._update_stats(self._buf[r], s)
                 self._fold_series(s)
@@ -949,6 +958,27 @@ class Monitor:
                    "instance of the same model class in this process: dynamo does not check module hooks again): "
                    "start watching before the first torch.compile call, or call torch._dynamo.reset() after watch() "
                    "and before compiling")
+
+    def _check_grads_cleared(self, r: int, s: int) -> None:
+        """Without an optimizer, warn once when CLEARED_GRAD_STEPS recorded steps in a row had a backward pass through
+        the watched layers (the signal hooks saw it) and no gradient on any trainable parameter: ``run.step()`` is
+        called after ``optimizer.zero_grad()`` (a loop that clears the gradients at the end of each iteration), and
+        every gradient statistic would be a silent NaN. Host-side bookkeeping only."""
+        if self._present[r]:
+            self._cleared.clear()
+            return
+        if not any(g == "sig" for g, _, _ in self._slot_rows[r]) or not any(
+                p.requires_grad for p in self._params.params):
+            return  # no backward seen (or nothing trainable: all frozen, an input optimised by gradient)
+        self._cleared.append(s)
+        if len(self._cleared) < CLEARED_GRAD_STEPS:
+            return
+        self._cleared_warned = True
+        self._warn(f"steps {', '.join(map(str, self._cleared))} had a backward pass through the watched layers but no "
+                   "gradient on any parameter when run.step() was called: the gradients were cleared before it "
+                   "(optimizer.zero_grad() at the end of the iteration?), so every gradient statistic is missing "
+                   "(NaN). Call run.step() after optimizer.step() and before optimizer.zero_grad(), or pass the "
+                   "optimizer to gd.watch(model, optimizer), which records each step when it is taken")
 
     def _fold_series(self, s: int) -> None:
         """One time profile per layer and step: micro-batches and repeated calls add their squares, aligned on the
