@@ -22,6 +22,7 @@ from .explain import (
     factorisation,
     findings_summary,
     fmt_num,
+    printable,
     when,
     where,
 )
@@ -58,7 +59,7 @@ def _fmt(x: float, digits: int = 3) -> str:
 def compact_table(title: str | None = None) -> Table:
     """A table with light rules and narrow padding."""
     # Text, never markup: titles and cells hold user strings (module names, paths) that may contain "[...]".
-    return Table(title=Text(title) if isinstance(title, str) else title, title_justify="left", box=box.SIMPLE_HEAD,
+    return Table(title=Text(printable(title)) if isinstance(title, str) else title, title_justify="left", box=box.SIMPLE_HEAD,
                  padding=(0, 1), pad_edge=False)
 
 
@@ -92,7 +93,7 @@ def fitted_table(title: str | None, headers: list[str], rows: list[list[str]], *
         table.add_column(headers[k], justify="right" if k >= numeric_from else "left",
                          no_wrap=k >= numeric_from, overflow="fold")
     for j, r in enumerate(rows):
-        table.add_row(*[Text(r[k]) for k in keep], style=row_styles[j] if row_styles else None)
+        table.add_row(*[Text(printable(r[k])) for k in keep], style=row_styles[j] if row_styles else None)
     dropped = [headers[k] for k in range(len(headers)) if k not in keep]
     if dropped:
         table.caption = f"not shown for width: {', '.join(dropped)} (widen the terminal or set COLUMNS)"
@@ -157,15 +158,15 @@ def print_findings(findings: list[Any], console: Console | None = None) -> None:
         d = f.to_dict() if hasattr(f, "to_dict") else f
         style = SEVERITY_STYLE.get(d["severity"], "")
         at = where(d)  # a 300-layer finding listed all 300 names; a time-axis one lacked its memory horizon
-        console.print(f"[{style}]{d['severity'].upper()}[/{style}] {escape(d['kind'])}"
-                      + (f" ({d['axis']})" if d.get("axis") else "") + f" at {escape(str(at))}"
+        console.print(f"[{style}]{escape(printable(d['severity'].upper()))}[/{style}] {escape(printable(d['kind']))}"
+                      + (f" ({escape(printable(d['axis']))})" if d.get("axis") else "") + f" at {escape(printable(at))}"
                       + (f", first at step {d['step']}" if d.get("step") is not None else ""))
         if d.get("message"):
-            console.print(Text(f"  {d['message']}"))
+            console.print(Text(printable(f"  {d['message']}")))
         if d.get("causes"):
-            console.print(Text(f"  causes: {', '.join(d['causes'])}"))
+            console.print(Text(printable(f"  causes: {', '.join(d['causes'])}")))
         if d.get("remedies"):
-            console.print(Text(f"  remedies: {', '.join(d['remedies'])}"))
+            console.print(Text(printable(f"  remedies: {', '.join(d['remedies'])}")))
 
 
 def findings_table(findings: list[Any], title: str | None = None, source: str | None = None) -> Table:
@@ -178,8 +179,8 @@ def findings_table(findings: list[Any], title: str | None = None, source: str | 
         d = as_dict(f)
         kind = d["kind"] + (f" ({d['axis']})" if d.get("axis") else "")
         step = when(d, source, short=True)
-        rows.append((Text(d["severity"].upper(), style=SEVERITY_STYLE.get(d["severity"], "")), Text(kind), step,
-                     Text(where(d))))
+        rows.append((Text(printable(d["severity"].upper()), style=SEVERITY_STYLE.get(d["severity"], "")),
+                     Text(printable(kind)), printable(step), Text(printable(where(d)))))
     # Severity and step keep their full width (a narrow terminal cut "190" to "1" and CRITICAL to "CRITI");
     # kind and where fold onto more lines instead.
     for k, head in enumerate(("severity", "kind", "step", "where")):
@@ -193,13 +194,13 @@ def findings_table(findings: list[Any], title: str | None = None, source: str | 
 
 def _finding_details(d: dict[str, Any], console: Console) -> None:
     style = SEVERITY_STYLE.get(d["severity"], "")
-    console.print(Text.assemble((d["severity"].upper(), style), " ", (d["kind"], "bold"), ": ",
-                                d.get("message") or ""))
+    console.print(Text.assemble((printable(d["severity"].upper()), style), " ", (printable(d["kind"]), "bold"), ": ",
+                                printable(d.get("message") or "")))
     grid = Table.grid(padding=(0, 1))
     grid.add_column(no_wrap=True)
     grid.add_column()
     for code in d.get("causes") or []:
-        grid.add_row("  why", Text(f"{code}: {describe_cause(code)}"))
+        grid.add_row("  why", Text(printable(f"{code}: {describe_cause(code)}")))
     rows = factorisation(d.get("evidence") or {})
     if rows:
         dom = (d.get("evidence") or {}).get("dominant_factor")
@@ -209,12 +210,12 @@ def _finding_details(d: dict[str, Any], console: Console) -> None:
         if len(rows) > MAX_FACTOR_ROWS:
             lines.insert(-1, f"... ({len(rows) - len(shown)} more layers)")
         head = "per-layer backward gain (Nielsen)" + (f", dominant factor: {dom}" if dom else "")
-        grid.add_row("  gain", Text(head + "\n" + "\n".join(lines)))
+        grid.add_row("  gain", Text(printable(head + "\n" + "\n".join(lines), newlines=True)))
     remedies = d.get("remedies") or []
     for code in remedies[:MAX_REMEDIES_SHOWN]:
-        grid.add_row("  fix", Text(f"{code}: {describe_remedy(code)}"))
+        grid.add_row("  fix", Text(printable(f"{code}: {describe_remedy(code)}")))
     if len(remedies) > MAX_REMEDIES_SHOWN:
-        grid.add_row("  also", Text(", ".join(remedies[MAX_REMEDIES_SHOWN:])))
+        grid.add_row("  also", Text(printable(", ".join(remedies[MAX_REMEDIES_SHOWN:]))))
     console.print(grid)
 
 

@@ -3,6 +3,7 @@ and evidence. Shared by the terminal and HTML views. Nothing here computes a sta
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 from ..diagnosis.codes import CAUSES, KINDS, REMEDIES
@@ -64,6 +65,25 @@ FACTOR_KEYS: dict[str, tuple[str, ...]] = {
 
 #: How many names a summary line lists before it abbreviates ("a, b, c, ... (12 layers)").
 MAX_NAMES_INLINE = 6
+
+
+#: Characters that a terminal interprets rather than shows: C0 and C1 controls (ESC starts the sequences that
+#: recolour, clear the screen, retitle the window or move the cursor) and the bidirectional overrides and
+#: isolates that reorder what follows them on the line.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(s: Any, *, newlines: bool = False) -> str:
+    """``s`` as text safe to print to a terminal: every control character (and bidi override) written as its
+    escape (``\\x1b``, ``\\n``, ``\\u202e``), except newlines when ``newlines`` is True. Layer names, model
+    classes and findings come from run stores, which may come from anyone (docs/security.md); printed raw, a
+    name holding ``ESC [2J`` cleared the screen of whoever ran ``graddoctor stats`` on the store."""
+    def esc(m: re.Match[str]) -> str:
+        c = m.group()
+        if c == "\n" and newlines:
+            return c
+        return repr(c)[1:-1] if ord(c) < 0x100 else f"\\u{ord(c):04x}"
+    return _CONTROL.sub(esc, str(s))
 
 
 def explain_kind(kind: str) -> tuple[str, str]:

@@ -26,7 +26,7 @@ from ..errors import SchemaVersionError, StoreError
 from ..store.run_data import RunData
 from ..store.sqlite import DamagedStoreError, UnreadableWalError, never_a_store
 from .console import COLUMN_GAP, SEVERITY_STYLE, compact_table
-from .explain import as_dict, fmt_num, where
+from .explain import as_dict, fmt_num, printable, where
 from .plots import pick_layers
 from .sampling import latest_values, load_for_display, nonfinite_positions
 
@@ -176,7 +176,8 @@ def layer_panel(data: RunData, max_layers: int = MAX_LAYERS, width: int | None =
             table.add_column(head, justify="right" if head in ("#", "latest", "‖ΔW‖/‖W‖") else "left",
                              no_wrap=head != "layer", overflow="fold")
         for i in pick_layers(len(data.layers), max_layers):
-            table.add_row(str(i), Text(data.layers[i].name), Text(data.layers[i].activation or "-"), "", "-", "-")
+            table.add_row(str(i), Text(printable(data.layers[i].name)), Text(printable(data.layers[i].activation or "-")),
+                          "", "-", "-")
         if not data.n_steps:
             table.caption = no_steps_note(data.meta)
         return table
@@ -185,9 +186,10 @@ def layer_panel(data: RunData, max_layers: int = MAX_LAYERS, width: int | None =
     upd_latest = latest_values(data, ["update_ratio"])[0]["update_ratio"] if upd is not None else None
     pos = sig[np.isfinite(sig) & (sig > 0)]
     lo, hi = (math.log10(float(pos.min())), math.log10(float(pos.max()))) if pos.size else (0.0, 1.0)
-    names = max((len(x.name) for x in data.layers), default=5)
+    names = max((len(printable(x.name)) for x in data.layers), default=5)
     shown = pick_layers(len(data.layers), max_layers)
-    cells = [[str(i), data.layers[i].name, data.layers[i].activation or "-", "", fmt_num(float(sig[i, -1])),
+    cells = [[str(i), printable(data.layers[i].name), printable(data.layers[i].activation or "-"), "",
+              fmt_num(float(sig[i, -1])),
               fmt_num(float(upd_latest[i])) if upd_latest is not None else "-"] for i in shown]
     keep = list(range(len(heads)))
     if width is None:
@@ -250,8 +252,8 @@ def recorded(total: int | None) -> str:
 def finding_line(f: dict[str, Any]) -> Text:
     """``CRITICAL vanishing_gradient (depth) at 0, 2, 4 from step 0``: one finding on one line."""
     step = f" from step {f['step']}" if f.get("step") is not None else ""
-    return Text.assemble((f["severity"].upper(), SEVERITY_STYLE.get(f["severity"], "")),
-                         f" {f['kind']}" + (f" ({f['axis']})" if f.get("axis") else "") + f" at {where(f)}{step}")
+    return Text.assemble((printable(f["severity"].upper()), SEVERITY_STYLE.get(f["severity"], "")),
+                         printable(f" {f['kind']}" + (f" ({f['axis']})" if f.get("axis") else "") + f" at {where(f)}{step}"))
 
 
 def render(data: RunData, state: LiveState, total_steps: int | None = None, width: int | None = None,
@@ -262,8 +264,9 @@ def render(data: RunData, state: LiveState, total_steps: int | None = None, widt
     rate = steps_per_second(data)
     last = int(data.steps[-1]) if data.n_steps else None
     loss = data.step_stats.get("loss")
-    head = Text.assemble(("graddoctor live ", "bold"), state.path, "  ·  ", str(meta.get("model_class", "")),
-                         "  ·  status ", (status, "green" if status == "running" else "bold"))
+    head = Text.assemble(("graddoctor live ", "bold"), printable(state.path), "  ·  ",
+                         printable(meta.get("model_class", "")), "  ·  status ",
+                         (printable(status), "green" if status == "running" else "bold"))
     # a NaN loss reads "-" (not logged) unless the run logged one on every step, when it is a real NaN
     last_loss = float(loss[-1]) if loss is not None and loss.size else float("nan")
     loss_text = "NaN" if math.isnan(last_loss) and meta.get("loss_every_step") is True else fmt_num(last_loss)
@@ -423,9 +426,9 @@ def _plain_loop(reader: _Reader, state: LiveState, console: Console, interval: f
             last = int(data.steps[-1]) if data.n_steps else None
             if last != state.last_step:
                 rate = steps_per_second(data)
-                console.print(f"step {last}  ·  {recorded(total)}  ·  "
-                              f"{fmt_num(rate) if rate is not None else '-'} steps/s  ·  status "
-                              f"{data.meta.get('status') or 'starting'}")
+                console.print(Text(f"step {last}  ·  {recorded(total)}  ·  "
+                                   f"{fmt_num(rate) if rate is not None else '-'} steps/s  ·  status "
+                                   + printable(data.meta.get("status") or "starting")))
                 state.last_step = last
             new_findings(final=(data.meta.get("status") or "running") != "running")
         return "once"
