@@ -45,8 +45,11 @@ def command(run: str, step: int | None, as_json: bool) -> None:
         # Without --step, a statistic taken on detail steps only is read at the last step that recorded it
         # (as the table does); "from_step" names that step for each statistic.
         values, came_from = latest_values(data, list(data.layer_stats), step)
+        # NaN (not measured, or a NaN value) is null; +-Inf is "inf"/"-inf", as in Diagnosis.to_dict() (diagnose
+        # --json) and as the table prints it: null made an overflow read as a statistic that was not recorded
         rows = [{"layer": layer.name, "type": layer.type, "activation": layer.activation,
-                 **{k: (None if not np.isfinite(v[i]) else float(v[i])) for k, v in values.items()}}
+                 **{k: (None if np.isnan(v[i]) else ("inf" if v[i] > 0 else "-inf") if np.isinf(v[i])
+                        else float(v[i])) for k, v in values.items()}}
                 for i, layer in enumerate(data.layers)]
         click.echo(json.dumps({"step": shown, "layers": rows, "from_step": came_from}))
         return
