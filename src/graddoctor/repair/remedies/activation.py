@@ -29,6 +29,7 @@ from .base import (
     probe_run,
     reinit_weight,
     set_submodule,
+    trainable,
 )
 
 #: New activation modules by name.
@@ -53,7 +54,7 @@ def init_for(layer: Any, to: str) -> None:
     (Klambauer et al. 2017); ELU/SiLU/Mish/GELU behave like ReLU for positive inputs and use He.
     """
     w = getattr(layer, "weight", None)
-    if w is None or w.dim() < 2:
+    if w is None or w.dim() < 2 or not trainable(layer):  # a frozen (pretrained) layer keeps its weights
         return
     if to == "selu":
         reinit_weight(layer, lambda t: nn.init.kaiming_normal_(t, nonlinearity="linear"))

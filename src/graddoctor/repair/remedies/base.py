@@ -225,6 +225,15 @@ def output_module(model: nn.Module, x: Any, cls: type | tuple[type, ...] = nn.Mo
     return next((m for m, _ in reversed(calls) if isinstance(m, cls)), None)  # type: ignore[return-value]
 
 
+def trainable(layer: nn.Module) -> bool:
+    """Whether ``layer``'s weights are trained (``requires_grad``; its biases alone do not count: BitFit-style
+    fine-tuning trains only those). A frozen layer (a pretrained backbone kept fixed while a head is fine-tuned)
+    is never re-initialised: random weights that cannot learn would only break it."""
+    params = list(layer.named_parameters())
+    weights = [p for n, p in params if "weight" in n] or [p for _, p in params]
+    return any(p.requires_grad for p in weights)
+
+
 def reinit_weight(layer: nn.Module, fill: Callable[[torch.Tensor], Any]) -> None:
     """Run the in-place init ``fill`` (e.g. ``nn.init.kaiming_normal_``) on ``layer.weight``. A weight under a
     parametrization (``torch.nn.utils.parametrizations.weight_norm``/``spectral_norm``) is computed from its

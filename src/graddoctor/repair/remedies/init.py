@@ -24,6 +24,7 @@ from .base import (
     forward_trace,
     leaf_order,
     reinit_weight,
+    trainable,
 )
 from .forget_gate import FORGET_BIAS
 
@@ -91,8 +92,11 @@ class Reinit(ModelRemedy):
 
     def transform(self, model: nn.Module, ctx: RepairContext) -> nn.Module:
         acts = following_activation(model, ctx.sample[0] if ctx.sample is not None else None)
-        n = 0
+        n = frozen = 0
         for m in model.modules():
+            if isinstance(m, (nn.RNNBase, nn.RNNCellBase, *LINEAR_LIKE)) and not trainable(m):
+                frozen += 1  # a frozen (pretrained) layer keeps its weights
+                continue
             if isinstance(m, (nn.RNNBase, nn.RNNCellBase)):  # nn.RNNCell/LSTMCell/GRUCell are no RNNBase
                 reinit_recurrent(m)
                 n += 1
@@ -110,7 +114,9 @@ class Reinit(ModelRemedy):
                     nn.init.zeros_(m.bias)
                 n += 1
         if n == 0:
-            raise NotApplicable(f"{self.name}: the model has no Linear, Conv or RNN layer to re-initialise")
+            why = f"all {frozen} of its Linear, Conv and RNN layers are frozen (requires_grad=False)" if frozen \
+                else "the model has no Linear, Conv or RNN layer to re-initialise"
+            raise NotApplicable(f"{self.name}: {why}")
         return model
 
 

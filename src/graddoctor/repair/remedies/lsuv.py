@@ -19,6 +19,7 @@ from .base import (
     reinit_weight,
     scale_weight,
     to_model_device,
+    trainable,
 )
 
 #: Stop rescaling a layer when its output variance is within this distance of 1 (the paper's Tol_var = 0.1).
@@ -38,9 +39,9 @@ class LSUVInit(ModelRemedy):
     def transform(self, model: nn.Module, ctx: RepairContext) -> nn.Module:
         if ctx.sample is None:
             raise NotApplicable(f"{self.name}: needs a batch of training data to measure output variances")
-        layers = [m for m in model.modules() if isinstance(m, LINEAR_LIKE)]
+        layers = [m for m in model.modules() if isinstance(m, LINEAR_LIKE) and trainable(m)]  # frozen ones stay
         if not layers:
-            raise NotApplicable(f"{self.name}: the model has no Linear or Conv layer to rescale")
+            raise NotApplicable(f"{self.name}: the model has no trainable Linear or Conv layer to rescale")
         x = to_model_device(model, ctx.sample[0])
         was = model.training
         model.eval()  # BatchNorm/Dropout must not change while measuring (and running stats stay untouched)
