@@ -249,6 +249,9 @@ def print_diagnosis(diag: Any, console: Console | None = None, *, layers: bool =
     rows = d.get("layers") or []
     if layers and rows:
         console.print(diagnosis_layer_table(rows, width=console.width))
+        note = diagnosis_nonfinite_note(rows)
+        if note:
+            console.print(Text(note))
 
 
 def diagnosis_layer_table(rows: list[dict[str, Any]], title: str = "per-layer table",
@@ -260,6 +263,18 @@ def diagnosis_layer_table(rows: list[dict[str, Any]], title: str = "per-layer ta
     cells = [[str(i), str(r.get("layer", r.get("name", i))), str(r.get("activation") or "-"),
               *[fmt_num(r.get(k)) for k, _ in cols]] for i, r in enumerate(rows)]
     return fitted_table(title, headers, cells, n_fixed=3, width=width, numeric_from=3)
+
+
+def diagnosis_nonfinite_note(rows: list[dict[str, Any]]) -> str:
+    """What :func:`diagnosis_layer_table` gave no word of: a run whose outputs were NaN/Inf at its last step got
+    a table of layer names alone, every statistic column left out for holding no finite value."""
+    cols = {k for k, _ in DIAG_COLUMNS if any(fmt_num(r.get(k)) != "-" for r in rows)}
+    bad = sum(1 for r in rows if isinstance(r.get("nonfinite"), (int, float)) and r["nonfinite"] > 0)
+    empty = [h for k, h in DIAG_COLUMNS if k not in cols and any(k in r for r in rows)]
+    if not bad or not empty:
+        return ""
+    return (f"NaN/Inf outputs in {bad} of {len(rows)} layers at this step: no finite value for {', '.join(empty)}, "
+            "so those columns are not shown")
 
 
 def print_repair(result: Any, console: Console | None = None) -> None:
