@@ -11,6 +11,7 @@ import math
 import numbers
 import os
 import platform
+import sys
 import time
 import warnings
 import weakref
@@ -78,6 +79,10 @@ HOOKLESS_STEPS = 2
 #: which run.step() is taken to come after optimizer.zero_grad() (warned once). Two, as HOOKLESS_STEPS: one such step
 #: can be a step whose backward reached no trainable parameter (a mixture-of-experts step that skipped them all).
 CLEARED_GRAD_STEPS = 2
+
+#: Caller frames looked at, at the first optimizer step, for a GradScaler stepping the optimizer (scaler.step ->
+#: _maybe_opt_step -> optimizer.step wrappers -> the step hooks: about 6 frames on torch 2.3-2.13).
+SCALER_FRAMES = 12
 
 #: Steps of another optimizer over the watched optimizer's parameters, with none of the watched one in between, after
 #: which the watched optimizer is taken as replaced (warned once). A wrapper (ZeroRedundancyOptimizer, Lookahead)
@@ -416,6 +421,7 @@ class Monitor:
         self._hookless: list[int] = []  # recorded steps with gradients and no forward hook run so far
         self._cleared: list[int] = []  # consecutive recorded steps with a backward pass and no gradient (no optimizer)
         self._cleared_warned = False
+        self._scaler_checked = False  # _check_scaler ran (at the first optimizer step)
 
     # ------------------------------------------------------------------ lifecycle
     def __enter__(self) -> Monitor:
@@ -762,7 +768,37 @@ class Monitor:
 
     def _optimizer_post_hook(self, optimizer: Any, args: Any, kwargs: Any) -> None:
         self._other_steps = 0
+        if not self._scaler_checked:
+            self._scaler_checked = True
+            self._check_scaler()
         self._end_step(None)
+
+    def _check_scaler(self) -> None:
+        """At the first optimizer step: warn when a ``torch.amp.GradScaler`` steps the optimizer and
+        ``integrations.amp.track_scaler`` was not attached to this run. The backward signal is captured during
+        backward, multiplied by the scale (65536 at the start), and the iterations the scaler skips would be folded
+        into the next step: every signal statistic would be silently S times too large. Looks up the caller frames
+        once per run."""
+        if self._grad_scale is not None or not self._sees_backward:
+            return
+        try:
+            scaler_cls = torch.amp.GradScaler
+            frame: Any = sys._getframe(2)
+            for _ in range(SCALER_FRAMES):
+                if frame is None:
+                    return
+                owner = frame.f_locals.get("self")
+                if isinstance(owner, scaler_cls):
+                    if owner.is_enabled():
+                        self._warn("a torch.amp.GradScaler steps the watched optimizer, but track_scaler was not "
+                                   "attached to this run: the backward-signal statistics are recorded multiplied by "
+                                   "the loss scale (S = 65536 at the start) and iterations the scaler skips are "
+                                   "added to the next step. Call graddoctor.integrations.amp.track_scaler(run, "
+                                   "scaler) right after gd.watch(...)")
+                    return
+                frame = frame.f_back
+        except Exception:  # no frames to read (another interpreter): no check
+            return
 
     def _other_optimizer_step(self, optimizer: Any, args: Any, kwargs: Any) -> None:
         """Any optimizer's step (a global hook). Another optimizer stepping the parameters the watched one holds,
