@@ -250,7 +250,10 @@ class SQLiteStore:
                              "create it first or choose another path")
         if not os.access(p.parent, os.W_OK):
             raise StoreError(f"cannot create run store {self.path!r}: directory {str(p.parent)!r} is not writable")
-        if p.exists():
+        # An empty file (touch, mktemp, tempfile.NamedTemporaryFile(suffix=".sqlite")) holds nothing to lose: it
+        # becomes the store. It was refused, with or without overwrite=True, as "an SQLite file but not a
+        # graddoctor run store; pass the .sqlite file that gd.watch(store=...) wrote".
+        if p.exists() and not (p.is_file() and p.stat().st_size == 0 and not _wal_records(self.path)):
             if p.is_dir():
                 raise StoreError(f"run store path {self.path!r} is a directory; give a file name like run.sqlite")
             con = _connect(self.path, readonly=True)
