@@ -2,7 +2,10 @@
 ``x + block(x)`` (He et al. 2016).
 
 A block starts at a Linear/Conv layer and runs up to the next one (its normalization and activation
-included). A block is wrapped when its layer keeps the shape (Linear in == out features; Conv with equal
+included); an ``nn.Sequential`` of plain layers holding a Linear/Conv (``nn.Sequential(*[block() for _ in
+range(n)])`` with each block ``nn.Sequential(nn.Linear, nn.Tanh)``) is a block of its own, wrapped when it keeps
+the shape of what it gets on the training batch (custom blocks and transformer layers are not: they may hold
+shortcuts already). A block is wrapped when its layer keeps the shape (Linear in == out features; Conv with equal
 channels, stride 1 and "same" padding), is not the output layer (the Linear/Conv that runs last) and at least
 :data:`MIN_RUN` such blocks follow each other. A module
 that changes the shape (pooling, Flatten, padding, upsampling, ...: a known type, or one whose output shape
@@ -88,11 +91,19 @@ RESHAPING: tuple[type[nn.Module], ...] = (
 def _reshaping(model: nn.Module, sample: Any) -> set[int]:
     """ids of the modules inside a Sequential whose output shape differs from their (single tensor) input's on
     ``sample`` (one forward pass that changes nothing); empty when there is no sample or the pass fails."""
+    return _shapes(model, sample)[0]
+
+
+def _shapes(model: nn.Module, sample: Any) -> tuple[set[int], set[int]]:
+    """(ids of the modules inside a Sequential that changed the shape of what they got, ids of those that ran) in
+    one forward pass on ``sample``; two empty sets when there is no sample or the pass fails."""
     if sample is None:
-        return set()
+        return set(), set()
     found: set[int] = set()
+    ran: set[int] = set()
 
     def hook(m: nn.Module, args: Any, out: Any) -> None:
+        ran.add(id(m))
         x = args[0] if len(args) == 1 else None
         if not (isinstance(x, torch.Tensor) and isinstance(out, torch.Tensor) and x.shape == out.shape):
             found.add(id(m))
@@ -102,11 +113,20 @@ def _reshaping(model: nn.Module, sample: Any) -> set[int]:
     try:
         probe_run(model, sample[0] if isinstance(sample, (tuple, list)) else sample)
     except Exception:
-        return set()
+        return set(), set()
     finally:
         for h in handles:
             h.remove()
-    return found
+    return found, ran
+
+
+def _layer_block(m: nn.Module) -> bool:
+    """An ``nn.Sequential`` of plain layers that holds a Linear/Conv (``nn.Sequential(nn.Linear(16, 16),
+    nn.Tanh())``): a block of its own inside the Sequential that lists it, as a Linear/Conv is. Only a chain of
+    leaf modules: a custom block or a transformer layer may hold shortcuts of its own already."""
+    children = list(m.children()) if isinstance(m, nn.Sequential) else []
+    return (bool(children) and any(isinstance(c, LINEAR_LIKE) for c in children)
+            and all(isinstance(c, LINEAR_LIKE) or not list(c.children()) for c in children))
 
 
 def _blocks(children: list[nn.Module], reshaping: set[int] | None = None) -> list[list[nn.Module]]:
@@ -114,7 +134,7 @@ def _blocks(children: list[nn.Module], reshaping: set[int] | None = None) -> lis
     its own (never inside a shortcut); anything else joins the block before it."""
     blocks: list[list[nn.Module]] = []
     for m in children:
-        if isinstance(m, (*LINEAR_LIKE, *RESHAPING)) or id(m) in (reshaping or set()) or not blocks:
+        if isinstance(m, (*LINEAR_LIKE, *RESHAPING)) or _layer_block(m) or id(m) in (reshaping or set()) or not blocks:
             blocks.append([m])
         else:
             blocks[-1].append(m)
@@ -132,15 +152,22 @@ class AddResidual(ModelRemedy):
 
     def transform(self, model: nn.Module, ctx: RepairContext) -> nn.Module:
         wrapped = 0
-        reshaping = _reshaping(model, ctx.sample)
+        reshaping, ran = _shapes(model, ctx.sample)
         # the output layer (the Linear/Conv that runs last; the last registered without a batch) makes the
         # prediction, it is no hidden block: x + f(x) there would add the last hidden features to the output
-        ran = output_module(model, ctx.sample[0], LINEAR_LIKE) if ctx.sample is not None else None
+        last = output_module(model, ctx.sample[0], LINEAR_LIKE) if ctx.sample is not None else None
         linear = [m for m in model.modules() if isinstance(m, LINEAR_LIKE)]
-        output = ran if ran is not None else (linear[-1] if linear else None)
+        output = last if last is not None else (linear[-1] if linear else None)
+        inside: set[int] = set()  # modules already inside a shortcut: a Sequential there is not wrapped again
         for seq in [m for m in model.modules() if isinstance(m, nn.Sequential)]:
+            if id(seq) in inside:
+                continue
             blocks = _blocks(sequence_of(seq), reshaping)
-            ok = [isinstance(b[0], LINEAR_LIKE) and _keeps_shape(b[0]) and b[0] is not output for b in blocks]
+            # a Linear/Conv block whose layer keeps the shape, or a container block (a Sequential of blocks) that
+            # ran on the batch without changing its shape; neither may hold the output layer
+            ok = [(_keeps_shape(b[0]) if isinstance(b[0], LINEAR_LIKE)
+                   else _layer_block(b[0]) and id(b[0]) in ran and id(b[0]) not in reshaping)
+                  and all(m is not output for x in b for m in x.modules()) for b in blocks]
             new: list[nn.Module] = []
             changed = False
             i = 0
@@ -150,6 +177,7 @@ class AddResidual(ModelRemedy):
                     j += 1
                 if j - i >= MIN_RUN:
                     new.extend(Residual(nn.Sequential(*b), rezero=not _normalized(b)) for b in blocks[i:j])
+                    inside.update(id(m) for b in blocks[i:j] for x in b for m in x.modules())
                     wrapped += j - i
                     changed = True
                     i = j
