@@ -190,8 +190,10 @@ class Temporal(Detector):
         else:
             causes += ["plain_rnn_long_sequence", "saturating_activation"]
             sev = "critical" if ratio < 1.0 / self.critical_ratio else "warning"
-        remedies = ["forget_gate_bias"] if not causes and ltype == "LSTM" else \
-            rank_remedies(causes or ["unknown"], "vanishing_gradient")  # a GRU: causes.GENERIC_REMEDIES
+        # no cause means a gated layer whose forget-gate bias is known and already >= 0.5 (an LSTM at bias 1):
+        # "set the forget-gate bias to 1" was its remedy, beside evidence saying it is 1.0; it gets the generic
+        # vanishing remedies (causes.GENERIC_REMEDIES), as a GRU does
+        remedies = rank_remedies(causes or ["unknown"], "vanishing_gradient")
         return Finding(kind="vanishing_gradient", severity=sev, layers=[lname], axis="time", step=step,
                        evidence=ev, causes=causes or ["unknown"], remedies=remedies,
                        message=f"memory horizon {s['horizon']} steps for a sequence of {s['length']}: the gradient "
