@@ -185,26 +185,56 @@ class LeakySwap(ActivationSwap):
     variant = "leaky_relu"
 
 
+class _InsideLeaves:
+    """Counts how deep a forward pass is inside leaf modules that are no sigmoid/tanh activation module (a GELU
+    written as ``0.5 * x * (1 + torch.tanh(...))``, an attention's softmax, a gate): a functional activation call
+    made there is part of that module's own computation, not a hidden activation of the model's forward."""
+
+    def __init__(self, model: nn.Module, targets: frozenset[str]) -> None:
+        self.depth = 0
+        self.handles: list[Any] = []
+        leaves = {id(m): m for _, m in leaf_order(model)}
+        for m in leaves.values():
+            if module_activation_kind(m) in targets or isinstance(m, LINEAR_LIKE):
+                continue  # a target activation module's own call is the activation itself
+            self.handles.append(m.register_forward_pre_hook(self._enter))
+            self.handles.append(m.register_forward_hook(self._leave, always_call=True))
+
+    def _enter(self, mod: nn.Module, args: Any) -> None:
+        self.depth += 1
+
+    def _leave(self, mod: nn.Module, args: Any, out: Any) -> None:
+        self.depth = max(0, self.depth - 1)
+
+    def remove(self) -> None:
+        for h in self.handles:
+            h.remove()
+        self.handles = []
+
+
 class _Recorder(TorchFunctionMode):
-    def __init__(self, targets: frozenset[str]) -> None:
+    def __init__(self, targets: frozenset[str], inside: _InsideLeaves | None = None) -> None:
         super().__init__()
         self.targets = targets
+        self.inside = inside
         self.results: list[Any] = []
         self.layers: list[Any] = []  # per call: the Linear/Conv that ran last before it
         self.last_layer: Any = None
 
     def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
         out = func(*args, **(kwargs or {}))
-        if FUNCTION_KINDS.get(func) in self.targets:
+        if FUNCTION_KINDS.get(func) in self.targets and not (self.inside is not None and self.inside.depth):
             self.results.append(out)
             self.layers.append(self.last_layer)
         return out
 
 
 def _record_calls(model: nn.Module, x: Any, targets: frozenset[str], with_layers: bool = False) -> Any:
-    """Number of functional activation calls in one forward, and which one produced the output (if any); with
-    ``with_layers``, also the Linear/Conv that ran last before each call (``None`` for none)."""
-    rec = _Recorder(targets)
+    """Number of functional activation calls in one forward (outside other leaf modules' own computation), and
+    which one produced the output (if any); with ``with_layers``, also the Linear/Conv that ran last before each
+    call (``None`` for none)."""
+    inside = _InsideLeaves(model, targets)
+    rec = _Recorder(targets, inside)
 
     def seen(mod: nn.Module, i: Any, o: Any) -> None:
         rec.last_layer = mod
@@ -214,6 +244,7 @@ def _record_calls(model: nn.Module, x: Any, targets: frozenset[str], with_layers
         with rec:
             out = probe_run(model, x)
     finally:
+        inside.remove()
         for h in handles:
             h.remove()
     outputs = output_ids(out)
@@ -225,12 +256,12 @@ def _record_calls(model: nn.Module, x: Any, targets: frozenset[str], with_layers
 
 class _Swapper(TorchFunctionMode):
     def __init__(self, targets: frozenset[str], fn: Callable[[torch.Tensor], torch.Tensor],
-                 swap: frozenset[int]) -> None:
+                 swap: frozenset[int], inside: _InsideLeaves) -> None:
         super().__init__()
-        self.targets, self.fn, self.swap, self.i = targets, fn, swap, 0
+        self.targets, self.fn, self.swap, self.i, self.inside = targets, fn, swap, 0, inside
 
     def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
-        if FUNCTION_KINDS.get(func) in self.targets:
+        if FUNCTION_KINDS.get(func) in self.targets and not self.inside.depth:  # counted as _record_calls does
             i, self.i = self.i, self.i + 1
             if i in self.swap:
                 return self.fn(args[0])
@@ -238,15 +269,18 @@ class _Swapper(TorchFunctionMode):
 
 
 class FunctionalSwap(Delegating):
-    """Runs ``inner`` with its functional activation calls number ``swap`` (per forward) replaced by ``fn``."""
+    """Runs ``inner`` with its functional activation calls number ``swap`` (per forward, counted outside the own
+    computation of other leaf modules) replaced by ``fn``."""
 
     def __init__(self, inner: nn.Module, targets: frozenset[str], fn: Callable[[torch.Tensor], torch.Tensor],
                  swap: frozenset[int]) -> None:
         super().__init__()
         self.inner = inner
         self._targets, self._fn, self._swap = targets, fn, swap
+        self._inside = _InsideLeaves(inner, targets)  # hooks kept on the inner modules for every forward
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
-        with _Swapper(self._targets, self._fn, self._swap):
+        self._inside.depth = 0  # a forward that raised inside a leaf last time leaves no count behind
+        with _Swapper(self._targets, self._fn, self._swap, self._inside):
             return self.inner(*args, **kwargs)
 
