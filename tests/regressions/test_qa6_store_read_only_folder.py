@@ -112,6 +112,11 @@ def test_unreadable_write_ahead_log_is_named(tmp_path: Path) -> None:
         flat = " ".join(res.stderr.split())
         assert res.returncode == 2, flat
         assert "write-ahead log 'run.sqlite-wal' holds records" in flat and "not a graddoctor run store" not in flat
+        link = Path(home) / "link.sqlite"  # a symlink in a writable folder: SQLite reads beside its target
+        link.symlink_to(folder / "run.sqlite")
+        res = _run(["-m", "graddoctor", "stats", str(link)], home)
+        flat = " ".join(res.stderr.split())
+        assert res.returncode == 2 and "write-ahead log 'run.sqlite-wal' holds records" in flat, flat
     finally:
         store.close("finished")
         os.chmod(folder, 0o755)

@@ -148,22 +148,23 @@ def _connect_readonly(path: str) -> sqlite3.Connection:
     read as a damaged store. Without a write-ahead log holding records, everything committed is in the main file,
     so it is then opened ``immutable`` (no ``-shm`` needed; no writer has the store open, or its log would lie
     beside it). A log with records that cannot be read that way is a StoreError that says what to do."""
-    uri = Path(path).resolve().as_uri()
+    real = str(Path(path).resolve())  # SQLite keeps -wal and -shm beside the file a symlink points to
+    uri = Path(real).as_uri()
     con = sqlite3.connect(uri + "?mode=ro", uri=True, timeout=30, check_same_thread=False)
     try:
         con.execute("PRAGMA user_version").fetchone()  # the first read opens (or needs) the -shm file
         return con
     except sqlite3.Error as e:
         code = getattr(e, "sqlite_errorcode", None)
-        no_shm = code == SQLITE_CANTOPEN and not Path(path + "-shm").exists() and _wal_records(path)
+        no_shm = code == SQLITE_CANTOPEN and not Path(real + "-shm").exists() and _wal_records(real)
         if code not in SHM_UNAVAILABLE_CODES and not no_shm:
             return con  # anything else (not a database, damaged) is named by _validate's checks
         con.close()
-        if _wal_records(path):
+        if _wal_records(real):
             raise UnreadableWalError(
-                f"cannot read run store {path!r}: its write-ahead log {Path(path).name + '-wal'!r} holds records, "
-                f"and reading them needs {Path(path).name + '-shm'!r}, which SQLite cannot create or open in "
-                f"{str(Path(path).resolve().parent)!r} (not writable for you: {e}); copy the store with its -wal "
+                f"cannot read run store {path!r}: its write-ahead log {Path(real).name + '-wal'!r} holds records, "
+                f"and reading them needs {Path(real).name + '-shm'!r}, which SQLite cannot create or open in "
+                f"{str(Path(real).parent)!r} (not writable for you: {e}); copy the store with its -wal "
                 "file into a folder you can write to, or ask its owner to let the run finish") from None
     return sqlite3.connect(uri + "?mode=ro&immutable=1", uri=True, timeout=30, check_same_thread=False)
 
