@@ -94,6 +94,16 @@ class LazyGroup(click.Group):
 @click.version_option(__version__, prog_name="graddoctor")
 def main() -> None:
     """graddoctor: find, explain and repair vanishing and exploding gradients in PyTorch models."""
+    # Output that cannot encode the tables' characters (‖∂L/∂out‖, σ′, sparklines), such as a file redirect on
+    # Windows (cp1252) or PYTHONIOENCODING=ascii, ended every command in a UnicodeEncodeError traceback: such
+    # characters are now written as '?' instead.
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and (getattr(stream, "errors", None) or "strict") == "strict":
+            try:
+                reconfigure(errors="replace")
+            except (ValueError, OSError):  # a stream that cannot change (closed, or not a text file)
+                pass
 
 
 if __name__ == "__main__":  # pragma: no cover
