@@ -131,10 +131,28 @@ class Stalled(Detector):
             ev["explained_by"] = "dead_units"
             ev["dead_fraction"] = dead_layers
         return [Finding(kind="stalled_learning", severity=severity,
-                        layers=[layer.name for layer in ctx.layers], step=int(ctx.steps[-w]), evidence=ev,
-                        causes=causes, remedies=rem,
+                        layers=[layer.name for layer in ctx.layers], step=self._onset(ctx, w, self.tiny_update),
+                        evidence=ev, causes=causes, remedies=rem,
                         message=f"{np.mean(fin < self.tiny_update):.0%} of the layers move less than {self.tiny_update:g} of their norm per step and the loss "
                                 f"improved by {progress:.1%}: training has stalled", detector=self.name)]
+
+    def _onset(self, ctx: Context, w: int, bound: float) -> int:
+        """The first step of the stall: from the first of the last ``w`` steps, back over the earlier steps whose
+        update ratio was recorded (detail steps) while at least ``layer_fraction`` of the measured layers moved
+        less than ``bound``. The finding's step was the first of the last ``w`` steps whatever the run: He's
+        30-layer Xavier net, under 1e-7 from its first step, was "stalled from step 15" in a 25-step run
+        (tests/regressions/test_qa6_diag_stalled_onset.py)."""
+        upd = ctx.stat("update_ratio")
+        start = ctx.n_steps - w
+        for c in range(start - 1, -1, -1):
+            col = upd[:, c]
+            fin = col[np.isfinite(col)]
+            if fin.size == 0:
+                continue
+            if np.mean(fin < bound) < self.layer_fraction:
+                break
+            start = c
+        return int(ctx.steps[start])
 
     def _annealed(self, ctx: Context, w: int) -> bool:
         """The updates of the last ``w`` steps are small because the step size decayed: some earlier recorded
@@ -161,7 +179,8 @@ class Stalled(Detector):
               "optimizer": (ctx.meta.get("optimizer") or {}).get("class")}
         causes = ["learning_rate_too_low"]
         return [Finding(kind="stalled_learning", severity="warning",
-                        layers=[layer.name for layer in ctx.layers], step=int(ctx.steps[-w]), evidence=ev,
+                        layers=[layer.name for layer in ctx.layers], step=self._onset(ctx, w, self.small_update),
+                        evidence=ev,
                         causes=causes, remedies=rank_remedies(causes, "stalled_learning"),
                         message=f"{np.mean(fin < self.small_update):.0%} of the layers move less than "
                                 f"{self.small_update:g} of their norm per step (median "
