@@ -242,6 +242,8 @@ def _check_loss(loss: Any, where: str) -> None:
 
 F32 = torch.float32
 _vector_norm = torch.linalg.vector_norm
+#: Whether a torch.func transform (vmap, grad, jvp) is running: its forward passes are not recorded (~75 ns a call).
+_functorch_active: Callable[[], bool] = getattr(torch._C, "_are_functorch_transforms_active", lambda: False)
 _FAST_SUM = frozenset({torch.float32, torch.float16, torch.bfloat16})
 
 
@@ -590,7 +592,7 @@ class Monitor:
 
     # ------------------------------------------------------------------ hooks
     def _collecting(self) -> bool:
-        return self._active and not self._disabled and torch.is_grad_enabled()
+        return self._active and not self._disabled and torch.is_grad_enabled() and not _functorch_active()
 
     def _push(self, group: str, layer: int, vec: torch.Tensor) -> None:
         idx, vals = self._pending[group]
@@ -647,9 +649,11 @@ class Monitor:
         # The hottest code of the Monitor (every watched layer, every recorded step): inlined on purpose.
         if not self._active or self._disabled:
             return
-        if not torch.is_grad_enabled():
+        if not torch.is_grad_enabled() or _functorch_active():
             # No statistics, but the execution order counts: the first pass of a reentrant checkpoint runs under
-            # no_grad and its layers are recorded only when backward recomputes them, after the layers above.
+            # no_grad and its layers are recorded only when backward recomputes them, after the layers above. A pass
+            # inside a torch.func transform (vmap/grad: per-sample gradients, DP-SGD) holds wrapped tensors that
+            # cannot leave it: folded after it, they failed inside torch and stopped watching.
             if spec.index not in self._order:
                 self._order[spec.index] = len(self._order)
             return
