@@ -1,6 +1,7 @@
 """``graddoctor lab``: list and run the classic experiments next to their published numbers."""
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -68,7 +69,8 @@ def run_cmd(name: str, quick: bool, seeds: int | None, out: Path | None, threads
     if unknown:
         raise click.BadParameter(f"unknown experiment {unknown[0]!r}; known: all, {', '.join(registry.names())}",
                                  param_hint="NAME")
-    out = out if out is not None else Path("lab-results")
+    # "--out=~/results" or a quoted "~/results" reaches us unexpanded: no folder named "~" in the current one
+    out = Path(os.path.expanduser(str(out))) if out is not None else Path("lab-results")
     try:  # before any experiment runs: a folder that cannot be written must not cost a finished run its result
         out.mkdir(parents=True, exist_ok=True)
         probe = out / ".graddoctor-write-test"
@@ -132,13 +134,19 @@ def run_cmd(name: str, quick: bool, seeds: int | None, out: Path | None, threads
 
 
 @command.command("report")
-@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("folder", type=click.Path(path_type=Path))
 @click.argument("names", nargs=-1)
 def report_cmd(folder: Path, names: tuple[str, ...]) -> None:
     """Re-render the HTML pages of the results saved in FOLDER (by 'lab run --out FOLDER') from their JSON,
     without re-running: <name>.html for each result (or only NAMES) and index.html when FOLDER holds more than
     one. The figures are embedded from the PNG files in FOLDER."""
     from ..lab.html import render_folder, unreadable_results
+
+    folder = Path(os.path.expanduser(str(folder)))  # a quoted "~/results" reaches us unexpanded
+    if not folder.exists():
+        raise click.BadParameter(f"Directory {str(folder)!r} does not exist.", param_hint="'FOLDER'")
+    if not folder.is_dir():
+        raise click.BadParameter(f"Directory {str(folder)!r} is a file.", param_hint="'FOLDER'")
 
     # the experiment's name, also when given as its file (shell completion offers 'results/nielsen.json')
     stems = [Path(n).name.removesuffix(".json").removesuffix(".html") for n in names]

@@ -7,6 +7,7 @@ dicts; load them with ``torch.load(path, weights_only=True)``.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -156,6 +157,11 @@ def command(target: str, budget: float, seeds: int, max_trials: int | None, reme
     from ..repair.table import print_result
     from .check import user_code_failed
 
+    # a quoted "~/my_net.py:case" or "--save=~/x.pt" reaches us unexpanded (the shell expands "~" only at the
+    # start of a word): no folder named "~" in the current one
+    path_part, sep, func_part = target.rpartition(":")
+    target = f"{os.path.expanduser(path_part)}{sep}{func_part}" if sep else os.path.expanduser(target)
+    save = os.path.expanduser(save) if save else save
     if remedies:  # usage first: a wrong --remedy is reported before FILE.py runs
         try:
             [get_remedy(r) for r in remedies]
