@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
 from torch import nn
 
 from .base import (
@@ -17,8 +18,8 @@ from .base import (
     ModelRemedy,
     NotApplicable,
     RepairContext,
+    forward_trace,
     leaf_order,
-    output_module,
     sequence_of,
 )
 
@@ -29,12 +30,25 @@ def _width(layer: Any) -> int:
     return int(layer.out_features if isinstance(layer, nn.Linear) else layer.out_channels)
 
 
-def make_norm(layer: Any, kind: str) -> nn.Module:
-    """The normalization module that fits after ``layer``."""
+class FeatureBatchNorm(nn.BatchNorm1d):
+    """BatchNorm over the last dimension (the features) of a Linear's output with more than two dimensions, e.g.
+    ``(N, T, F)`` of a per-time-step Linear: ``nn.BatchNorm1d`` reads dimension 1 as the features, so on such an
+    output it failed, or normalised over the time steps when T == F."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() <= 2:
+            return super().forward(x)
+        flat = x.reshape(-1, x.shape[-1])  # every position is a sample of the F features
+        return super().forward(flat).reshape(x.shape)
+
+
+def make_norm(layer: Any, kind: str, out_dim: int | None = None) -> nn.Module:
+    """The normalization module that fits after ``layer`` (``out_dim``: how many dimensions its output has on a
+    training batch, when known)."""
     n = _width(layer)
     if kind == "batch":
         if isinstance(layer, nn.Linear):
-            return nn.BatchNorm1d(n)
+            return FeatureBatchNorm(n) if out_dim is not None and out_dim > 2 else nn.BatchNorm1d(n)
         return {1: nn.BatchNorm1d, 2: nn.BatchNorm2d, 3: nn.BatchNorm3d}[len(layer.kernel_size)](n)
     return nn.LayerNorm(n) if isinstance(layer, nn.Linear) else nn.GroupNorm(1, n)
 
@@ -54,7 +68,11 @@ class AddNorm(ModelRemedy):
         linear = [m for _, m in leaves if isinstance(m, LINEAR_LIKE)]
         # the output layer is the Linear/Conv that runs last (a head defined before the body in __init__ is still
         # the output: its logits must not be normalised); registration order without a batch
-        ran = output_module(model, ctx.sample[0], LINEAR_LIKE) if ctx.sample is not None else None
+        trace = forward_trace(model, ctx.sample[0]) if ctx.sample is not None else None
+        calls = trace[0] if trace is not None else []
+        # how many dimensions each Linear's output has: (N, F), or (N, T, F) for a per-time-step Linear
+        dims = {id(mod): o.dim() for mod, o in calls if isinstance(mod, nn.Linear) and isinstance(o, torch.Tensor)}
+        ran = next((mod for mod, _ in reversed(calls) if isinstance(mod, LINEAR_LIKE)), None)
         output = ran if ran is not None else (linear[-1] if linear else None)
         seqs = [m for m in model.modules() if isinstance(m, nn.Sequential)]
         added = 0
@@ -65,7 +83,7 @@ class AddNorm(ModelRemedy):
                 new.append(m)
                 nxt = children[i + 1] if i + 1 < len(children) else None
                 if isinstance(m, LINEAR_LIKE) and m is not output and not isinstance(nxt, _NORMS):
-                    new.append(make_norm(m, self.kind).to(m.weight.device, m.weight.dtype))
+                    new.append(make_norm(m, self.kind, dims.get(id(m))).to(m.weight.device, m.weight.dtype))
                     added += 1
             if len(new) != len(children):
                 for name in list(seq._modules):
