@@ -58,3 +58,36 @@ def test_transform_beside_the_step_changes_nothing() -> None:
     assert msgs == []
     for k, v in ref.layer_stats.items():
         np.testing.assert_array_equal(data.layer_stats[k], v, err_msg=k)
+
+
+def _train_with_batched_backward(kind: str):
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(10, 20), nn.Tanh(), nn.Linear(20, 3))
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    x, y = torch.randn(16, 10), torch.randint(0, 3, (16,))
+    with gd.watch(model, opt, detail_every=1) as run:
+        for _ in range(3):
+            opt.zero_grad()
+            F.cross_entropy(model(x), y).backward()
+            opt.step()
+            if kind == "jacobian":  # a Jacobian penalty or a sensitivity measurement beside the step
+                torch.autograd.functional.jacobian(model, x[:2], vectorize=True)
+            elif kind == "batched_grads":
+                out = model(x[:2])
+                torch.autograd.grad(out, list(model.parameters()), torch.eye(6).reshape(6, 2, 3),
+                                    is_grads_batched=True)
+    assert run.error is None, run.error
+    return run.data
+
+
+def test_batched_backward_beside_the_step() -> None:
+    """``jacobian(vectorize=True)`` and ``autograd.grad(is_grads_batched=True)`` run a vectorized backward through the
+    layers' signal hooks, whose batched gradients failed the same way; they are ignored, and the backward-signal and
+    parameter statistics are those of the run without them (forward statistics take the extra forward pass, as any
+    forward with grad enabled)."""
+    ref = _train_with_batched_backward("none")
+    for kind in ("jacobian", "batched_grads"):
+        data = _train_with_batched_backward(kind)
+        assert data.steps.tolist() == [0, 1, 2]
+        for k in ("signal_norm", "in_signal_norm", "weight_grad_norm", "update_ratio"):
+            np.testing.assert_array_equal(data.layer_stats[k], ref.layer_stats[k], err_msg=f"{kind} {k}")

@@ -244,6 +244,9 @@ F32 = torch.float32
 _vector_norm = torch.linalg.vector_norm
 #: Whether a torch.func transform (vmap, grad, jvp) is running: its forward passes are not recorded (~75 ns a call).
 _functorch_active: Callable[[], bool] = getattr(torch._C, "_are_functorch_transforms_active", lambda: False)
+#: Whether a gradient is batched by a vectorized backward (``jacobian(vectorize=True)``, ``is_grads_batched``).
+_legacy_batched: Callable[[torch.Tensor], bool] = getattr(getattr(torch._C, "_functorch", None),
+                                                          "is_legacy_batchedtensor", lambda t: False)
 _FAST_SUM = frozenset({torch.float32, torch.float16, torch.bfloat16})
 
 
@@ -738,7 +741,9 @@ class Monitor:
         h[_C_CALLS] += 1
 
     def _grad_hook(self, group: str, layer: int, grad: torch.Tensor) -> None:
-        if self._disabled:
+        # (a batched backward: jacobian/hessian(vectorize=True), autograd.grad(is_grads_batched=True), or one inside
+        # a torch.func transform; its gradients cannot leave it)
+        if self._disabled or _legacy_batched(grad) or _functorch_active():
             return
         try:
             # squared when folded; a plain float/half gradient takes the one-kernel path
@@ -758,7 +763,7 @@ class Monitor:
             self._fail("gradient hook", e)
 
     def _time_hook(self, layer: int, tdim: int, grad: torch.Tensor) -> None:
-        if self._disabled:
+        if self._disabled or _legacy_batched(grad) or _functorch_active():
             return
         try:
             prof = time_profile(grad, tdim)
