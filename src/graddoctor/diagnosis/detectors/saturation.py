@@ -76,7 +76,7 @@ class Saturation(Detector):
         if not hit:
             low = self._low_derivative(ctx, cols)
             if low is not None:
-                out.append(self._finding(ctx, low[0], "warning", low[1], cols[0]))
+                out.append(self._finding(ctx, low[0], "warning", low[1], self._low_onset(ctx, low[0], cols[0])))
         # Hidden layers followed by a sigmoid *module* (a functional sigmoid's act_mean is its input's mean).
         sig = [i for i in ctx.chain()[:-1] if ctx.layers[i].activation == "sigmoid"]
         if len(sig) >= 2:
@@ -104,6 +104,26 @@ class Saturation(Detector):
         return low, {"pattern": "low_mean_derivative",
                      "mean_derivative_of_max": {ctx.layers[i].name: fnum(deriv[i] / DERIV_MAX[
                          str(ctx.activation_kind(i))]) for i in low}}
+
+    def _low_onset(self, ctx: Context, layers: list[int], col: int) -> int:
+        """The first column of a low mean derivative: from ``col`` (the first examined one) back over the columns
+        where it was measured while at least half of ``layers`` stay below ``low_deriv`` of their maximum.
+        The finding's step was the first of the examined window: a sigmoid MLP at N(0, 1) whose layers pass
+        0.17-0.22 of the maximum derivative from step 0 was dated to step 290 of a 300-step run
+        (tests/regressions/test_qa6_diag_saturation_onset.py)."""
+        if ctx.source != "run":
+            return col
+        der = ctx.stat("act_deriv")[layers]
+        bound = np.array([self.low_deriv * DERIV_MAX[str(ctx.activation_kind(i))] for i in layers])
+        onset = col
+        for c in range(col - 1, -1, -1):
+            d = der[:, c]
+            if not np.isfinite(d).any():
+                continue
+            if 2 * int(np.sum(d < bound)) < len(layers):
+                break
+            onset = c
+        return onset
 
     def _first_col(self, ctx: Context, hit: list[int]) -> int:
         s = ctx.stat("act_saturated")[hit]
