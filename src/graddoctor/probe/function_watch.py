@@ -21,6 +21,7 @@ from torch.overrides import TorchFunctionMode
 from ..stats.activations import OBSERVED_FUNCTION_KINDS
 from ..stats.tensor_stats import activation_stats
 from .model_map import ModelMap, first_tensor, hookable
+from .monitor import _functorch_active
 
 #: Ops that turn finite inputs into NaN/Inf on part of their domain (log of <= 0, sqrt of < 0, division by
 #: 0, overflow of exp/pow).
@@ -164,6 +165,8 @@ class CheckObserver:
         spec = self.layer_of.get(id(m))
         if spec is not None:
             self.last_layer = spec
+        if _functorch_active():  # inside a torch.func transform (a vmapped set encoder): its tensors cannot leave it
+            return
         t = first_tensor(out)
         if t is None or id(t) in self.checked:  # a container returning its child's output: already probed
             return
@@ -173,7 +176,7 @@ class CheckObserver:
             self.module_flags.append((name, probe))
 
     def on_op(self, func: Any, args: Any, out: Any, kwargs: dict[str, Any] | None = None) -> None:
-        if not torch.is_grad_enabled():
+        if not torch.is_grad_enabled() or _functorch_active():
             return
         in_model = bool(self.stack)
         kind = OBSERVED_FUNCTION_KINDS.get(func)
