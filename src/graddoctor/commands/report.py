@@ -148,8 +148,17 @@ def command(run: str, output: str, png_dir: str | None, max_steps: int, repair_j
     try:
         path = render_run_report(view, output, diagnosis=diag, repair=repair, png_dir=png_dir, title=title,
                                  sampling=sampling, figures=not no_figures)
-    except (OSError, ValueError) as e:
+    except OSError as e:
         raise click.UsageError(f"cannot write the report: {e}") from None
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError) as e:
+        # the output was checked above, so this is the content: with --repair, a result whose values are not
+        # what 'graddoctor repair --json' writes ("could not convert string to float" read as a write error)
+        if repair is None:
+            if isinstance(e, ValueError):  # check_output's refusals (a folder, a database) come as ValueError
+                raise click.UsageError(f"cannot write the report: {e}") from None
+            raise
+        raise click.BadParameter(f"cannot show the repair result {repair_json!r} ({type(e).__name__}: {e}); pass "
+                                 "the JSON that 'graddoctor repair ... --json' printed", param_hint="--repair") from None
     if sampling.downsampled:
         console.print(sampling.note(), style="dim")
     if png_dir:
