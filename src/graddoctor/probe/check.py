@@ -5,7 +5,8 @@ Monitor that ``gd.watch`` uses (memory store, no optimizer); a :class:`~.functio
 functional activations, unsafe ops, residual additions and the first non-finite module. Everything the pass
 touches is restored afterwards, in the model and in ``loss_fn`` when it is a module: parameters, ``.grad`` (the
 same tensor objects; also of batch tensors that require grad), buffers (BatchNorm running statistics and
-``num_batches_tracked``), RNG states (torch CPU, CUDA when initialised, numpy, ``random``), every module's
+``num_batches_tracked``), RNG states (torch CPU, CUDA when initialised, numpy, ``random``, and the
+``torch.Generator`` attributes of the modules), every module's
 train/eval mode, every parameter's requires_grad (model.train() runs the user's overrides), and hooks (ours are
 removed, the user's are never touched).
 """
@@ -52,6 +53,9 @@ class _Snapshot:
                          if torch.cuda.is_available() and torch.cuda.is_initialized() else None)
         self.np_rng = np.random.get_state()
         self.py_rng = random.getstate()
+        # Generators a module keeps for itself (a noise layer's torch.Generator): their draws in the pass too
+        gens = {id(v): v for m in model.modules() for v in vars(m).values() if isinstance(v, torch.Generator)}
+        self.generators: list[tuple[torch.Generator, torch.Tensor]] = [(g, g.get_state()) for g in gens.values()]
 
     def restore(self) -> None:
         with torch.no_grad():
@@ -79,6 +83,8 @@ class _Snapshot:
             torch.cuda.set_rng_state_all(self.cuda_rng)
         np.random.set_state(self.np_rng)
         random.setstate(self.py_rng)
+        for gen, state in self.generators:
+            gen.set_state(state)
 
 
 def _rebuild(x: list[Any] | tuple[Any, ...], items: list[Any]) -> Any:
