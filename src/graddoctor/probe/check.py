@@ -15,6 +15,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -279,6 +280,35 @@ def _model_facts(model: nn.Module) -> dict[str, Any]:
     return {"forget_gate_bias": fg, "post_layernorm": post_ln}
 
 
+def _loss_modules(loss_fn: Any, model: nn.Module) -> list[nn.Module]:
+    """The modules other than ``model`` that ``loss_fn`` runs: itself, the module of a bound method
+    (``crf.neg_log_likelihood``), of a ``functools.partial``, or held by a closure (``lambda out, y: crit(out, y)``)."""
+    found: list[Any] = []
+    seen: set[int] = set()
+
+    def visit(obj: Any, depth: int) -> None:
+        if id(obj) in seen or depth > 2:
+            return
+        seen.add(id(obj))
+        if isinstance(obj, nn.Module):
+            found.append(obj)
+        elif isinstance(obj, partial):
+            for v in (obj.func, *obj.args, *obj.keywords.values()):
+                visit(v, depth + 1)
+        elif hasattr(obj, "__self__") and hasattr(obj, "__func__"):  # a bound method
+            visit(obj.__self__, depth + 1)
+        elif getattr(obj, "__closure__", None):
+            for cell in obj.__closure__:
+                try:
+                    visit(cell.cell_contents, depth + 1)
+                except ValueError:  # an empty cell
+                    pass
+
+    visit(loss_fn, 0)
+    inside = {id(m) for m in model.modules()}
+    return [m for m in found if id(m) not in inside]
+
+
 @torch.inference_mode(False)  # called under inference mode (a notebook, an evaluation hook): the pass needs autograd
 def check(model: nn.Module, inputs: Any, targets: Any, loss_fn: Callable[[Any, Any], torch.Tensor], *,
           batches: int = 1, device: str | torch.device | None = None, **thresholds: Any) -> Any:
@@ -322,10 +352,10 @@ def check(model: nn.Module, inputs: Any, targets: Any, loss_fn: Callable[[Any, A
     home = next(model.parameters()).device
     dev = torch.device(device) if device is not None else home
     moved = dev != home
-    # A loss that is itself a module (a margin head, a CRF, a learned weighting) has parameters and buffers
-    # that the pass changes too (.grad, BatchNorm statistics): restored with the model's.
-    snap = _Snapshot(nn.ModuleList([model, loss_fn]) if isinstance(loss_fn, nn.Module) else model,
-                     (inputs, targets))
+    # A loss that is itself a module (a margin head, a CRF, a learned weighting), or a method or closure of one,
+    # has parameters and buffers that the pass changes too (.grad, BatchNorm statistics): restored with the model's.
+    loss_modules = _loss_modules(loss_fn, model)
+    snap = _Snapshot(nn.ModuleList([model, *loss_modules]) if loss_modules else model, (inputs, targets))
     try:
         if moved:
             # The user's .grad tensors stay out of the move (model.to() would move them in place, and the
@@ -353,7 +383,7 @@ def check(model: nn.Module, inputs: Any, targets: Any, loss_fn: Callable[[Any, A
             # paused_watches: a check inside a watched run adds nothing to the run's next step
             # Every pass starts from no gradient, for a loss module's parameters too: its backward would otherwise
             # add into the user's own .grad tensors, in place, which the snapshot puts back as they are
-            owned = [p for m in (model, loss_fn) if isinstance(m, nn.Module) for p in m.parameters()]
+            owned = [p for m in (model, *loss_modules) for p in m.parameters()]
             with paused_watches(), CheckObserver(model, mmap) as obs, seq, torch.enable_grad():
                 for x, y in zip(xs, ys):
                     for p in owned:
