@@ -76,6 +76,8 @@ class Context:
     meta: dict[str, Any] = field(default_factory=dict)
     source: str = "run"
     extra: dict[str, Any] = field(default_factory=dict)
+    _parents: tuple[tuple[int, int], frozenset[str]] | None = field(default=None, init=False, repr=False,
+                                                                   compare=False)
 
     @classmethod
     def from_run(cls, data: RunData, source: str = "run", extra: dict[str, Any] | None = None) -> Context:
@@ -177,8 +179,21 @@ class Context:
             return False
         if layer.name == ROOT_NAME:
             return len(self.layers) > 1
-        prefix = layer.name + "."
-        return any(other.name.startswith(prefix) for other in self.layers)
+        return layer.name in self._parent_names()
+
+    def _parent_names(self) -> frozenset[str]:
+        """Every proper dotted prefix of a layer name ("a", "a.b" of "a.b.c"): the names of modules with a child
+        layer. Built once per layer list (is_container runs for every layer in every chain() and
+        relative_gradient_layers() call: a scan of all names each time made diagnosing a 2,000-layer run take
+        minutes)."""
+        key = (id(self.layers), len(self.layers))
+        if self._parents is None or self._parents[0] != key:
+            names = set()
+            for other in self.layers:
+                parts = other.name.split(".")
+                names.update(".".join(parts[:k]) for k in range(1, len(parts)))
+            self._parents = (key, frozenset(names))
+        return self._parents[1]
 
     def is_recurrent(self, i: int) -> bool:
         return self.layers[i].type in RECURRENT_TYPES or bool(self.layers[i].info.get("recurrent"))
