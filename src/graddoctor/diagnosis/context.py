@@ -188,7 +188,7 @@ class Context:
         minutes)."""
         key = (id(self.layers), len(self.layers))
         if self._parents is None or self._parents[0] != key:
-            names = set()
+            names: set[str] = set()
             for other in self.layers:
                 parts = other.name.split(".")
                 names.update(".".join(parts[:k]) for k in range(1, len(parts)))
