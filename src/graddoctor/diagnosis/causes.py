@@ -26,6 +26,10 @@ from .context import Context, fnum, nanmedian
 INIT_TOO_SMALL = 0.1
 #: ... above this multiple of the reference is "too large" (growth of sqrt(10)~3.2 per layer).
 INIT_TOO_LARGE = 10.0
+#: Name parts of low-rank adapters' up-projections (PEFT's LoRA: ``lora_B``, ``lora_embedding_B``): they start
+#: at zero on purpose, so the adapted model starts equal to the pretrained one (Hu et al. 2021, LoRA, sec. 4.1),
+#: and their variance "too small" is no finding (nor a cause of one).
+LORA_UP_NAMES = frozenset({"lora_B", "lora_embedding_B"})
 #: Learning rate too high when the first recorded update moves the weights by more than this fraction
 #: (rule of thumb: healthy ‖ΔW‖/‖W‖ is around 1e-3 per step; 0.1 is 100 times that).
 FIRST_UPDATE_TOO_LARGE = 0.1
@@ -182,8 +186,13 @@ def init_audit(ctx: Context, col: int = 0, too_small: float = INIT_TOO_SMALL,
         if np.isfinite(rho) and rho > 0:  # the norm before the first update: ‖W‖·[1 − ρ, 1 + ρ]
             lo, hi = factor * max(0.0, 1.0 - rho) ** 2, factor * (1.0 + rho) ** 2
         verdict = "too_small" if hi < too_small else "too_large" if lo > too_large else "ok"
+        zero_by_design = verdict == "too_small" and not LORA_UP_NAMES.isdisjoint(layer.name.split("."))
+        if zero_by_design:
+            verdict = "ok"
         row = {"layer": layer.name, "variance": fnum(var), "xavier": fnum(xavier), "he": fnum(he),
                "reference": ref_name, "factor": fnum(factor), "verdict": verdict, "last": i == chain[-1]}
+        if zero_by_design:
+            row["note"] = "a LoRA up-projection starts at zero by design"
         if lo != hi:
             row["factor_range"] = [fnum(lo), fnum(hi)]
         out.append(row)
