@@ -51,3 +51,48 @@ def watched_batches(model: nn.Module, opt: torch.optim.Optimizer,
             run.step(loss=loss)
             losses.append(float(loss))
     return run, losses
+
+
+class ExplodingReluRNN(nn.Module):
+    """A plain ReLU RNN (2 -> 16) whose recurrent weights are 1.5 x identity, read out at the last time step by a
+    Linear(16, 1): the corpus's ``rnn_exploding``. Its gradient 40 steps back is ~5e6x the last step's at step 0,
+    and it overflows to NaN from step 1."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rnn = nn.RNN(2, 16, batch_first=True, nonlinearity="relu")
+        self.out = nn.Linear(16, 1)
+        with torch.no_grad():
+            self.rnn.weight_hh_l0.copy_(1.5 * torch.eye(16))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out(self.rnn(x)[0][:, -1])
+
+
+def exploding_rnn_run(steps: int = 12) -> gd.Monitor:
+    """:class:`ExplodingReluRNN` trained with SGD lr 1e-5 and MSE on one batch of 32 sequences of 40 steps
+    (seed 0), ``steps`` steps under ``gd.watch(store=None)``, the loss passed with ``run.step``."""
+    torch.manual_seed(0)
+    x, y = torch.rand(32, 40, 2), torch.rand(32, 1)
+    m = ExplodingReluRNN()
+    opt = torch.optim.SGD(m.parameters(), lr=1e-5)
+    with gd.watch(m, opt, store=None) as run:
+        for _ in range(steps):
+            opt.zero_grad()
+            loss = nn.functional.mse_loss(m(x), y)
+            loss.backward()
+            opt.step()
+            run.step(loss=loss)
+    return run
+
+
+class TwoInputNet(nn.Module):
+    """A model taking a pair ``(x1, x2)`` of 4 and 3 features: ReLU(a(x1) + b(x2)) -> 3 classes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.a, self.b, self.out = nn.Linear(4, 8), nn.Linear(3, 8), nn.Linear(8, 3)
+
+    def forward(self, x: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+        x1, x2 = x
+        return self.out(torch.relu(self.a(x1) + self.b(x2)))

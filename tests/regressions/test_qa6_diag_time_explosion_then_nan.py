@@ -8,40 +8,16 @@ chain of one Linear). The last recorded profile that is finite is now the one ju
 Also the finding's `step` was always the first recorded step, also when the profile only showed the problem
 later (a late-onset explosion through time): it is now the first recorded step whose profile shows it."""
 import numpy as np
-import torch
-import torch.nn as nn
-import torch.nn.functional as F
 
-import graddoctor as gd
 from graddoctor.diagnosis import Context
 from graddoctor.diagnosis.detectors.temporal import Temporal
 from graddoctor.store.run_data import LayerInfo, RunData
 
-
-class _Seq(nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.rnn = nn.RNN(2, 16, batch_first=True, nonlinearity="relu")
-        self.out = nn.Linear(16, 1)
-        with torch.no_grad():
-            self.rnn.weight_hh_l0.copy_(1.5 * torch.eye(16))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.out(self.rnn(x)[0][:, -1])
+from . import exploding_rnn_run
 
 
 def test_time_explosion_reported_when_the_run_then_goes_nan():
-    torch.manual_seed(0)
-    x, y = torch.rand(32, 40, 2), torch.rand(32, 1)
-    m = _Seq()
-    opt = torch.optim.SGD(m.parameters(), lr=1e-5)
-    with gd.watch(m, opt, store=None) as run:
-        for _ in range(12):
-            opt.zero_grad()
-            loss = F.mse_loss(m(x), y)
-            loss.backward()
-            opt.step()
-            run.step(loss=loss)
+    run = exploding_rnn_run()
     _, values = run.data.series["time_signal"]["rnn"]
     assert values[0][0] / values[0][-1] > 1e3 and not np.isfinite(values[-1]).all()  # the premise
     fs = [f for f in run.diagnose().problems if f.axis == "time"]

@@ -2,7 +2,6 @@
 only in a single input tensor, so NaN in ``x2`` was never traced to the data (no ``sanitize_inputs`` candidate),
 and ``sanitize_inputs`` itself cleaned a lone tensor only: on a pair of inputs it silently did nothing."""
 import torch
-from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 import graddoctor as gd
@@ -10,15 +9,9 @@ from graddoctor.repair import get_remedy
 from graddoctor.repair.audit import audit
 from graddoctor.repair.remedies import RepairContext
 
+from . import TwoInputNet
 
-class TwoInputs(nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.a, self.b, self.out = nn.Linear(4, 8), nn.Linear(3, 8), nn.Linear(8, 3)
-
-    def forward(self, x):
-        x1, x2 = x
-        return self.out(torch.relu(self.a(x1) + self.b(x2)))
+TwoInputs = TwoInputNet
 
 
 class Pairs(Dataset):
