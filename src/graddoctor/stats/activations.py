@@ -41,14 +41,20 @@ FUNCTION_KINDS: dict[object, str] = {
 #: use, and which these are kept out of: an in-place call cannot be swapped for a new tensor): the in-place forms
 #: (``x.relu_()``, ``torch.relu_`` = ``F.relu_``, ``F.leaky_relu_``, ...) and a few more functions. Without them a
 #: net whose every in-place ReLU was dead passed the check as healthy.
-OBSERVED_FUNCTION_KINDS: dict[object, str] = {
-    **FUNCTION_KINDS,
-    torch.nn.functional.hardsigmoid: "hardsigmoid", torch.nn.functional.hardswish: "hardswish",
-    torch.nn.functional.softplus: "softplus", torch.nn.functional.celu: "celu", torch.selu: "selu",
+#: The in-place functional forms (``x.sigmoid_()``, ``torch.relu_`` = ``F.relu_``, ...): observed by the check, and
+#: swapped by the repair's functional swaps by writing the replacement into the tensor.
+INPLACE_FUNCTION_KINDS: dict[object, str] = {
     torch.relu_: "relu", torch.Tensor.relu_: "relu", torch.sigmoid_: "sigmoid", torch.Tensor.sigmoid_: "sigmoid",
     torch.tanh_: "tanh", torch.Tensor.tanh_: "tanh", torch.nn.functional.leaky_relu_: "leaky_relu",
     torch.nn.functional.elu_: "elu", torch.nn.functional.hardtanh_: "hardtanh", torch.selu_: "selu",
     torch.celu_: "celu",
+}
+
+OBSERVED_FUNCTION_KINDS: dict[object, str] = {
+    **FUNCTION_KINDS,
+    torch.nn.functional.hardsigmoid: "hardsigmoid", torch.nn.functional.hardswish: "hardswish",
+    torch.nn.functional.softplus: "softplus", torch.nn.functional.celu: "celu", torch.selu: "selu",
+    **INPLACE_FUNCTION_KINDS,
 }
 
 

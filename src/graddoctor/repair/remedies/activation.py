@@ -16,7 +16,21 @@ import torch.nn.functional as F
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-from ...stats.activations import FUNCTION_KINDS, SATURATING, module_activation_kind
+from ...stats.activations import FUNCTION_KINDS, INPLACE_FUNCTION_KINDS, SATURATING, module_activation_kind
+
+#: The functional activation calls the swaps count and replace: the out-of-place forms and the in-place ones
+#: (``x.sigmoid_()``), whose replacement is written into the tensor they modify.
+SWAP_FUNCTION_KINDS: dict[object, str] = {**FUNCTION_KINDS, **INPLACE_FUNCTION_KINDS}
+#: Position of the ``inplace`` argument of the functional forms that take one (``F.relu(x, True)``).
+_INPLACE_ARG = {F.relu: 1, F.relu6: 1, F.selu: 1, F.silu: 1, F.mish: 1, F.leaky_relu: 2, F.elu: 2, F.hardtanh: 3}
+
+
+def _in_place(func: Any, args: Any, kwargs: dict[str, Any]) -> bool:
+    """Whether this functional activation call modifies its input (``x.relu_()``, ``F.relu(x, inplace=True)``)."""
+    if func in INPLACE_FUNCTION_KINDS or kwargs.get("inplace") is True:
+        return True
+    pos = _INPLACE_ARG.get(func)
+    return pos is not None and len(args) > pos and args[pos] is True
 from .base import (
     LINEAR_LIKE,
     Delegating,
@@ -223,7 +237,7 @@ class _Recorder(TorchFunctionMode):
 
     def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
         out = func(*args, **(kwargs or {}))
-        if FUNCTION_KINDS.get(func) in self.targets and not (self.inside is not None and self.inside.depth):
+        if SWAP_FUNCTION_KINDS.get(func) in self.targets and not (self.inside is not None and self.inside.depth):
             self.results.append(out)
             self.layers.append(self.last_layer)
         return out
@@ -261,11 +275,15 @@ class _Swapper(TorchFunctionMode):
         self.targets, self.fn, self.swap, self.i, self.inside = targets, fn, swap, 0, inside
 
     def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
-        if FUNCTION_KINDS.get(func) in self.targets and not self.inside.depth:  # counted as _record_calls does
+        kwargs = kwargs or {}
+        if SWAP_FUNCTION_KINDS.get(func) in self.targets and not self.inside.depth:  # counted as _record_calls does
             i, self.i = self.i, self.i + 1
             if i in self.swap:
-                return self.fn(args[0])
-        return func(*args, **(kwargs or {}))
+                x = args[0]
+                if _in_place(func, args, kwargs):  # the caller reads the result from x: written into it (from a
+                    return x.copy_(self.fn(x.clone()))  # clone, so fn's saved input is not modified in place)
+                return self.fn(x)
+        return func(*args, **kwargs)
 
 
 class FunctionalSwap(Delegating):
