@@ -17,20 +17,6 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from ...stats.activations import FUNCTION_KINDS, INPLACE_FUNCTION_KINDS, SATURATING, module_activation_kind
-
-#: The functional activation calls the swaps count and replace: the out-of-place forms and the in-place ones
-#: (``x.sigmoid_()``), whose replacement is written into the tensor they modify.
-SWAP_FUNCTION_KINDS: dict[object, str] = {**FUNCTION_KINDS, **INPLACE_FUNCTION_KINDS}
-#: Position of the ``inplace`` argument of the functional forms that take one (``F.relu(x, True)``).
-_INPLACE_ARG = {F.relu: 1, F.relu6: 1, F.selu: 1, F.silu: 1, F.mish: 1, F.leaky_relu: 2, F.elu: 2, F.hardtanh: 3}
-
-
-def _in_place(func: Any, args: Any, kwargs: dict[str, Any]) -> bool:
-    """Whether this functional activation call modifies its input (``x.relu_()``, ``F.relu(x, inplace=True)``)."""
-    if func in INPLACE_FUNCTION_KINDS or kwargs.get("inplace") is True:
-        return True
-    pos = _INPLACE_ARG.get(func)
-    return pos is not None and len(args) > pos and args[pos] is True
 from .base import (
     LINEAR_LIKE,
     Delegating,
@@ -45,6 +31,21 @@ from .base import (
     set_submodule,
     trainable,
 )
+
+#: The functional activation calls the swaps count and replace: the out-of-place forms and the in-place ones
+#: (``x.sigmoid_()``), whose replacement is written into the tensor they modify.
+SWAP_FUNCTION_KINDS: dict[object, str] = {**FUNCTION_KINDS, **INPLACE_FUNCTION_KINDS}
+#: Position of the ``inplace`` argument of the functional forms that take one (``F.relu(x, True)``).
+_INPLACE_ARG = {F.relu: 1, F.relu6: 1, F.selu: 1, F.silu: 1, F.mish: 1, F.leaky_relu: 2, F.elu: 2, F.hardtanh: 3}
+
+
+def _in_place(func: Any, args: Any, kwargs: dict[str, Any]) -> bool:
+    """Whether this functional activation call modifies its input (``x.relu_()``, ``F.relu(x, inplace=True)``)."""
+    if func in INPLACE_FUNCTION_KINDS or kwargs.get("inplace") is True:
+        return True
+    pos = _INPLACE_ARG.get(func)
+    return pos is not None and len(args) > pos and args[pos] is True
+
 
 #: New activation modules by name.
 NEW_ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
