@@ -5,10 +5,9 @@ derivative from the start) was reported at step 290 of a 300-step run, at step 5
 The step is now the first of the columns, walking back, where at least half of the layers stay that low."""
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from sklearn.datasets import load_digits
 
-import graddoctor as gd
+from . import watched_batches
 
 
 def test_low_mean_derivative_from_the_start_is_dated_there():
@@ -23,13 +22,11 @@ def test_low_mean_derivative_from_the_start_is_dated_there():
         if isinstance(mod, nn.Linear):
             nn.init.normal_(mod.weight, 0, 1.0)
     opt = torch.optim.SGD(m.parameters(), lr=0.1)
-    with gd.watch(m, opt, store=None) as run:
-        for _ in range(60):
-            idx = torch.randint(0, len(X), (64,), generator=g)
-            loss = F.cross_entropy(m(X[idx]), y[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            run.step(loss=loss)
+
+    def batch(step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        idx = torch.randint(0, len(X), (64,), generator=g)
+        return X[idx], y[idx]
+
+    run, _ = watched_batches(m, opt, batch, 60, store=None)
     (f,) = [f for f in run.diagnose().problems if f.kind == "saturation"]
     assert f.evidence["pattern"] == "low_mean_derivative" and f.step == 0
