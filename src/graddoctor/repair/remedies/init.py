@@ -14,15 +14,16 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.overrides import TorchFunctionMode
 
-from ...stats.activations import module_activation_kind
+from ...stats.activations import OBSERVED_FUNCTION_KINDS, module_activation_kind
 from .base import (
     LINEAR_LIKE,
     ModelRemedy,
     NotApplicable,
     RepairContext,
-    forward_trace,
     leaf_order,
+    probe_run,
     reinit_weight,
     trainable,
 )
@@ -35,15 +36,17 @@ RELU_LIKE = {"relu6", "elu", "celu", "gelu", "silu", "mish", "softplus", "rrelu"
 
 
 def following_activation(model: nn.Module, x: Any = None) -> dict[int, str]:
-    """id(layer) -> kind of the first activation module after it: in the order one forward pass on the batch
-    ``x`` runs them (an ``__init__`` that defines ``self.act = nn.Tanh()`` before the layers is common), or in
-    registration order without a batch or when the pass fails."""
-    trace = forward_trace(model, x) if x is not None else None
-    order = [m for m, _ in trace[0]] if trace is not None else [m for _, m in leaf_order(model)]
+    """id(layer) -> kind of the first activation after it: in the order one forward pass on the batch ``x`` runs
+    them (an ``__init__`` that defines ``self.act = nn.Tanh()`` before the layers is common), activation modules
+    and functional calls alike (``torch.tanh(self.l1(x))`` in a hand-written forward), or the activation modules
+    in registration order without a batch or when the pass fails."""
+    order = _run_order(model, x) if x is not None else None
+    if order is None:
+        order = [m for _, m in leaf_order(model)]
     out: dict[int, str] = {}
     pending: list[nn.Module] = []
     for m in order:
-        kind = module_activation_kind(m)
+        kind = m if isinstance(m, str) else module_activation_kind(m)
         if isinstance(m, LINEAR_LIKE):
             pending.append(m)
         elif kind is not None:
@@ -51,6 +54,50 @@ def following_activation(model: nn.Module, x: Any = None) -> dict[int, str]:
                 out.setdefault(id(layer), kind)  # a layer run twice keeps its first follower
             pending = []
     return out
+
+
+class _FunctionalKinds(TorchFunctionMode):
+    """Appends the kind of each functional activation call (``torch.tanh``, ``F.relu``, ``x.sigmoid_()``) made
+    outside every leaf module's own computation (a GELU module's internal tanh is that module's) to ``order``."""
+
+    def __init__(self, order: list[Any], depth: list[int]) -> None:
+        super().__init__()
+        self.order, self.depth = order, depth
+
+    def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+        out = func(*args, **(kwargs or {}))
+        kind = OBSERVED_FUNCTION_KINDS.get(func)
+        if kind is not None and not self.depth[0]:
+            self.order.append(kind)
+        return out
+
+
+def _run_order(model: nn.Module, x: Any) -> list[Any] | None:
+    """The leaf modules in the order one forward pass on ``x`` runs them, with the kind (a string) of each
+    functional activation call in its place among them; ``None`` when the pass fails."""
+    order: list[Any] = []
+    depth = [0]
+
+    def enter(mod: nn.Module, args: Any) -> None:
+        depth[0] += 1
+
+    def leave(mod: nn.Module, args: Any, out: Any) -> None:
+        depth[0] = max(0, depth[0] - 1)
+        order.append(mod)
+
+    handles = []
+    for m in {id(m): m for _, m in leaf_order(model)}.values():
+        handles.append(m.register_forward_pre_hook(enter))
+        handles.append(m.register_forward_hook(leave, always_call=True))
+    try:
+        with _FunctionalKinds(order, depth):
+            probe_run(model, x)
+    except Exception:
+        return None
+    finally:
+        for h in handles:
+            h.remove()
+    return order
 
 
 def gain_for(kind: str | None, scheme: str) -> tuple[str, float]:
