@@ -256,6 +256,13 @@ def finding_line(f: dict[str, Any]) -> Text:
                          printable(f" {f['kind']}" + (f" ({f['axis']})" if f.get("axis") else "") + f" at {where(f)}{step}"))
 
 
+def finding_key(f: dict[str, Any]) -> str:
+    """What makes a finding new to a log: :func:`finding_line` without its step. A window diagnosis dates a
+    finding that lasts the whole run to the first step of its window ("from step 2070", then "from step 3770"), so
+    keyed by the whole line the same vanishing gradient was printed again each time the window moved."""
+    return finding_line({**f, "step": None}).plain
+
+
 def render(data: RunData, state: LiveState, total_steps: int | None = None, width: int | None = None,
            waiting: bool = True) -> Group:
     """The whole view for one refresh. ``waiting``: the view goes on refreshing (then it says how to quit)."""
@@ -385,7 +392,8 @@ def run_live(path: str, *, interval: float = REFRESH_S, window: int = WINDOW, on
 def _plain_loop(reader: _Reader, state: LiveState, console: Console, interval: float, once: bool,
                 max_frames: int | None, stale: tuple[float, bool]) -> str:
     """Without a terminal (piped, CI): the full view once, then one status line per refresh with new steps,
-    each finding that the view has not printed yet (the window is diagnosed as in the terminal view, and once
+    each finding that the view has not printed yet (the same severity, kind and place printed once, whatever
+    step the window's diagnosis dates it to; the window is diagnosed as in the terminal view, and once
     more when the run ends: findings used to be printed from the first frame only, so a CI log never showed a
     problem that began later), and the stale-writer notice once each time the steps stop coming."""
     printed: set[str] = set()
@@ -395,17 +403,16 @@ def _plain_loop(reader: _Reader, state: LiveState, console: Console, interval: f
             state.last_diagnosis = 0.0  # the run ended: diagnose what it recorded last, however recent the last
         _refresh_findings(data, state, time.monotonic())
         for f in state.findings[:MAX_FINDINGS]:
-            line = finding_line(f)
-            if line.plain not in printed:
-                printed.add(line.plain)
-                console.print(Text.assemble("finding: ", line))
+            if finding_key(f) not in printed:
+                printed.add(finding_key(f))
+                console.print(Text.assemble("finding: ", finding_line(f)))
 
     try:
         data, total = reader.read()
         check_stale(state, data.meta.get("status") or "running", total, time.monotonic(), *stale)
         _refresh_findings(data, state, time.monotonic())
         console.print(render(data, state, total, console.width, waiting=not once))
-        printed.update(finding_line(f).plain for f in state.findings[:MAX_FINDINGS])
+        printed.update(finding_key(f) for f in state.findings[:MAX_FINDINGS])
         state.frames = 1
         state.last_step = int(data.steps[-1]) if data.n_steps else None  # the view above showed it
         while not once:
