@@ -4,6 +4,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import math
+import os
 import sys
 import uuid
 from pathlib import Path
@@ -29,7 +30,7 @@ def load_function(spec: str) -> Any:
     if ":" not in spec:
         raise click.UsageError(f"expected FILE.py:FUNCTION, got {spec!r}; e.g. examples/check_example.py:case")
     path_s, _, func = spec.rpartition(":")
-    path = Path(path_s)
+    path = Path(os.path.expanduser(path_s))  # a quoted "~/net.py:case" reaches us unexpanded
     if path.suffix != ".py" or not path.is_file():
         raise click.UsageError(f"file {path_s!r} does not exist or is not a Python file; give the path of a .py "
                                "file, e.g. my_net.py:case")
