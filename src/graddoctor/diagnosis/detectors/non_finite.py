@@ -43,8 +43,9 @@ def nonfinite_onset(ctx: Context, growth_window: int = GROWTH_WINDOW,
     ``"<loss>"`` when only the loss is, None when only the gradients are), ``growth`` (the gradient-norm growth
     over the ``growth_window`` steps before, when above ``growth_factor``, else None), ``weight_growth`` (the
     same for the weight norms since the first step, median over layers), ``first_update`` (median relative
-    update of the first step) and ``sudden``: the NaN/Inf appeared in the forward pass (a layer output or the
-    loss) while neither the gradient norm nor the weights had grown and the first update was not oversized. Finite gradients
+    update of the first step; NaN when the first NaN/Inf is in that step, whose forward and backward ran before
+    that update) and ``sudden``: the NaN/Inf appeared in the forward pass (a layer output or the loss) while
+    neither the gradient norm nor the weights had grown and the first update was not oversized. Finite gradients
     and a finite learning rate leave finite weights, so such a NaN comes from what the step computed on: its
     batch (the first layer's output, or the targets through the loss), or an unsafe operation, not from an
     exploding gradient. A single NaN label in a regression set gave "exploding_gradient, cause gradient_cliff,
@@ -69,7 +70,11 @@ def nonfinite_onset(ctx: Context, growth_window: int = GROWTH_WINDOW,
     prev = prev[np.isfinite(prev)]
     growth = float(prev[-1] / prev[0]) if prev.size >= 2 and prev[-1] > growth_factor * prev[0] else None
     upd = ctx.stat("update_ratio")
-    first_update = float(nanmedian(upd[:, 0])) if upd.shape[1] else float("nan")
+    # The first update is a learning-rate sign only for a NaN/Inf that came after it: step c's forward and
+    # backward run before step c's update, so at c == 0 that update is the NaN step's own (an unsafe op's huge
+    # derivative moved a layer by 14 % of its weights while the op made 0/0: tests/regressions/
+    # test_qa7_diag_nan_step0_not_lr.py)
+    first_update = float(nanmedian(upd[:, 0])) if upd.shape[1] and c > 0 else float("nan")
     # weights that grew by growth_factor since the first step (median over layers, last measurement before c):
     # a learning rate that inflates them slowly (Adam's bounded steps) until an output overflows
     wn = ctx.stat("weight_norm")[:, :c]
