@@ -53,17 +53,27 @@ def diagnose_data(data: Any) -> list[Any] | None:
 
 
 def first_layer_speed(data: Any) -> float:
-    """Median update ratio ||dW||/||W|| of the first layer (forward order) over the recorded steps."""
+    """Median update ratio ||dW||/||W|| of the first trained layer (forward order) over the recorded steps. A
+    frozen layer (``requires_grad=False``: a pretrained backbone under a fine-tuned head) has no update to
+    measure, so the first layer that trains stands for the model (the first layer itself when none is marked
+    as trainable)."""
     try:
         u = np.asarray(data.stat("update_ratio"), dtype=float)
     except KeyError:
         return math.nan
     if u.size == 0 or not data.layers:
         return math.nan
-    first = min(range(len(data.layers)), key=lambda i: (data.layers[i].order is None, data.layers[i].order or 0, i))
+    layers = [i for i in range(len(data.layers)) if _trains(data.layers[i])] or list(range(len(data.layers)))
+    first = min(layers, key=lambda i: (data.layers[i].order is None, data.layers[i].order or 0, i))
     row = u[first]
     row = row[np.isfinite(row)]
     return float(np.median(row)) if row.size else math.nan
+
+
+def _trains(layer: Any) -> bool:
+    """Whether a recorded layer has trainable parameters (its ``info["trainable"]`` count; unknown: yes)."""
+    n = getattr(layer, "info", {}).get("trainable")
+    return not isinstance(n, (int, float)) or n > 0
 
 
 def _builtin_loop(model: nn.Module, case: Case, seed: int, run: Any, opt: torch.optim.Optimizer,
