@@ -188,7 +188,7 @@ def run_figures(data: RunData, sampling: Sampling, png_dir: Any = None,
          "towards the input side (left) are a vanishing gradient; bars that grow are an exploding one.",
          lambda: plots.gradient_flow(data)),
         ("heatmap", "Gradient flow over the run", "The same quantities for every layer (rows, input side at "
-         "top) and every displayed step (columns), log10 colour scale.", lambda: plots.heatmap(data)),
+         "top) and every displayed step (columns), log10 colour scale.", lambda: plots.heatmap(data, sampling)),
         ("update_speed", "Learning speed", "Relative update ‖ΔW‖/‖W‖ of each layer per step. The shaded band is "
          f"one decade either side of the rule-of-thumb {plots.UPDATE_RATIO_TARGET:g}: far below it a layer "
          "barely learns, far above it training is unstable.", lambda: plots.update_speed(data)),

@@ -190,8 +190,13 @@ def gradient_flow(data: RunData) -> Figure | None:
     return fig
 
 
-def heatmap(data: RunData) -> Figure | None:
-    """log10 of the backward signal (and of ||grad W||/||W||) as a layer x step image over the whole run."""
+def heatmap(data: RunData, sampling: Sampling | None = None) -> Figure | None:
+    """log10 of the backward signal (and of ||grad W||/||W||) as a layer x step image over the whole run.
+
+    ``sampling``: how ``data`` was downsampled (:func:`~graddoctor.present.sampling.load_for_display`). The
+    displayed steps of a downsampled run are unevenly spaced (30 or 40 steps apart), and each column was as wide
+    as the usual spacing, so the wider spacings drew white stripes, read as steps that recorded nothing. There,
+    neighbouring columns meet halfway unless a NaN/Inf step lies between them."""
     keys = [k for k in ("signal_norm", "grad_ratio") if k in data.layer_stats and has_values(data.layer_stats[k])]
     if not keys or data.n_steps < 2:
         return None
@@ -209,7 +214,8 @@ def heatmap(data: RunData) -> Figure | None:
         hi = hi if hi > lo else lo + 1.0
         img[zero], img[inf] = lo - 1.0, hi + 1.0
         cmap = plt.get_cmap("magma").with_extremes(under=HEATMAP_ZERO_COLOR, over=HEATMAP_INF_COLOR)
-        im = step_image(ax, steps, img, cmap, lo, hi, (int(data.steps[0]), int(data.steps[-1])))
+        im = step_image(ax, steps, img, cmap, lo, hi, (int(data.steps[0]), int(data.steps[-1])),
+                        joined=_joined_columns(steps, sampling))
         extend = {(True, True): "both", (True, False): "min", (False, True): "max"}.get(
             (bool(zero.any()), bool(inf.any())), "neither")
         fig.colorbar(im, ax=ax, label=f"log10 {key}", extend=extend)
@@ -226,8 +232,20 @@ def heatmap(data: RunData) -> Figure | None:
     return fig
 
 
+def _joined_columns(steps: np.ndarray, sampling: Sampling | None) -> np.ndarray | None:
+    """For a downsampled view: per pair of neighbouring drawn steps, True when no recorded NaN/Inf step lies
+    between them (their columns then meet); None when the view shows every recorded step."""
+    from .sampling import nonfinite_positions
+
+    if sampling is None or not sampling.downsampled or steps.size < 2:
+        return None
+    bad = np.sort(sampling.curve_steps[nonfinite_positions(sampling.curves)])
+    between = np.searchsorted(bad, steps[1:], side="left") - np.searchsorted(bad, steps[:-1], side="right")
+    return np.asarray(between == 0)
+
+
 def step_image(ax: Any, steps: np.ndarray, img: np.ndarray, cmap: Any, lo: float, hi: float,
-               span: tuple[int, int]) -> Any:
+               span: tuple[int, int], joined: np.ndarray | None = None) -> Any:
     """A layers x steps image whose column ``j`` is centred on ``steps[j]``, input side at the top.
 
     Each column is as wide as the typical spacing of the columns (their median gap; 1 for a single column),
@@ -235,7 +253,8 @@ def step_image(ax: Any, steps: np.ndarray, img: np.ndarray, cmap: Any, lo: float
     steps that recorded nothing are (white), and the image never reaches past the run's first and last steps
     (``span``). ``imshow`` spread the columns evenly from the first step to the last: each sat up to a column
     off its step, and past a gap a column showed another step's values at the position of a NaN step, under
-    its cyan line."""
+    its cyan line. ``joined`` (one per pair of neighbouring columns): True where the two meet halfway whatever
+    their distance (a downsampled view, whose spacing is uneven)."""
     from matplotlib.colors import Normalize
 
     n = img.shape[0]
@@ -244,6 +263,9 @@ def step_image(ax: Any, steps: np.ndarray, img: np.ndarray, cmap: Any, lo: float
     lefts, rights = x - half, x + half
     mids = (x[:-1] + x[1:]) / 2
     rights[:-1], lefts[1:] = np.minimum(rights[:-1], mids), np.maximum(lefts[1:], mids)
+    if joined is not None:
+        meet = np.flatnonzero(joined)
+        rights[meet], lefts[meet + 1] = mids[meet], mids[meet]
     lefts[0], rights[-1] = max(lefts[0], span[0] - 0.5), min(rights[-1], span[1] + 0.5)
     edges, columns = [float(lefts[0])], []
     for j in range(x.size):
