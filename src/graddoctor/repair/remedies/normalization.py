@@ -1,7 +1,9 @@
 """``add_batchnorm`` / ``add_layernorm``: insert a normalization layer after each hidden Linear/Conv layer of
 every ``nn.Sequential`` in the model, between the layer and its activation (Ioffe & Szegedy 2015 normalise
 the pre-activation x = Wu + b). The output layer (the Linear/Conv that runs last in a forward pass on a
-training batch; the last one registered without a batch) is never normalised.
+training batch; the last one registered without a batch) is never normalised, nor is a frozen layer
+(``requires_grad=False``: a pretrained backbone keeps its features, as the re-initialising remedies keep its
+weights).
 
 BatchNorm: ``BatchNorm1d`` after Linear, ``BatchNorm{1,2,3}d`` after Conv{1,2,3}d. LayerNorm: ``LayerNorm``
 over the features after Linear, ``GroupNorm(1, C)`` (LayerNorm over channels and positions) after Conv.
@@ -21,6 +23,7 @@ from .base import (
     forward_trace,
     leaf_order,
     sequence_of,
+    trainable,
 )
 
 _NORMS = (nn.modules.batchnorm._BatchNorm, nn.LayerNorm, nn.GroupNorm, nn.InstanceNorm1d, nn.InstanceNorm2d)
@@ -75,7 +78,7 @@ class AddNorm(ModelRemedy):
         ran = next((mod for mod, _ in reversed(calls) if isinstance(mod, LINEAR_LIKE)), None)
         output = ran if ran is not None else (linear[-1] if linear else None)
         seqs = [m for m in model.modules() if isinstance(m, nn.Sequential)]
-        added = 0
+        added = frozen = 0
         for seq in seqs:
             children = sequence_of(seq)
             new: list[nn.Module] = []
@@ -83,6 +86,9 @@ class AddNorm(ModelRemedy):
                 new.append(m)
                 nxt = children[i + 1] if i + 1 < len(children) else None
                 if isinstance(m, LINEAR_LIKE) and m is not output and not isinstance(nxt, _NORMS):
+                    if not trainable(m):  # a frozen (pretrained) layer's features stay as they are
+                        frozen += 1
+                        continue
                     new.append(make_norm(m, self.kind, dims.get(id(m))).to(m.weight.device, m.weight.dtype))
                     added += 1
             if len(new) != len(children):
@@ -91,8 +97,10 @@ class AddNorm(ModelRemedy):
                 for i, m in enumerate(new):
                     seq.add_module(str(i), m)
         if not added:
+            why = f" (the {frozen} without one are frozen, requires_grad=False, and keep their features)" if frozen \
+                else ""
             raise NotApplicable(f"{self.name}: found no hidden Linear/Conv layer inside an nn.Sequential without "
-                                "a normalization after it; add the normalization in your model's code")
+                                f"a normalization after it{why}; add the normalization in your model's code")
         return model
 
 

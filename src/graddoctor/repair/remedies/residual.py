@@ -6,7 +6,8 @@ included); an ``nn.Sequential`` of plain layers holding a Linear/Conv (``nn.Sequ
 range(n)])`` with each block ``nn.Sequential(nn.Linear, nn.Tanh)``) is a block of its own, wrapped when it keeps
 the shape of what it gets on the training batch (custom blocks and transformer layers are not: they may hold
 shortcuts already). A block is wrapped when its layer keeps the shape (Linear in == out features; Conv with equal
-channels, stride 1 and "same" padding), is not the output layer (the Linear/Conv that runs last) and at least
+channels, stride 1 and "same" padding), is not the output layer (the Linear/Conv that runs last), is not frozen
+(``requires_grad=False``: a pretrained backbone keeps its features) and at least
 :data:`MIN_RUN` such blocks follow each other. A module
 that changes the shape (pooling, Flatten, padding, upsampling, ...: a known type, or one whose output shape
 differs from its input's on a training batch) ends the block before it and is left outside every shortcut:
@@ -35,6 +36,7 @@ from .base import (
     output_module,
     probe_run,
     sequence_of,
+    trainable,
 )
 
 #: Fewest consecutive same-shaped blocks worth wrapping (a single block gains little depth-wise).
@@ -129,6 +131,12 @@ def _layer_block(m: nn.Module) -> bool:
             and all(isinstance(c, LINEAR_LIKE) or not list(c.children()) for c in children))
 
 
+def _frozen(block: list[nn.Module]) -> bool:
+    """Whether a block's Linear/Conv layers are frozen (``requires_grad=False``, a pretrained backbone)."""
+    layers = [m for x in block for m in x.modules() if isinstance(m, LINEAR_LIKE)]
+    return bool(layers) and not any(trainable(m) for m in layers)
+
+
 def _blocks(children: list[nn.Module], reshaping: set[int] | None = None) -> list[list[nn.Module]]:
     """Children split into blocks: each Linear/Conv starts one; a module that changes the shape is a block of
     its own (never inside a shortcut); anything else joins the block before it."""
@@ -151,7 +159,7 @@ class AddResidual(ModelRemedy):
                 "(x + a*f(x), a learnable from 0, where a block has no normalization layer)")
 
     def transform(self, model: nn.Module, ctx: RepairContext) -> nn.Module:
-        wrapped = 0
+        wrapped = frozen = 0
         reshaping, ran = _shapes(model, ctx.sample)
         # the output layer (the Linear/Conv that runs last; the last registered without a batch) makes the
         # prediction, it is no hidden block: x + f(x) there would add the last hidden features to the output
@@ -168,6 +176,11 @@ class AddResidual(ModelRemedy):
             ok = [(_keeps_shape(b[0]) if isinstance(b[0], LINEAR_LIKE)
                    else _layer_block(b[0]) and id(b[0]) in ran and id(b[0]) not in reshaping)
                   and all(m is not output for x in b for m in x.modules()) for b in blocks]
+            # a frozen (pretrained) layer's block stays as it is: x + a*f(x) with a = 0 would replace its features
+            # by its input at the start
+            cold = [_frozen(b) for b in blocks]
+            frozen += sum(o and c for o, c in zip(ok, cold))
+            ok = [o and not c for o, c in zip(ok, cold)]
             new: list[nn.Module] = []
             changed = False
             i = 0
@@ -190,6 +203,8 @@ class AddResidual(ModelRemedy):
                 for k, m in enumerate(new):
                     seq.add_module(str(k), m)
         if not wrapped:
+            why = f" ({frozen} same-shaped blocks are frozen, requires_grad=False, and keep their features)" \
+                if frozen else ""
             raise NotApplicable(f"{self.name}: found no run of {MIN_RUN}+ same-shaped Linear/Conv blocks inside an "
-                                "nn.Sequential; add the shortcuts in your model's code")
+                                f"nn.Sequential{why}; add the shortcuts in your model's code")
         return model
