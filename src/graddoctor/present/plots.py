@@ -118,6 +118,13 @@ def mark_off_scale(ax: Any, x: Any, values: Any, color: Any) -> None:
             shown.add(label)
 
 
+def step_locator() -> MaxNLocator:
+    """Ticks of a step axis: whole steps (no "0.2" in a 1-step run), as many as fit the axis's length. A fixed
+    10 bins crammed "1200150018002100" together on a half-width heatmap or an activation panel of a
+    3,000-step run."""
+    return MaxNLocator(nbins="auto", integer=True, min_n_ticks=1)
+
+
 def recorded_columns(arr: np.ndarray) -> np.ndarray:
     """Step columns where a (layers x steps) statistic holds at least one finite value: statistics taken on
     detail steps only (activations, dL/d(input)) are NaN on the other steps."""
@@ -219,7 +226,7 @@ def heatmap(data: RunData, sampling: Sampling | None = None) -> Figure | None:
         extend = {(True, True): "both", (True, False): "min", (False, True): "max"}.get(
             (bool(zero.any()), bool(inf.any())), "neither")
         fig.colorbar(im, ax=ax, label=f"log10 {key}", extend=extend)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))  # steps: no "0.2" ticks
+        ax.xaxis.set_major_locator(step_locator())  # steps: no "0.2" ticks
         marks = [what for what, m in (("blue: exactly 0", zero), ("green: +Inf", inf)) if m.any()]
         later = _heatmap_nonfinite(ax, data, steps)
         ax.set_xlabel("step")
@@ -335,7 +342,7 @@ def _lines_by_depth(ax: Any, data: RunData, key: str, log: bool) -> bool:
     if log:
         ax.set_yscale("log")
     ax.set_xlabel("step")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))  # steps: no 0.02 ticks in a 1-step run
+    ax.xaxis.set_major_locator(step_locator())  # steps: no 0.02 ticks in a 1-step run
     return True
 
 
@@ -382,7 +389,7 @@ def activations(data: RunData) -> Figure | None:
         mark_nonfinite_steps(ax, data)
         ax.set_title(text(f"{layer.name[-22:]} ({layer.activation or 'no act.'})"), fontsize=8)
         ax.tick_params(labelsize=7)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+        ax.xaxis.set_major_locator(step_locator())
         if k == 0:
             ax.legend(fontsize=7)
     fig.suptitle("activation values over training (mean and 2nd/98th percentiles)", fontsize=10)
@@ -479,7 +486,7 @@ def loss_curves(data: RunData, sampling: Sampling | None = None) -> Figure | Non
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=7)
         ax.set_xlabel("step")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+        ax.xaxis.set_major_locator(step_locator())
         ax.set_title(title, fontsize=10)
     return fig
 
