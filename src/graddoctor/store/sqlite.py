@@ -473,12 +473,16 @@ def read_store(path: str | os.PathLike[str], reader: Callable[[sqlite3.Connectio
     if Path(path).stat().st_size == 0:
         raise StoreError(f"run store {path!r} is empty (0 bytes): it was never written or was truncated; "
                          "pass the .sqlite file that gd.watch(store=...) wrote")
+    closed = not _wal_records(str(Path(path).resolve()))  # no log with records: no writer mid-run (or killed)
     con = _connect(path, readonly=True)
+    read = False
     try:
         _validate(con, path)
         con.execute("BEGIN")
         try:
-            return reader(con, path)
+            out = reader(con, path)
+            read = True
+            return out
         finally:
             con.execute("COMMIT")
     except sqlite3.DatabaseError as e:
@@ -489,6 +493,31 @@ def read_store(path: str | os.PathLike[str], reader: Callable[[sqlite3.Connectio
                          "restore it from a copy") from None
     finally:
         con.close()
+        if closed and read:  # a run store read whole (never a damaged or foreign file)
+            _remove_reader_side_files(path)
+
+
+def _remove_reader_side_files(path: str) -> None:
+    """Remove the empty ``-wal`` and the ``-shm`` file that reading a closed store left beside it.
+
+    A read-only connection to a WAL-mode store creates both, and SQLite removes them only when the last
+    connection to close can write: every ``graddoctor report``, ``stats`` or ``gd.load_run`` of a finished run
+    left ``run.sqlite-wal`` and ``run.sqlite-shm`` beside it. Called only when no log with records lay beside the
+    store before the read. A read-write connection that reads the schema and closes is then the last one, so
+    SQLite checkpoints its empty log (writing nothing) and removes both; while a writer has the store open, its
+    connection keeps them, and when the log holds records (a writer killed mid-run: they are never written into
+    the store by a reader) or the folder or file is not writable, nothing is done."""
+    real = str(Path(path).resolve())
+    if not any(Path(real + s).exists() for s in ("-wal", "-shm")) or _wal_records(real) or _not_writable(real):
+        return
+    try:
+        con = sqlite3.connect(Path(real).as_uri() + "?mode=rw", uri=True, timeout=0)
+        try:
+            con.execute("PRAGMA schema_version").fetchone()
+        finally:
+            con.close()
+    except sqlite3.Error:
+        pass
 
 
 def _read(con: sqlite3.Connection, path: str) -> RunData:
