@@ -126,14 +126,14 @@ def audit(case: Case, findings: list[Finding] | None = None) -> list[Finding]:
 
 
 def _hidden_saturating_calls(model: torch.nn.Module, x: object) -> int:
-    """Functional sigmoid/tanh-family calls in one forward pass, except the one that makes the output."""
+    """Functional sigmoid/tanh-family calls in one forward pass, except the one that makes the output and the
+    gates (a hand-written LSTM cell's ``sigmoid(f) * c``)."""
     from .remedies.activation import _record_calls, _targets
 
     try:
-        calls, output_call = _record_calls(model, x, _targets("use_relu_family"))
+        return len(_record_calls(model, x, _targets("use_relu_family")).hidden())
     except Exception:
         return 0
-    return calls - (output_call is not None)
 
 
 def _unsafe_calls(model: torch.nn.Module, x: object) -> int:

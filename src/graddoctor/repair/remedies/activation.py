@@ -9,6 +9,7 @@ is always kept: it shapes the prediction, it is not a hidden layer.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -107,6 +108,9 @@ class ActivationSwap(ModelRemedy):
         targets = _targets(self.code)
         leaves = leaf_order(model)
         acts = [i for i, (_, m) in enumerate(leaves) if module_activation_kind(m) in targets]
+        if acts and ctx.sample is not None:  # a gate module (x * self.se(x)) keeps its sigmoid
+            gates = _gates(model, ctx.sample[0], targets)
+            acts = [i for i in acts if id(leaves[i][1]) not in gates]
         trace = forward_trace(model, ctx.sample[0]) if acts and ctx.sample is not None else None
         if trace is None:  # no batch (or it does not run): registration order stands for forward order
             if acts and acts[-1] == len(leaves) - 1:
@@ -125,12 +129,12 @@ class ActivationSwap(ModelRemedy):
                     init_for(layer, str(self.variant))
             if ctx.sample is not None and self.variant in NEW_FUNCTIONS:
                 # hidden functional calls beside the modules (torch.sigmoid(x) in a forward): swapped too
-                calls, output_call, before = _record_calls(model, ctx.sample[0], targets, with_layers=True)
-                swap = frozenset(i for i in range(calls) if i != output_call)
+                calls = _record_calls(model, ctx.sample[0], targets)
+                swap = frozenset(calls.hidden())
                 if swap:
                     for i in swap:
-                        if before[i] is not None:
-                            init_for(before[i], str(self.variant))
+                        if calls.layers[i] is not None:
+                            init_for(calls.layers[i], str(self.variant))
                     return FunctionalSwap(model, targets, NEW_FUNCTIONS[str(self.variant)], swap)
             return model
         return self._functional(model, ctx, targets)
@@ -139,18 +143,31 @@ class ActivationSwap(ModelRemedy):
         if ctx.sample is None:
             raise NotApplicable(f"{self.name}: no activation module to replace, and no batch to look for "
                                 "functional calls with")
-        calls, output_call = _record_calls(model, ctx.sample[0], targets)
-        swap = [i for i in range(calls) if i != output_call]
+        calls = _record_calls(model, ctx.sample[0], targets)
+        swap = calls.hidden()
         if not swap:
+            gates = " (its gates, whose output multiplies another tensor, keep theirs)" \
+                if calls.gated_calls or calls.gated_modules else ""
             raise NotApplicable(f"{self.name}: the model has no hidden {'/'.join(sorted(targets))} activation "
-                                "(neither a module nor a functional call in a forward pass)")
+                                f"(neither a module nor a functional call in a forward pass){gates}")
         if self.variant not in NEW_FUNCTIONS:
             raise NotApplicable(f"{self.name}: the model calls its activations functionally and "
                                 f"{self.variant} needs a module (it has a parameter); use another variant")
-        for m in model.modules():  # every weight feeds a swapped activation in a functional model
-            if isinstance(m, LINEAR_LIKE):
+        fed = {id(calls.layers[i]) for i in swap if calls.layers[i] is not None}
+        gate_layers = {id(calls.layers[i]) for i in calls.gated_calls if calls.layers[i] is not None} - fed
+        for m in model.modules():  # every weight feeds a swapped activation in a functional model, but a gate's
+            if isinstance(m, LINEAR_LIKE) and id(m) not in gate_layers:  # keeps the init of the sigmoid it feeds
                 init_for(m, str(self.variant))
         return FunctionalSwap(model, targets, NEW_FUNCTIONS[str(self.variant)], frozenset(swap))
+
+
+def _gates(model: nn.Module, x: Any, targets: frozenset[str]) -> set[int]:
+    """ids of the activation modules used as gates in one forward pass on ``x`` (:class:`_Recorder`); none when
+    the pass fails."""
+    try:
+        return _record_calls(model, x, targets).gated_modules
+    except Exception:
+        return set()
 
 
 def _layer_before(leaves: list[tuple[str, nn.Module]], i: int) -> list[Any]:
@@ -227,34 +244,90 @@ class _InsideLeaves:
         self.handles = []
 
 
+#: Elementwise products (``a * b``, ``torch.mul``, ``addcmul``'s ``t1 * t2``): a sigmoid whose output multiplies
+#: another tensor of the forward is a gate, not a hidden activation.
+_PRODUCTS = {torch.mul, torch.Tensor.mul, torch.Tensor.mul_, torch.Tensor.__mul__, torch.Tensor.__rmul__,
+             torch.Tensor.__imul__}
+_ADDCMUL = {torch.addcmul, torch.Tensor.addcmul, torch.Tensor.addcmul_}
+#: The activations whose range (0, 1) makes them gates when their output multiplies a signal; a tanh times a gate
+#: is the gated signal (the hidden activation before a squeeze-and-excitation block), swapped as before.
+GATE_KINDS = frozenset({"sigmoid", "hardsigmoid"})
+
+
+@dataclass
+class _Calls:
+    """What one forward pass showed of the sigmoid/tanh-family activations (see :func:`_record_calls`)."""
+
+    count: int  # functional calls, outside other leaf modules' own computation
+    output: int | None  # the call whose result is the model's output
+    layers: list[Any]  # per call: the Linear/Conv that ran last before it
+    gated_calls: set[int]  # calls whose result multiplies another tensor of the forward
+    gated_modules: set[int]  # ids of the activation modules whose output does
+
+    def hidden(self) -> list[int]:
+        """The calls to swap: neither the output's nor a gate."""
+        return [i for i in range(self.count) if i != self.output and i not in self.gated_calls]
+
+
 class _Recorder(TorchFunctionMode):
-    def __init__(self, targets: frozenset[str], inside: _InsideLeaves | None = None) -> None:
+    """Records the functional activation calls (outside other leaf modules' own computation) and which results,
+    of those calls or of activation modules (``note``), are gates: a sigmoid (:data:`GATE_KINDS`) multiplied
+    elementwise by another tensor of the forward that is no parameter or buffer of the model. A gate (an LSTM/GRU
+    cell written by hand, ``sigmoid(f) * c``; a squeeze-and-excitation block, ``x * self.se(x)``;
+    ``x * torch.sigmoid(x)``, which is SiLU) keeps its sigmoid: it scales a signal between 0 and 1, and a ReLU
+    there is no gate."""
+
+    def __init__(self, targets: frozenset[str], inside: _InsideLeaves | None = None,
+                 fixed: set[int] | None = None) -> None:
         super().__init__()
         self.targets = targets
         self.inside = inside
         self.results: list[Any] = []
         self.layers: list[Any] = []  # per call: the Linear/Conv that ran last before it
         self.last_layer: Any = None
+        self.fixed = fixed or set()  # ids of the model's parameters and buffers (a learned scale is no signal)
+        self.keys: dict[int, list[tuple[str, int]]] = {}  # id(result) -> ("call", index), ("module", id(module))
+        self.kept: list[Any] = []  # the results, so that their ids stay theirs during the pass
+        self.gated: set[tuple[str, int]] = set()
+
+    def note(self, out: Any, key: tuple[str, int], kind: str | None) -> None:
+        if isinstance(out, torch.Tensor) and kind in GATE_KINDS:
+            # an nn.Sigmoid's result is its own torch.sigmoid call's too: a gate module's call is a gate
+            self.keys.setdefault(id(out), []).append(key)
+            self.kept.append(out)
 
     def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
         out = func(*args, **(kwargs or {}))
         if SWAP_FUNCTION_KINDS.get(func) in self.targets and not (self.inside is not None and self.inside.depth):
+            self.note(out, ("call", len(self.results)), SWAP_FUNCTION_KINDS.get(func))
             self.results.append(out)
             self.layers.append(self.last_layer)
+        elif func in _PRODUCTS or func in _ADDCMUL:
+            self._product([a for a in (args[1:3] if func in _ADDCMUL else args[:2]) if isinstance(a, torch.Tensor)])
         return out
 
+    def _product(self, operands: list[torch.Tensor]) -> None:
+        for a in operands:
+            keys = self.keys.get(id(a), [])
+            if keys and any(b is not a and b.numel() > 1 and id(b) not in self.fixed for b in operands):
+                self.gated.update(keys)
 
-def _record_calls(model: nn.Module, x: Any, targets: frozenset[str], with_layers: bool = False) -> Any:
-    """Number of functional activation calls in one forward (outside other leaf modules' own computation), and
-    which one produced the output (if any); with ``with_layers``, also the Linear/Conv that ran last before each
-    call (``None`` for none)."""
+
+def _record_calls(model: nn.Module, x: Any, targets: frozenset[str]) -> _Calls:
+    """The functional activation calls of one forward pass (outside other leaf modules' own computation): how
+    many, which one produced the output (if any), the Linear/Conv that ran last before each (``None`` for none),
+    and the gates among them and among the activation modules (:class:`_Recorder`)."""
     inside = _InsideLeaves(model, targets)
-    rec = _Recorder(targets, inside)
+    rec = _Recorder(targets, inside, {id(t) for t in (*model.parameters(), *model.buffers())})
 
     def seen(mod: nn.Module, i: Any, o: Any) -> None:
         rec.last_layer = mod
 
+    def activation(mod: nn.Module, i: Any, o: Any) -> None:
+        rec.note(o, ("module", id(mod)), module_activation_kind(mod))
+
     handles = [m.register_forward_hook(seen) for m in model.modules() if isinstance(m, LINEAR_LIKE)]
+    handles += [m.register_forward_hook(activation) for m in model.modules() if module_activation_kind(m) in targets]
     try:
         with rec:
             out = probe_run(model, x)
@@ -264,9 +337,8 @@ def _record_calls(model: nn.Module, x: Any, targets: frozenset[str], with_layers
             h.remove()
     outputs = output_ids(out)
     last = next((i for i, r in reversed(list(enumerate(rec.results))) if id(r) in outputs), None)
-    if with_layers:
-        return len(rec.results), last, rec.layers
-    return len(rec.results), last
+    return _Calls(len(rec.results), last, rec.layers, {k for kind, k in rec.gated if kind == "call"},
+                  {k for kind, k in rec.gated if kind == "module"})
 
 
 class _Swapper(TorchFunctionMode):
