@@ -243,13 +243,14 @@ class Case:
         """Validation ``(loss, metric)`` in eval mode without gradients; non-finite loss gives metric -inf
         for ``-loss`` metrics. Accuracy is the share of target values (each pixel of a segmentation's
         ``(N, H, W)`` targets) whose class-score argmax is right, among the targets that are classes (a negative
-        index, e.g. cross-entropy's ignore_index -100 on padding, is left out). Restores the model's train/eval
-        mode."""
+        index, e.g. cross-entropy's ignore_index -100 on padding, is left out); the class scores are dimension 1
+        of the output, or its last of a batch-first sequence model's (N, T, C) (:func:`class_dim`). Restores the
+        model's train/eval mode."""
         was = model.training
         model.eval()
         device = next(iter(model.parameters())).device
         total, n, correct, n_targets, mvals = 0.0, 0, 0.0, 0, []
-        classify = None
+        classify: int | None = None  # the class dimension, once a batch shows the targets are classes
         try:
             with torch.no_grad():
                 for x, y in self._val_batches():
@@ -262,12 +263,12 @@ class Case:
                         mvals.append((float(self.metric_fn(out, y)), k))
                         continue
                     if classify is None:
-                        classify = is_classification(out, y)
-                    if classify:  # per target: a segmentation's (N, H, W) targets count each pixel
+                        classify = class_dim(out, y)
+                    if classify is not None:  # per target: a segmentation's (N, H, W) targets count each pixel
                         # a negative index is no class: F.cross_entropy's ignore_index (-100, padding tokens,
                         # unlabelled pixels) is left out of the share as it is left out of the loss
                         valid = y >= 0
-                        correct += float(((out.argmax(dim=1) == y) & valid).sum())
+                        correct += float(((out.argmax(dim=classify) == y) & valid).sum())
                         n_targets += int(valid.sum())
         finally:
             model.train(was)
@@ -276,7 +277,7 @@ class Case:
         loss = total / n
         if self.metric_fn is not None:
             metric = sum(v * k for v, k in mvals) / sum(k for _, k in mvals)
-        elif classify:
+        elif classify is not None:
             metric = correct / n_targets if n_targets else math.nan
         else:
             metric = -loss if math.isfinite(loss) else -math.inf
@@ -307,8 +308,9 @@ class Case:
                     if not isinstance(out, torch.Tensor):
                         return math.nan
                     y = _to(y, device)
-                    if is_classification(out, y):
-                        consts = [torch.full_like(out, -math.log(out.shape[1]))]
+                    dim = class_dim(out, y)
+                    if dim is not None:
+                        consts = [torch.full_like(out, -math.log(out.shape[dim]))]
                     else:
                         consts = [torch.zeros_like(out)]
                         if mean is not None and out.is_floating_point() and (mean.numel() == 1 or mean.shape == out.shape[1:]):
@@ -375,9 +377,23 @@ class Case:
 
 
 def is_classification(out: torch.Tensor, y: Any) -> bool:
-    """True when ``y`` holds class indices for the class scores ``out`` (N, C, ...)."""
-    return (isinstance(out, torch.Tensor) and _looks_like_classes(y) and out.dim() >= 2
-            and out.shape[0] == y.shape[0] and out.dim() == y.dim() + 1 and out.shape[1] > 1)
+    """True when ``y`` holds class indices for the class scores ``out``: (N, C, ...) or (N, ..., C)."""
+    return class_dim(out, y) is not None
+
+
+def class_dim(out: Any, y: Any) -> int | None:
+    """The dimension of ``out`` that holds the class scores for the class-index targets ``y``, or ``None`` when
+    ``y`` are no class indices for ``out``: 1 in PyTorch's layout (``F.cross_entropy``'s (N, C, d1, ...) against
+    (N, d1, ...)), the last one in the layout of a batch-first sequence model (a tagger or language model's
+    (N, T, C) against (N, T), whose loss_fn flattens both); 1 when both fit (T == C)."""
+    if not (isinstance(out, torch.Tensor) and _looks_like_classes(y) and out.dim() >= 2
+            and out.dim() == y.dim() + 1 and out.shape[0] == y.shape[0]):
+        return None
+    if out.shape[1] > 1 and out.shape[2:] == y.shape[1:]:
+        return 1
+    if out.shape[-1] > 1 and out.shape[1:-1] == y.shape[1:]:
+        return out.dim() - 1
+    return None
 
 
 def _looks_like_classes(y: Any) -> bool:
