@@ -17,6 +17,7 @@ import numpy as np
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from .. import __version__
+from ..stats.kinds import DEAD_CAPABLE, SATURATING
 from ..store.run_data import RunData
 from ..store.sqlite import SQLITE_MAGIC, SQLITE_SIDE_FILES
 from . import plots
@@ -212,12 +213,15 @@ def run_figures(data: RunData, sampling: Sampling, png_dir: Any = None,
     return _figures(specs, png_dir, draw_figures)
 
 
-def _missing(meta: dict[str, Any], n_steps: int, sampling: Sampling | None = None) -> dict[str, str]:
+def _missing(meta: dict[str, Any], n_steps: int, sampling: Sampling | None = None,
+             activations: frozenset[str | None] = frozenset()) -> dict[str, str]:
     """What each run figure says in its place when it has nothing to draw. A run without a recorded step says
     that, rather than advice about settings it already had (activations were on). watch() measures update
     ratios with or without the optimizer, so none is advised for them. A run with NaN/Inf gradients says that
     its statistics were recorded but held no finite value, where "No backward-signal statistics were recorded"
-    sent the reader after a setting (a run NaN from step 0)."""
+    sent the reader after a setting (a run NaN from step 0). ``activations``: the kinds of the run's
+    activations; with a saturating or dead-capable one, a NaN run's saturation figure says it held nothing finite
+    (it said "No saturating or ReLU-family activations were recorded" of a ReLU net)."""
     if not n_steps:
         none = "Nothing to draw: no steps were recorded."
         return dict.fromkeys(("gradient_flow", "heatmap", "update_speed", "activations", "saturation", "loss"),
@@ -229,8 +233,10 @@ def _missing(meta: dict[str, Any], n_steps: int, sampling: Sampling | None = Non
         nan = (f"Nothing finite to draw: {bad.size:,} of {n_steps:,} recorded steps held NaN/Inf gradients (the "
                f"first at step {int(sampling.curve_steps[bad[0]])}); the loss figure marks them and the findings "
                "say where they began.")
-        keys = ["gradient_flow", "update_speed"] + (["activations"] if settings.get("activations") is not False
-                                                   else [])
+        drawn_acts = SATURATING | DEAD_CAPABLE
+        keys = ["gradient_flow", "update_speed"] + (
+            ["activations"] + (["saturation"] if activations & drawn_acts else [])
+            if settings.get("activations") is not False else [])
         out = {**_missing(meta, n_steps), **dict.fromkeys(keys, nan)}
         if n_steps >= 2:
             out["heatmap"] = "Nothing finite for the heatmap either."
@@ -350,7 +356,8 @@ def render_run_report(data: RunData | str | os.PathLike[str], path: str | os.Pat
                     NOT_DIAGNOSED_SUMMARY if diagnosis is None and not findings and not view.diagnosed else
                     findings_summary(findings)),
         "findings_source": findings_source,
-        "figures": drawn, "missing": _missing(meta, sampling.total_steps, sampling), "stat_headers": headers,
+        "figures": drawn, "missing": _missing(meta, sampling.total_steps, sampling,
+                                                             frozenset(x.activation for x in view.layers)), "stat_headers": headers,
         "stat_rows": rows, "stat_step": int(view.steps[-1]) if view.n_steps else None, "stat_note": stat_note, "visible_rows": TABLE_VISIBLE_ROWS,
         "model_rows": _model_rows(view), "meta_rows": _meta_rows(meta), "repair": repair_context(repair_dict),
         "has_series": bool(view.series.get("time_signal")),
