@@ -271,8 +271,10 @@ def render(data: RunData, state: LiveState, total_steps: int | None = None, widt
     rate = steps_per_second(data)
     last = int(data.steps[-1]) if data.n_steps else None
     loss = data.step_stats.get("loss")
+    # before the writer has stored its metadata there is no model class: "path  ·    ·  status starting"
+    model = printable(str(meta.get("model_class") or ""))
     head = Text.assemble(("graddoctor live ", "bold"), printable(state.path), "  ·  ",
-                         printable(meta.get("model_class", "")), "  ·  status ",
+                         *((model, "  ·  ") if model else ()), "status ",
                          (printable(status), "green" if status == "running" else "bold"))
     # a NaN loss reads "-" (not logged) unless the run logged one on every step, when it is a real NaN
     last_loss = float(loss[-1]) if loss is not None and loss.size else float("nan")
