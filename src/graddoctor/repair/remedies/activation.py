@@ -8,6 +8,8 @@ is always kept: it shapes the prediction, it is not a hidden layer.
 """
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -135,7 +137,8 @@ class ActivationSwap(ModelRemedy):
                     for i in swap:
                         if calls.layers[i] is not None:
                             init_for(calls.layers[i], str(self.variant))
-                    return FunctionalSwap(model, targets, NEW_FUNCTIONS[str(self.variant)], swap)
+                    return FunctionalSwap(model, targets, NEW_FUNCTIONS[str(self.variant)], swap,
+                                          calls.sites_plan())
             return model
         return self._functional(model, ctx, targets)
 
@@ -158,7 +161,8 @@ class ActivationSwap(ModelRemedy):
         for m in model.modules():  # every weight feeds a swapped activation in a functional model, but a gate's
             if isinstance(m, LINEAR_LIKE) and id(m) not in gate_layers:  # keeps the init of the sigmoid it feeds
                 init_for(m, str(self.variant))
-        return FunctionalSwap(model, targets, NEW_FUNCTIONS[str(self.variant)], frozenset(swap))
+        return FunctionalSwap(model, targets, NEW_FUNCTIONS[str(self.variant)], frozenset(swap),
+                              calls.sites_plan())
 
 
 def _gates(model: nn.Module, x: Any, targets: frozenset[str]) -> set[int]:
@@ -254,6 +258,22 @@ _ADDCMUL = {torch.addcmul, torch.Tensor.addcmul, torch.Tensor.addcmul_}
 GATE_KINDS = frozenset({"sigmoid", "hardsigmoid"})
 
 
+#: A line of code: (file, line number).
+Site = tuple[str, int]
+_TORCH_DIR = os.path.dirname(torch.__file__) + os.sep
+
+
+def call_site() -> Site | None:
+    """The line outside torch and this module that made the torch call being handled (the user's forward)."""
+    frame: Any = sys._getframe(1)
+    while frame is not None:
+        name = frame.f_code.co_filename
+        if not name.startswith(_TORCH_DIR) and name != __file__:
+            return (name, frame.f_lineno)
+        frame = frame.f_back
+    return None
+
+
 @dataclass
 class _Calls:
     """What one forward pass showed of the sigmoid/tanh-family activations (see :func:`_record_calls`)."""
@@ -263,10 +283,24 @@ class _Calls:
     layers: list[Any]  # per call: the Linear/Conv that ran last before it
     gated_calls: set[int]  # calls whose result multiplies another tensor of the forward
     gated_modules: set[int]  # ids of the activation modules whose output does
+    sites: list[Site | None]  # per call: the line of the forward that made it
 
     def hidden(self) -> list[int]:
         """The calls to swap: neither the output's nor a gate."""
         return [i for i in range(self.count) if i != self.output and i not in self.gated_calls]
+
+    def sites_plan(self) -> tuple[frozenset[Site], frozenset[Site]]:
+        """(lines whose every call is swapped, lines whose every call is kept): a line called once per time step
+        (``h = torch.tanh(...)`` in a loop over the sequence) is swapped at every step of a longer sequence
+        than the training batch's too; a line with both (a loop whose last call makes the output) goes by
+        the call's number."""
+        hidden = set(self.hidden())
+        seen: dict[Site, set[bool]] = {}
+        for i, site in enumerate(self.sites):
+            if site is not None:
+                seen.setdefault(site, set()).add(i in hidden)
+        return (frozenset(s for s, v in seen.items() if v == {True}),
+                frozenset(s for s, v in seen.items() if v == {False}))
 
 
 class _Recorder(TorchFunctionMode):
@@ -289,6 +323,7 @@ class _Recorder(TorchFunctionMode):
         self.keys: dict[int, list[tuple[str, int]]] = {}  # id(result) -> ("call", index), ("module", id(module))
         self.kept: list[Any] = []  # the results, so that their ids stay theirs during the pass
         self.gated: set[tuple[str, int]] = set()
+        self.sites: list[Site | None] = []
 
     def note(self, out: Any, key: tuple[str, int], kind: str | None) -> None:
         if isinstance(out, torch.Tensor) and kind in GATE_KINDS:
@@ -302,6 +337,7 @@ class _Recorder(TorchFunctionMode):
             self.note(out, ("call", len(self.results)), SWAP_FUNCTION_KINDS.get(func))
             self.results.append(out)
             self.layers.append(self.last_layer)
+            self.sites.append(call_site())
         elif func in _PRODUCTS or func in _ADDCMUL:
             self._product([a for a in (args[1:3] if func in _ADDCMUL else args[:2]) if isinstance(a, torch.Tensor)])
         return out
@@ -338,20 +374,29 @@ def _record_calls(model: nn.Module, x: Any, targets: frozenset[str]) -> _Calls:
     outputs = output_ids(out)
     last = next((i for i, r in reversed(list(enumerate(rec.results))) if id(r) in outputs), None)
     return _Calls(len(rec.results), last, rec.layers, {k for kind, k in rec.gated if kind == "call"},
-                  {k for kind, k in rec.gated if kind == "module"})
+                  {k for kind, k in rec.gated if kind == "module"}, rec.sites)
 
 
 class _Swapper(TorchFunctionMode):
     def __init__(self, targets: frozenset[str], fn: Callable[[torch.Tensor], torch.Tensor],
-                 swap: frozenset[int], inside: _InsideLeaves) -> None:
+                 swap: frozenset[int], inside: _InsideLeaves,
+                 sites: tuple[frozenset[Site], frozenset[Site]] = (frozenset(), frozenset())) -> None:
         super().__init__()
         self.targets, self.fn, self.swap, self.i, self.inside = targets, fn, swap, 0, inside
+        self.swap_sites, self.keep_sites = sites
+
+    def _swapped(self, i: int) -> bool:
+        if self.swap_sites or self.keep_sites:
+            site = call_site()
+            if site in self.swap_sites or site in self.keep_sites:
+                return site in self.swap_sites
+        return i in self.swap
 
     def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
         kwargs = kwargs or {}
         if SWAP_FUNCTION_KINDS.get(func) in self.targets and not self.inside.depth:  # counted as _record_calls does
             i, self.i = self.i, self.i + 1
-            if i in self.swap:
+            if self._swapped(i):
                 x = args[0]
                 if _in_place(func, args, kwargs):  # the caller reads the result from x: written into it (from a
                     return x.copy_(self.fn(x.clone()))  # clone, so fn's saved input is not modified in place)
@@ -361,17 +406,20 @@ class _Swapper(TorchFunctionMode):
 
 class FunctionalSwap(Delegating):
     """Runs ``inner`` with its functional activation calls number ``swap`` (per forward, counted outside the own
-    computation of other leaf modules) replaced by ``fn``."""
+    computation of other leaf modules) replaced by ``fn``; with ``sites`` (lines of the forward whose every call
+    is swapped, lines whose every call is kept: :meth:`_Calls.sites_plan`), a call from one of those lines goes
+    by its line, so a loop over a longer sequence than the training batch's is swapped at every step."""
 
     def __init__(self, inner: nn.Module, targets: frozenset[str], fn: Callable[[torch.Tensor], torch.Tensor],
-                 swap: frozenset[int]) -> None:
+                 swap: frozenset[int], sites: tuple[frozenset[Site], frozenset[Site]] = (frozenset(), frozenset())
+                 ) -> None:
         super().__init__()
         self.inner = inner
-        self._targets, self._fn, self._swap = targets, fn, swap
+        self._targets, self._fn, self._swap, self._sites = targets, fn, swap, sites
         self._inside = _InsideLeaves(inner, targets)  # hooks kept on the inner modules for every forward
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         self._inside.depth = 0  # a forward that raised inside a leaf last time leaves no count behind
-        with _Swapper(self._targets, self._fn, self._swap, self._inside):
+        with _Swapper(self._targets, self._fn, self._swap, self._inside, self._sites):
             return self.inner(*args, **kwargs)
 
