@@ -187,7 +187,9 @@ class Case:
     # ------------------------------------------------------------------ data
     def batches(self, seed: int | None = None, device: torch.device | None = None) -> Iterator[tuple[Any, Any]]:
         """``steps`` training batches. For tensors the order depends on ``seed`` only (its own generator);
-        a DataLoader is cycled in its own order (seed the global RNG before calling for a fixed order).
+        a DataLoader is cycled in its own order (seed the global RNG before calling for a fixed order), which
+        draws from a stream of its own, forked from the global RNG at the first batch (:class:`_LoaderRNG`): the
+        random numbers the model draws between batches (dropout) do not move the next epoch's shuffle.
         ``seed=None``: the seed of the repair trial in progress (0 outside one), which is what a
         ``train_fn(model, case)`` should use: it is not given the seed, and a fixed ``case.batches(0)`` gave
         every seed the same batch order, so the seed-to-seed spread that a remedy must beat measured the
@@ -208,9 +210,15 @@ class Case:
                     n += 1
                     if n >= self.steps:
                         return
+        stream = _LoaderRNG()
         while True:
             got = False
-            for batch in self.train:
+            batches = stream.run(iter, self.train)
+            while True:
+                try:
+                    batch = stream.run(next, batches)
+                except StopIteration:
+                    break
                 x, y = _split(batch)
                 got = True
                 yield _to(x, device), _to(y, device)
@@ -398,6 +406,29 @@ def class_dim(out: Any, y: Any) -> int | None:
 
 def _looks_like_classes(y: Any) -> bool:
     return isinstance(y, torch.Tensor) and not y.is_floating_point() and not y.is_complex() and y.dtype != torch.bool
+
+
+class _LoaderRNG:
+    """The global CPU RNG state a DataLoader draws from (its shuffle, its workers' base seed), kept apart from the
+    one the training draws from. A shuffled DataLoader draws its order from the global RNG when each epoch
+    starts, after the model's dropout masks of the epoch before: a remedy that adds dropout (or any that draws
+    random numbers differently) trained on another order from the second epoch on, and the trial was no longer
+    controlled. The stream starts as the global state at the first call (right after the trial's seeding)."""
+
+    def __init__(self) -> None:
+        self.state: torch.Tensor | None = None
+
+    def run(self, fn: Callable[[Any], Any], arg: Any) -> Any:
+        """``fn(arg)`` with the global RNG set to this stream, then put back as it was."""
+        if self.state is None:
+            self.state = torch.get_rng_state()
+        outside = torch.get_rng_state()
+        torch.set_rng_state(self.state)
+        try:
+            return fn(arg)
+        finally:
+            self.state = torch.get_rng_state()
+            torch.set_rng_state(outside)
 
 
 def _split(batch: Any) -> tuple[Any, Any]:
