@@ -53,6 +53,10 @@ STALE_AFTER_S = 60.0
 #: gaps); the sparkline gets the rest of the terminal width, but at least MIN_SPARK characters.
 SPARK_RESERVE = 46
 MIN_SPARK = 10
+#: Fewest decades the layers' shared sparkline scale spans (below its top, the largest value in the window). A
+#: scale from the smallest value to the largest drew a healthy LSTM's 0.19 as ▁ beside 0.29 as █, which reads
+#: as a vanishing gradient; two decades keep that pair at ▇ and █ and still give the 8 levels to a real one.
+MIN_SPARK_DECADES = 2.0
 #: Characters of a sparkline, lowest to highest.
 SPARK = "▁▂▃▄▅▆▇█"
 #: Sparkline character of an exact zero, which a log scale cannot place: a blank read as "not recorded" for a
@@ -186,6 +190,7 @@ def layer_panel(data: RunData, max_layers: int = MAX_LAYERS, width: int | None =
     upd_latest = latest_values(data, ["update_ratio"])[0]["update_ratio"] if upd is not None else None
     pos = sig[np.isfinite(sig) & (sig > 0)]
     lo, hi = (math.log10(float(pos.min())), math.log10(float(pos.max()))) if pos.size else (0.0, 1.0)
+    lo = min(lo, hi - MIN_SPARK_DECADES)
     names = max((len(printable(x.name)) for x in data.layers), default=5)
     shown = pick_layers(len(data.layers), max_layers)
     cells = [[str(i), printable(data.layers[i].name), printable(data.layers[i].activation or "-"), "",
