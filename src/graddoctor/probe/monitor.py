@@ -61,8 +61,9 @@ MAX_PENDING = 4096
 #: Room for hook values per recorded step: SLOTS_PER_LAYER x layers + SLOTS_BASE floats (a detail step
 #: takes 12 per layer call: output sum and norm, signal, input signal, 8 activation values). A step that
 #: needs more (modules called many times) folds the rest straight into the statistics buffer instead.
-#: Activation samples (<= act_sample floats each) held on a detail step before their statistics are
-#: computed in one batch; bounds that step's extra memory to ACT_BATCH x act_sample x 4 bytes (4 MB).
+#: Activation samples (<= act_sample floats each) held before their statistics are computed in one batch
+#: (within a step, and across the detail steps of a flush: _defer_act); bounds the extra memory to about
+#: ACT_BATCH x act_sample x 4 bytes (4 MB).
 ACT_BATCH = 256
 SLOTS_PER_LAYER = 16
 SLOTS_BASE = 256
@@ -383,6 +384,9 @@ class Monitor:
         self._series_pending: list[tuple[int, torch.Tensor]] = []
         self._no_act: list[tuple[Any, ...]] = []   # (layer, None, None, sample, period, None, 0)
         self._act_calls: list[tuple[Any, ...]] = []  # (layer, kind, module, sample, period, dead, units)
+        #: (row, call) of the detail steps recorded since the last flush: their activation statistics are computed
+        #: together when the rows are materialized (_act_flush), one set of kernels for all of them
+        self._act_later: list[tuple[int, tuple[Any, ...]]] = []
         self._series_rows: list[tuple[int, int, torch.Tensor]] = []
         self._idx_cache: dict[tuple[int, ...], torch.Tensor] = {}
         self._rows_steps: list[int] = []
@@ -1046,6 +1050,8 @@ class Monitor:
         if self._row < self.flush_every and self._slot_rows[self._row]:  # values already folded this step
             self._slot_rows[self._row].clear()
             self._slot_fill = 0
+        if self._act_later:  # samples this step folded early (_overflow) are dropped with it
+            self._act_later = [rc for rc in self._act_later if rc[0] != self._row]
         if self._row < self.flush_every and self._overflowed:
             self._buf[self._row].zero_()
         self._overflowed = False
@@ -1070,7 +1076,7 @@ class Monitor:
         self._act_calls.clear()
         self._no_act.clear()
         if calls:
-            self._act_stats(calls)
+            self._defer_act(r, calls)
         for group, (idx, vals) in self._pending.items():
             if not idx:
                 continue
@@ -1111,6 +1117,44 @@ class Monitor:
             for c, vals in zip(cs, mat.unbind(0)):
                 self._push_act(c[0], vals, n, c[6])
 
+    def _defer_act(self, r: int, calls: list[tuple[Any, ...]]) -> None:
+        """Keep the activation samples of row ``r`` for :meth:`_act_flush`; their counts (known on the host) go
+        into this step's host row now. On a CPU the statistics' cost is mostly per-kernel dispatch, so computing
+        them for the ~flush_every/detail_every detail steps of a flush at once costs about what one step did."""
+        host = self._host
+        for c in calls:
+            h = host[c[0]]
+            h[_C_AN] += c[3].numel()
+            h[_C_UNITS] += c[6]
+            h[_C_CALLS] += 1
+            self._act_later.append((r, c))
+        if len(self._act_later) >= ACT_BATCH:  # bounds the samples held: ACT_BATCH x act_sample floats
+            self._act_flush(self.flush_every)
+
+    def _act_flush(self, n: int) -> None:
+        """Compute the kept activation statistics of rows ``0..n-1`` and add them to those rows of ``_buf``
+        (batched over steps and layers whose samples share kind, configuration, size and period)."""
+        later = [rc for rc in self._act_later if rc[0] < n]
+        if not later:
+            return
+        self._act_later = [rc for rc in self._act_later if rc[0] >= n]
+        groups: dict[tuple[Any, ...], list[tuple[int, tuple[Any, ...]]]] = {}
+        for r, c in later:
+            li, kind, module, x, period, dead, units = c
+            groups.setdefault((kind, activation_config(kind, module), x.numel(), period, x.device), []).append((r, c))
+        flat = self._buf.view(-1, K)
+        a = SPAN["act"][0]
+        L = self.n_layers
+        for (kind, _, _, period, dev), rcs in groups.items():
+            x = torch.stack([c[3] for _, c in rcs])
+            nan = torch.full((), float("nan"), dtype=F32, device=dev)
+            dead = torch.stack([c[5].to(dev) if c[5] is not None else nan for _, c in rcs])
+            mat = activation_batch_stats(kind, x, dead, rcs[0][1][2], period)
+            dest = torch.tensor([r * L + c[0] for r, c in rcs], dtype=torch.long, device=self.device)
+            flat[:, a:a + DEVICE_WIDTH["act"]].index_add_(0, dest, mat.to(self.device, torch.float32))
+        if any(r == self._row for r, _ in later):
+            self._overflowed = True  # the current row now holds values: discarding this step must clear it
+
     def _grad_norms(self) -> tuple[tuple[int, ...], list[torch.Tensor]]:
         """Which watched parameters have a gradient, and the float32 norms of those gradients."""
         grads = [p.grad for p in self._params.params]
@@ -1137,6 +1181,7 @@ class Monitor:
     def _materialize(self, n: int) -> None:
         """Fold rows ``0..n-1`` of the slots, the gradient norms and the host-side counts into ``_buf``
         (a few kernels per flush). Everything downstream (distributed reduction, derive) reads ``_buf``."""
+        self._act_flush(n)
         L = self.n_layers
         flat = self._buf[:n].view(n * L, K)
         # hook values, per group: positions in the slots and destination rows, built on the host
