@@ -33,8 +33,10 @@ class SwitchOptimizer(RecipeRemedy):
 
     def check(self, case: Case, ctx: RepairContext) -> None:
         cls, _ = OPTIMIZERS[self.code]
-        if type(probe_optimizer(case)) is cls:
-            raise NotApplicable(f"{self.name}: the recipe already uses {cls.__name__}")
+        opt = probe_optimizer(case)
+        if isinstance(opt, cls):  # AdamW is an Adam (a subclass): switching it would only drop its decoupled decay
+            what = cls.__name__ if type(opt) is cls else f"{type(opt).__name__}, a {cls.__name__}"
+            raise NotApplicable(f"{self.name}: the recipe already uses {what}")
 
     def wrap(self, optimizer_fn: Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer], case: Case,
              ctx: RepairContext) -> Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer]:
