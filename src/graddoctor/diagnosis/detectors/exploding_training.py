@@ -10,6 +10,7 @@ from ..context import Context, column_nanmedian, fnum, nanmedian, robust_slope, 
 from ..findings import Finding
 from .base import Detector, register
 from .non_finite import nonfinite_onset
+from .unstable import NOISY_START, trained_start
 
 #: A loss has settled when its second-half median is at most this fraction of its start (the unstable_loss
 #: detector's ``settled``; see ``min_spike_z``).
@@ -78,13 +79,23 @@ class ExplodingTraining(Detector):
             (tests/regressions/test_qa4_diag_small_batch_not_unstable.py); a cliff (1e3-1e10x) lies far
             beyond. Only settled runs: an unstable run's own swings widen the spread (the benchmark's
             `relu4_momentum`, SGD lr 0.3 with momentum 0.9: a 12x spike at z 2.0), and there the spike is kept.
+        noisy_start: 0.1 (unstable_loss's ``NOISY_START``): the ``min_spike_z`` rule also applies to a run that
+            looks watched from a trained model (:func:`~graddoctor.diagnosis.detectors.unstable.trained_start`:
+            its first ``window`` losses spread by at least this robust standard deviation of their log without
+            a trend, and its second-half median loss has not risen beyond that spread). Such a run starts at its loss floor, so neither
+            "settled" (its loss does not fall further) nor ``min_over_start`` (the starting gradient scale is
+            already the floor's) excused one harder batch: fine-tuning a converged digits MLP under Adam at
+            batch 1-4 gave `gradient_cliff` warnings for "spikes" of 14-370x the recent median at robust z
+            0.7-1.8 of the run's own heavy-tailed gradient norms (tests/regressions/test_qa7_diag_finetune_noise.py).
+            Runs started at chance level have starting spreads of 0.004-0.074 and are unchanged.
     """
 
     name = "exploding_training"
 
     def __init__(self, spike_factor: float = 10.0, growth_factor: float = 100.0, window: int = 10,
                  warmup: int = 3, max_update: float = 1.0, min_over_start: float = 1.0,
-                 min_spike_z: float = 3.0) -> None:
+                 min_spike_z: float = 3.0, noisy_start: float = NOISY_START) -> None:
+        self.noisy_start = noisy_start
         self.min_spike_z = min_spike_z
         self.min_over_start = min_over_start
         self.max_update = max_update
@@ -114,10 +125,11 @@ class ExplodingTraining(Detector):
                     and np.median(ref) > 0:
                 spikes.append((t, float(g[t] / np.median(ref)) if np.isfinite(g[t]) else float("inf")))
         fin = g[np.isfinite(g) & (g > 0)]
-        if spikes and fin.size >= 2 * self.window and self._settled(ctx):
-            # a finite spike of a run whose loss has settled must stand out of the run's own (log) spread of
-            # gradient norms, not only of its ten neighbours: with batches of 1-2 samples one hard sample gives
-            # 10-15x the local median
+        if spikes and fin.size >= 2 * self.window and (
+                self._settled(ctx) or trained_start(ctx.step_stat("loss"), self.window, self.noisy_start)):
+            # a finite spike of a run whose loss has settled, or that was watched from its floor on, must stand
+            # out of the run's own (log) spread of gradient norms, not only of its ten neighbours: with batches of
+            # 1-2 samples, or near the floor, one hard sample gives 10-300x the local median
             lg = np.log(fin)
             centre, spread = float(np.median(lg)), 1.4826 * float(np.median(np.abs(lg - float(np.median(lg)))))
             if spread > 0:
