@@ -328,7 +328,10 @@ def _lines_by_depth(ax: Any, data: RunData, key: str, log: bool) -> bool:
     arr = data.layer_stats.get(key)
     if arr is None or not has_values(arr):
         return False
-    idx = pick_layers(len(data.layers))
+    # only the layers that measured it: the output layer (no activation) was listed in the legend of the
+    # saturated and dead fractions with nothing drawn, and took one of the MAX_LINES from a layer that had values
+    measured = np.flatnonzero(~np.isnan(np.asarray(arr, dtype=np.float64)).all(axis=1))
+    idx = [int(measured[k]) for k in pick_layers(measured.size)]
     cmap = plt.get_cmap("viridis")
     for k, i in enumerate(idx):
         v = positive(arr[i]) if log else np.asarray(arr[i], dtype=np.float64)
