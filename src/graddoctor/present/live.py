@@ -402,7 +402,8 @@ def _plain_loop(reader: _Reader, state: LiveState, console: Console, interval: f
     each finding that the view has not printed yet (the same severity, kind and place printed once, whatever
     step the window's diagnosis dates it to; the window is diagnosed as in the terminal view, and once
     more when the run ends: findings used to be printed from the first frame only, so a CI log never showed a
-    problem that began later), and the stale-writer notice once each time the steps stop coming."""
+    problem that began later), and the stale-writer notice once each time the steps stop coming. A first view
+    drawn before any step was stored is drawn again, in full, when the first steps arrive."""
     printed: set[str] = set()
 
     def new_findings(final: bool) -> None:
@@ -422,6 +423,9 @@ def _plain_loop(reader: _Reader, state: LiveState, console: Console, interval: f
         printed.update(finding_key(f) for f in state.findings[:MAX_FINDINGS])
         state.frames = 1
         state.last_step = int(data.steps[-1]) if data.n_steps else None  # the view above showed it
+        # A view started before the writer's first flush printed "no step recorded yet" and then status lines
+        # only, so the log never showed a layer's signal: the full view is printed once more with the first steps.
+        layers_shown = data.n_steps > 0
         while not once:
             status = data.meta.get("status") or "running"
             if status != "running":
@@ -438,7 +442,12 @@ def _plain_loop(reader: _Reader, state: LiveState, console: Console, interval: f
                 if stale[1]:
                     return "stale"
             last = int(data.steps[-1]) if data.n_steps else None
-            if last != state.last_step:
+            if not layers_shown and data.n_steps:
+                _refresh_findings(data, state, time.monotonic())
+                console.print(render(data, state, total, console.width, waiting=True))
+                printed.update(finding_key(f) for f in state.findings[:MAX_FINDINGS])
+                layers_shown, state.last_step = True, last
+            elif last != state.last_step:
                 rate = steps_per_second(data)
                 console.print(Text(f"step {last}  ·  {recorded(total)}  ·  "
                                    f"{fmt_num(rate) if rate is not None else '-'} steps/s  ·  status "
