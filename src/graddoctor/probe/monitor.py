@@ -1150,7 +1150,9 @@ class Monitor:
             nan = torch.full((), float("nan"), dtype=F32, device=dev)
             dead = torch.stack([c[5].to(dev) if c[5] is not None else nan for _, c in rcs])
             mat = activation_batch_stats(kind, x, dead, rcs[0][1][2], period)
-            dest = torch.tensor([r * L + c[0] for r, c in rcs], dtype=torch.long, device=self.device)
+            # built on the host and copied without waiting: the ACT_BATCH bound may call this between flushes,
+            # where a blocking host-to-device copy would be a sync in the hot path
+            dest = torch.tensor([r * L + c[0] for r, c in rcs], dtype=torch.long).to(self.device, non_blocking=True)
             flat[:, a:a + DEVICE_WIDTH["act"]].index_add_(0, dest, mat.to(self.device, torch.float32))
         if any(r == self._row for r, _ in later):
             self._overflowed = True  # the current row now holds values: discarding this step must clear it
