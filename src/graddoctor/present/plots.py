@@ -149,10 +149,26 @@ def step_positions(n: int) -> list[int]:
 LAYER_ROWS_LABEL = "layer position (# in the tables)"
 
 
+#: Characters of a layer name kept as a tick label (its end; longer names start with "…").
+TICK_NAME_CHARS = 18
+
+
+def layer_tick_labels(names: list[str], width: int = TICK_NAME_CHARS) -> list[str]:
+    """Tick labels for layer names: the last ``width`` characters, "…" marking a cut, and the row number (# in
+    the tables: "#3 ...") before a label that would otherwise appear twice. Cut to their ends, the two attention
+    output projections of a transformer ("0.layers.0.self_attn.out_proj", "0.layers.1.self_attn.out_proj") were
+    both "self_attn.out_proj", and "layers.0.self_attn" did not say that its name was longer."""
+    short = [n if len(n) <= width else "…" + n[len(n) - width + 1:] for n in map(str, names)]
+    seen: dict[str, int] = {}
+    for s in short:
+        seen[s] = seen.get(s, 0) + 1
+    return [text(f"#{i} {s}" if seen[s] > 1 else s) for i, s in enumerate(short)]
+
+
 def _layer_axis(ax: Any, names: list[str]) -> None:
     if len(names) <= MAX_NAMED_TICKS:
         ax.set_xticks(range(len(names)))
-        ax.set_xticklabels([text(n, 18) for n in names], rotation=60, ha="right", fontsize=7)
+        ax.set_xticklabels(layer_tick_labels(names), rotation=60, ha="right", fontsize=7)
         ax.set_xlabel("layer (input side left, loss side right)")
     else:
         ax.set_xlabel(f"{LAYER_ROWS_LABEL}, input side left, loss side right")
@@ -233,7 +249,7 @@ def heatmap(data: RunData, sampling: Sampling | None = None) -> Figure | None:
         ax.set_ylabel("layer (input side at top)" if n <= MAX_NAMED_TICKS else f"{LAYER_ROWS_LABEL},\ninput side at top")
         if n <= MAX_NAMED_TICKS:
             ax.set_yticks(range(n))
-            ax.set_yticklabels([text(x, 18) for x in data.layer_names], fontsize=7)
+            ax.set_yticklabels(layer_tick_labels(data.layer_names), fontsize=7)
         ax.set_title(f"{key} per layer and step" + (f" ({', '.join(marks)})" if marks else "")
                      + (f"\n{later}" if later else ""), fontsize=10)
     return fig
