@@ -33,7 +33,8 @@ class ExplodingTraining(Detector):
       norm rose from 0.03 to ~2 while the loss fell from 0.69 to 0.16, and one batch at 9.4, 12x the median
       of the ten steps before, was a "spike" although the ten after had a median of 2.4; the corpus's
       spikes are 1,441x to 1e10x);
-    * growth: a fitted geometric growth of more than ``growth_factor`` over the last ``window`` steps;
+    * growth: a fitted geometric growth of more than ``growth_factor`` over the last ``window`` steps (all of
+      them in a shorter run, at least three; only spikes need ``warmup`` + 2 steps);
     * oversized step: a step whose median relative update over the layers shows that the optimizer moved the
       weights by at least ``max_update`` x their norm before the step (a learning rate so high that the
       first steps replace the weights instead of refining them; the gradient norm may then collapse, e.g.
@@ -105,13 +106,17 @@ class ExplodingTraining(Detector):
         self.warmup = warmup
 
     def detect(self, ctx: Context) -> list[Finding]:
-        if ctx.source != "run" or ctx.n_steps < self.warmup + 2:
+        if ctx.source != "run" or ctx.n_steps == 0:
             return []
         g = ctx.step_stat("total_grad_norm")
         first = g[:self.window][np.isfinite(g[:self.window])]
         floor = self.min_over_start * float(np.median(first)) if first.size else 0.0
         spikes = []
-        for t in range(1, g.size):
+        # spikes need a step past the warmup with one after it; the growth fit (three steps), the oversized step
+        # and the grown weights do not: a 4-step run at SGD lr 30 whose loss went 2.3 -> 28 -> 66,378 -> 118,118
+        # and its gradient norm 0.4 -> 30 -> 7,903 -> 72,587 had no finding at all
+        # (tests/regressions/test_qa7_diag_short_run_explosion.py)
+        for t in range(1, g.size if ctx.n_steps >= self.warmup + 2 else 0):
             if t < self.warmup and np.isfinite(g[t]):
                 continue  # the warmup excuses fast changes of a finite norm, not a NaN/Inf one
             ref = g[max(0, t - self.window):t]
@@ -140,7 +145,7 @@ class ExplodingTraining(Detector):
             # A NaN/Inf that the forward pass met (bad data, an unsafe op) after steady gradients: the non-finite
             # norms from there on are its consequence, the non_finite finding's, not a cliff in the loss surface
             spikes = [(t, r) for t, r in spikes if np.isfinite(g[t])]
-        tail = g[-self.window:]
+        tail = g[-self.window:]  # fewer steps in a short run: the message and the step say how many
         ok = np.isfinite(tail) & (tail > 0)
         growth = float("nan")
         if ok.sum() >= 3:
@@ -155,7 +160,7 @@ class ExplodingTraining(Detector):
         if not spikes and not growing and not oversized and not grown:
             return []
         nf = (np.nan_to_num(ctx.step_stat("nonfinite_grads")) > 0) | ctx.loss_nonfinite()
-        c = spikes[0][0] if spikes else (g.size - self.window if growing else
+        c = spikes[0][0] if spikes else (g.size - tail.size if growing else
                                          min(oversized + [b for _, b, _ in grown]))
         then_nf = bool(nf[c:].any())
         ev: dict[str, Any] = {"spikes": [{"step": int(ctx.steps[t]), "x_median": fnum(r)} for t, r in spikes[:10]],
@@ -197,7 +202,8 @@ class ExplodingTraining(Detector):
                      else "a non-finite gradient norm")
             what = f"{len(spikes)} gradient-norm spike(s) (first {first})"
         elif growing:
-            what = f"the gradient norm grew x{growth:.3g} over the last {self.window} steps"
+            what = (f"the gradient norm grew x{growth:.3g} over the last {tail.size} recorded steps "
+                    f"({int(ctx.steps[c])} to {int(ctx.steps[-1])})")
         elif c in oversized:
             r = med_upd[c] / np.sqrt(max(1.0 - med_upd[c] ** 2, 1e-12))
             what = (f"the update at step {int(ctx.steps[c])} moved the weights by about x{r:.3g} of their norm "
