@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from ..stats.kinds import DEAD_CAPABLE, SATURATING
 from ..store.run_data import RunData
 from .explain import (
     NO_STEPS_SUMMARY,
@@ -265,12 +266,19 @@ def diagnosis_layer_table(rows: list[dict[str, Any]], title: str = "per-layer ta
     return fitted_table(title, headers, cells, n_fixed=3, width=width, numeric_from=3)
 
 
+#: Per-layer columns measured only after these activations: the saturated fraction after a saturating one, the
+#: dead fraction after a ReLU.
+ACTIVATION_COLUMNS = {"saturated": SATURATING, "dead": DEAD_CAPABLE}
+
+
 def diagnosis_nonfinite_note(rows: list[dict[str, Any]]) -> str:
     """What :func:`diagnosis_layer_table` gave no word of: a run whose outputs were NaN/Inf at its last step got
     a table of layer names alone, every statistic column left out for holding no finite value."""
     cols = {k for k, _ in DIAG_COLUMNS if any(fmt_num(r.get(k)) != "-" for r in rows)}
     bad = sum(1 for r in rows if isinstance(r.get("nonfinite"), (int, float)) and r["nonfinite"] > 0)
-    empty = [h for k, h in DIAG_COLUMNS if k not in cols and any(k in r for r in rows)]
+    # a column that no layer of this model can fill (sat. of a ReLU net) was said to be empty for NaN/Inf
+    empty = [h for k, h in DIAG_COLUMNS if k not in cols and any(k in r for r in rows)
+             and (k not in ACTIVATION_COLUMNS or any(r.get("activation") in ACTIVATION_COLUMNS[k] for r in rows))]
     if not bad or not empty:
         return ""
     return (f"NaN/Inf outputs in {bad} of {len(rows)} layers at this step: no finite value for {', '.join(empty)}, "
