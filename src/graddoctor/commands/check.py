@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import math
 import os
 import sys
 import uuid
@@ -145,13 +144,11 @@ def case_to_batch(result: Any, where: str) -> tuple[Any, Any, Any, Any]:
 
 
 def _fmt(v: Any) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "-"
-    if isinstance(v, float):
-        if v == 0:
-            return "0"
-        return f"{v:.2e}" if abs(v) >= 1e4 or abs(v) < 1e-2 else f"{v:.3g}"
-    return str(v)
+    """A cell as ``graddoctor diagnose``, ``stats`` and the report write it. The check wrote values below 0.01 in
+    scientific notation ("2.35e-03") where the other views write "0.00235", so one signal read two ways."""
+    from ..present.explain import fmt_num
+
+    return fmt_num(v)
 
 
 def print_diagnosis(diag: Any, title: str) -> None:
