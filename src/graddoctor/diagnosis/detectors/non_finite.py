@@ -209,14 +209,27 @@ class NonFinite(Detector):
         if not causes:
             causes.append("unknown")
         layers = [ctx.layers[i].name for i in bad_layers] or ev.get("layers_nonfinite_grad", [])
-        msg = f"the first NaN/Inf appears at step {int(ctx.steps[c])}" + (f" in {origin}" if origin
-                                                                          else " in the gradients")
+        # watch(every=N): the steps between two recorded ones are not seen, so the first NaN/Inf recorded at step
+        # s may have appeared at any step after the last recorded finite one, and a NaN batch there has already
+        # made the weights NaN by step s (tests/regressions/test_qa7_diag_nan_between_recorded_steps.py)
+        last_finite = int(ctx.steps[c - 1]) if c > 0 and int(ctx.steps[c]) - int(ctx.steps[c - 1]) > 1 else None
+        where = (f" in {origin}" if origin else " in the gradients")
+        if last_finite is None:
+            msg = f"the first NaN/Inf appears at step {int(ctx.steps[c])}" + where
+        else:
+            ev["last_finite_step"] = last_finite
+            msg = (f"the first NaN/Inf recorded is at step {int(ctx.steps[c])}{where}; it appeared at one of steps "
+                   f"{last_finite + 1}-{int(ctx.steps[c])} (the steps between recorded ones are not seen)")
         if born_bad:
             msg += f": the parameters of {', '.join(born_bad[:5])} " + SUDDEN_HINT["non_finite_parameters"]
         elif on["sudden"]:
             # at the first recorded step there is no gradient norm before it to call steady
+            hint = SUDDEN_HINT.get(causes[-1], "")
+            if last_finite is not None:  # "that step's input batch": any batch of the unseen steps
+                hint = hint.replace("that step's input batch", f"the input batches of steps {last_finite + 1}-"
+                                                               f"{int(ctx.steps[c])}")
             msg += ((", with a steady gradient norm before it: " if c > 0 else ", at the first recorded step: ")
-                    + SUDDEN_HINT.get(causes[-1], ""))
+                    + hint)
         elif causes == ["unsafe_op"]:
             msg += ", with a finite loss and layer outputs: " + BACKWARD_HINT
         kind = "non_finite" if on["sudden"] or causes == ["unsafe_op"] else "exploding_gradient"
