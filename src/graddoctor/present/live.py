@@ -268,6 +268,15 @@ def finding_key(f: dict[str, Any]) -> str:
     return finding_line({**f, "step": None}).plain
 
 
+def nonfinite_note_of(data: RunData) -> str:
+    """``"  ·  NaN/Inf gradients at 3 of the last 60 steps"`` when the window holds such steps, else ``""``."""
+    bad = nonfinite_positions(data.step_stats)
+    if not bad.size:
+        return ""
+    of = "the only step" if data.n_steps == 1 else f"{bad.size} of the last {data.n_steps} steps"
+    return f"  ·  NaN/Inf gradients at {of}"
+
+
 def render(data: RunData, state: LiveState, total_steps: int | None = None, width: int | None = None,
            waiting: bool = True) -> Group:
     """The whole view for one refresh. ``waiting``: the view goes on refreshing (then it says how to quit)."""
@@ -287,10 +296,9 @@ def render(data: RunData, state: LiveState, total_steps: int | None = None, widt
     line = Text(f"step {last if last is not None else '-'}  ·  "
                 f"{recorded(total_steps)}  ·  "
                 f"{fmt_num(rate) if rate is not None else '-'} steps/s  ·  loss {loss_text}")
-    bad = nonfinite_positions(data.step_stats)
-    if bad.size:  # blank sparklines and "-" everywhere said nothing of why
-        of = "the only step" if data.n_steps == 1 else f"{bad.size} of the last {data.n_steps} steps"
-        line.append(f"  ·  NaN/Inf gradients at {of}", style="bold red")
+    note = nonfinite_note_of(data)
+    if note:  # blank sparklines and "-" everywhere said nothing of why
+        line.append(note, style="bold red")
     parts: list[Any] = [head, line, layer_panel(data, width=width)]
     parts.append(Text(f"findings ({state.findings_source or 'none yet'}):", style="bold"))
     if not state.findings:
@@ -449,9 +457,10 @@ def _plain_loop(reader: _Reader, state: LiveState, console: Console, interval: f
                 layers_shown, state.last_step = True, last
             elif last != state.last_step:
                 rate = steps_per_second(data)
+                # the terminal view's NaN/Inf warning too: a CI log showed a run gone NaN as a healthy one
                 console.print(Text(f"step {last}  ·  {recorded(total)}  ·  "
                                    f"{fmt_num(rate) if rate is not None else '-'} steps/s  ·  status "
-                                   + printable(data.meta.get("status") or "starting")))
+                                   + printable(data.meta.get("status") or "starting") + nonfinite_note_of(data)))
                 state.last_step = last
             new_findings(final=(data.meta.get("status") or "running") != "running")
         return "once"
