@@ -125,8 +125,13 @@ def layer_table(data: RunData, step: int | None = None, title: str | None = None
     headers = ["#", "layer", "act", *[h for _, h in LAYER_COLUMNS], "type"]
     table = fitted_table(title or f"per-layer statistics at step {shown_step}", headers, rows, n_fixed=3,
                          width=width, numeric_from=3)
+    settings = data.meta.get("settings")
+    # a column of "-" with no word why (the live view says it): watch(activations=False) also turns signal off
+    unrecorded = ("‖∂L/∂out‖ was not recorded (watch(signal=True) records it)"
+                  if isinstance(settings, dict) and settings.get("signal") is False else "")
     note = "; ".join(x for x in (earlier_note(came_from, shown_step, dict(LAYER_COLUMNS)),
-                                  detail_note(data, step, dict(LAYER_COLUMNS)), nonfinite_note(data, shown_step)) if x)
+                                  detail_note(data, step, dict(LAYER_COLUMNS)), nonfinite_note(data, shown_step),
+                                  unrecorded) if x)
     if note:
         table.caption = note + ("\n" + str(table.caption) if table.caption else "")
         table.caption_justify = "left"
