@@ -27,7 +27,8 @@ DROPOUT_P = 0.2
 
 
 class WeightDecay(RecipeRemedy):
-    """Set ``weight_decay`` on every parameter group that has none."""
+    """Set ``weight_decay`` on every parameter group of a recipe that decays none (a recipe that decays some
+    groups, the weights but not the biases and norms, already regularises, and the rest is on purpose)."""
 
     code = "weight_decay"
 
@@ -35,8 +36,13 @@ class WeightDecay(RecipeRemedy):
         opt = probe_optimizer(case)
         if "weight_decay" not in opt.defaults:
             raise NotApplicable(f"{self.name}: {type(opt).__name__} has no weight_decay option")
-        if all(float(g.get("weight_decay") or 0) > 0 for g in opt.param_groups):
+        decayed = [float(g.get("weight_decay") or 0) > 0 for g in opt.param_groups]
+        if all(decayed):
             raise NotApplicable(f"{self.name}: the recipe already uses weight decay")
+        if any(decayed):  # the usual recipe: decay on the weights, none on biases and norms, on purpose
+            raise NotApplicable(f"{self.name}: the recipe already uses weight decay on {sum(decayed)} of its "
+                                f"{len(decayed)} parameter groups; the others (typically biases and norms) are "
+                                "left without it on purpose")
 
     def describe(self, ctx: RepairContext | None = None) -> str:
         return f"added L2 weight decay {WEIGHT_DECAY:g}"
