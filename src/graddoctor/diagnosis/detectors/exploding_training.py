@@ -204,8 +204,15 @@ class ExplodingTraining(Detector):
         elif growing:
             what = (f"the gradient norm grew x{growth:.3g} over the last {tail.size} recorded steps "
                     f"({int(ctx.steps[c])} to {int(ctx.steps[-1])})")
+        elif c in oversized and med_upd[c] >= 1.0:
+            # ||dW|| >= ||W_t||: no orthogonal reading exists (r/sqrt(1 + r^2) < 1), and the multiple of the old
+            # norm is not in the data. It was "about x1e+06" (1 - rho^2 clamped to 1e-12) for steps of 44-4,400x
+            # (tests/regressions/test_qa7_diag_oversized_ratio_message.py)
+            what = (f"the update at step {int(ctx.steps[c])} was at least as large as the weights it left "
+                    f"(||dW||/||W|| after the step {med_upd[c]:.6g}, median over layers): it replaced the weights "
+                    f"instead of refining them")
         elif c in oversized:
-            r = med_upd[c] / np.sqrt(max(1.0 - med_upd[c] ** 2, 1e-12))
+            r = med_upd[c] / np.sqrt(1.0 - med_upd[c] ** 2)
             what = (f"the update at step {int(ctx.steps[c])} moved the weights by about x{r:.3g} of their norm "
                     f"before it (||dW||/||W|| after the step {med_upd[c]:.3g}, median over layers)")
         else:
