@@ -163,17 +163,29 @@ class Warmup(RecipeRemedy):
 
         def fn(params: Iterable[nn.Parameter]) -> torch.optim.Optimizer:
             opt = optimizer_fn(params)
-            base = [g["lr"] for g in opt.param_groups]
             count = [0]
+            unscaled: list[Any] = []
 
+            # Each of the first n steps runs at (k + 1) / n of the rate the group has then, which is put back
+            # after the step: a learning-rate scheduler of the user's loop (train_fn) keeps its own schedule,
+            # and from step n on the rate is not touched at all (it was reset to its first value every step).
             def pre(o: Any, args: Any, kwargs: Any) -> None:
                 k = count[0]
                 count[0] += 1
-                scale = min(1.0, (k + 1) / n)
-                for g, lr in zip(o.param_groups, base):
-                    g["lr"] = lr * scale
+                unscaled.clear()
+                if k >= n:
+                    return
+                for g in o.param_groups:
+                    unscaled.append(g["lr"])
+                    g["lr"] = g["lr"] * ((k + 1) / n)
+
+            def post(o: Any, args: Any, kwargs: Any) -> None:
+                for g, lr in zip(o.param_groups, unscaled):
+                    g["lr"] = lr
+                unscaled.clear()
 
             opt.register_step_pre_hook(pre)
+            opt.register_step_post_hook(post)
             return opt
 
         return fn
