@@ -3,11 +3,15 @@ first layer's update speed, and the gradient health (findings) after training.
 
 Same seed -> same numbers: the model is built right after ``torch.manual_seed(seed)``, the batch order of
 tensor data comes from its own generator seeded with ``seed``, and the global RNG (dropout, a DataLoader's
-shuffle) is reseeded with ``seed + DATA_SEED_OFFSET`` before training, identically for every candidate.
+shuffle) is reseeded with ``seed + DATA_SEED_OFFSET`` before training, identically for every candidate. Python's
+``random`` and NumPy's global generator are seeded alongside torch's (:func:`seed_everything`): a model_fn that
+draws its initial weights with ``np.random`` (code ported from NumPy) or a Dataset that augments with ``random``
+built or fed each trial differently, and a rerun of the same repair gave other numbers.
 """
 from __future__ import annotations
 
 import math
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -93,16 +97,23 @@ def _builtin_loop(model: nn.Module, case: Case, seed: int, run: Any, opt: torch.
     return False
 
 
+def seed_everything(seed: int) -> None:
+    """Seed torch's global RNG, Python's ``random`` and NumPy's global generator with ``seed``."""
+    torch.manual_seed(seed)
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+
+
 def run_seed(case: Case, seed: int, *, train_fn: Callable[[nn.Module, Case], Any] | None = None,
              watch_every: int = 1, keep_model: bool = False, diagnose: bool = True,
              tick: Callable[[int], None] = lambda n: None) -> SeedRun:
     """Build, train (under watch) and evaluate the recipe once with ``seed``."""
     t0 = time.time()
-    torch.manual_seed(seed)
+    seed_everything(seed)
     model = case.build_model()
     if not any(p.requires_grad for p in model.parameters()):
         raise CaseError("model_fn built a model with no trainable parameter; there is nothing to repair")
-    torch.manual_seed(seed + DATA_SEED_OFFSET)
+    seed_everything(seed + DATA_SEED_OFFSET)
     diverged = False
     user: dict[str, Any] = {}
     if train_fn is None:
