@@ -412,6 +412,7 @@ def activations(data: RunData) -> Figure | None:
         if k == 0:
             ax.legend(fontsize=7)
     fig.suptitle("activation values over training (mean and 2nd/98th percentiles)", fontsize=10)
+    fig.supxlabel("step", fontsize=9)  # the only figure over steps whose axis did not say what it counts
     return fig
 
 
