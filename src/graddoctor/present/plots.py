@@ -572,7 +572,9 @@ def to_png(fig: Figure) -> bytes:
         # A layer name in a script the font lacks (CJK, emoji) draws as boxes; matplotlib warns once per
         # character and figure, which flooded stderr with dozens of lines. The HTML text shows the name.
         warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from", category=UserWarning)
-        fig.savefig(buf, format="png", dpi=FIG_DPI)
+        # metadata: matplotlib writes "Software: Matplotlib version X, https://matplotlib.org/" into every PNG,
+        # so the report that "loads nothing from the network" carried a remote URL in each embedded figure
+        fig.savefig(buf, format="png", dpi=FIG_DPI, metadata={"Software": None})
     plt.close(fig)
     return buf.getvalue()
 
