@@ -50,6 +50,14 @@ TABLE_COLUMNS = (("signal_norm", "‖∂L/∂out‖"), ("in_signal_norm", "‖�
                  ("grad_ratio", "‖∇W‖/‖W‖"), ("update_ratio", "‖ΔW‖/‖W‖"), ("act_mean", "act mean"),
                  ("act_p02", "act p2"), ("act_p98", "act p98"), ("act_saturated", "saturated"),
                  ("act_dead", "dead"))
+#: Headings of a diagnosis's per-layer columns (check report, ``diag.report()``), as the run report and the
+#: terminal write them: the page showed its raw keys ("signal", "in_signal", "grad_ratio") where the run report
+#: beside it says ‖∂L/∂out‖, ‖∂L/∂in‖ and ‖∇W‖/‖W‖. Keys not listed keep their name.
+DIAG_HEADINGS = {"signal": "‖∂L/∂out‖", "in_signal": "‖∂L/∂in‖", "grad_ratio": "‖∇W‖/‖W‖",
+                 "update_ratio": "‖ΔW‖/‖W‖", "act_mean": "act mean", "act_rms": "act rms", "gain": "gain",
+                 "activation_factor": "σ′ factor", "weight_factor": "W factor", "saturated": "saturated",
+                 "dead": "dead", "init_verdict": "init", "init_factor": "init/ref", "activation": "act",
+                 "act_deriv": "mean σ′", "init_reference": "init ref.", "nonfinite": "NaN/Inf out"}
 #: Most layers listed in the visible part of a table; the rest sit in a collapsed block.
 TABLE_VISIBLE_ROWS = 60
 #: Factorisation rows shown per finding before the rest collapse into a "more layers" block.
@@ -377,7 +385,7 @@ def _check_table(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]
     text = [k for k in keys if all(isinstance(r.get(k), str) or r.get(k) is None for r in rows)]
     keys = text + [k for k in keys if k not in text]
     cells = [[r[k] if isinstance(r.get(k), str) else fmt_num(r.get(k)) for k in keys] for r in rows]
-    return keys, cells, len(text)
+    return [DIAG_HEADINGS.get(k, k) for k in keys], cells, len(text)
 
 
 def _measured_on(source: str, meta: dict[str, Any]) -> str:
