@@ -207,7 +207,7 @@ class DistributedMonitor(Monitor):
         """As :meth:`Monitor.step`; without an optimizer, a step after a ``no_sync()`` backward is a micro-step."""
         if self.optimizer is None and not self._last_sync:
             if loss is not None:
-                self.log_loss(loss)
+                self._write_loss(loss)
             return
         super().step(loss)
 

@@ -150,9 +150,9 @@ class GradDoctorCallback(TrainerCallback):
         self._loss_acc = loss if self._loss_acc is None else self._loss_acc + loss
         self._loss_n += 1
         if kwargs.get("num_items_in_batch") is not None:  # a share of the window's mean: add the shares
-            self.run.log_loss(self._loss_acc * self._loss_scale)
+            self.run._write_loss(self._loss_acc * self._loss_scale)
         else:  # a micro-batch mean: average them
-            self.run.log_loss(self._loss_acc / self._loss_n)
+            self.run._write_loss(self._loss_acc / self._loss_n)
 
     def on_pre_optimizer_step(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         if self.run is not None and any(t is not None for t in self._sq):

@@ -840,8 +840,19 @@ class Monitor:
 
     # ------------------------------------------------------------------ steps
     def log_loss(self, loss: torch.Tensor | float) -> None:
-        """Record the loss of the current step (no host sync: the tensor is copied on the device)."""
+        """Record the loss of a step (no host sync: the tensor is copied on the device).
+
+        With an optimizer passed to watch(), the loss goes where ``run.step(loss=...)`` puts it: called after
+        ``optimizer.step()``, to the step just taken; called before it (after the step's forward or backward),
+        to the step being taken. Without an optimizer, to the current step: call it before ``run.step()``."""
         _check_loss(loss, "log_loss")
+        if self.optimizer is not None:
+            self.step(loss)
+            return
+        self._write_loss(loss)
+
+    def _write_loss(self, loss: torch.Tensor | float | None) -> None:
+        """Write ``loss`` into the current (not yet closed) step's row."""
         if self._disabled or not self._active or loss is None:
             return
         try:
@@ -885,7 +896,7 @@ class Monitor:
                     # only be that step's: the loop logs first, and every later loss is its own step's too (a
                     # loss after the step always finds it closed, so it goes to the step just recorded).
                     self._loss_before_step = self._loss_before_step or self._step == 0
-                    (self.log_loss if self._loss_before_step else self._log_previous_loss)(loss)
+                    (self._write_loss if self._loss_before_step else self._log_previous_loss)(loss)
                 elif (before and self._step_started()) or (self._step == 0 and (self._last_layer is not None
                                                                                    or not self._active)):
                     # (the second: a first loss passed before any optimizer step, after this step's forward with
@@ -894,16 +905,16 @@ class Monitor:
                     # tell, taken as such a loop as without signal hooks: a loss passed after the optimizer step
                     # comes after a watched step, so it never sees step 0)
                     self._loss_before_step = True
-                    self.log_loss(loss)
+                    self._write_loss(loss)
                 elif self._loss_before_step:  # a loop that logs first (before or after backward)
-                    self.log_loss(loss)  # (nothing on unrecorded steps)
+                    self._write_loss(loss)  # (nothing on unrecorded steps)
                 else:
                     self._log_previous_loss(loss)
             return
         if self._skipped_iteration is not None and self._skipped_iteration():
             return  # the GradScaler skipped this iteration's optimizer step: there is no step to record
         if loss is not None:
-            self.log_loss(loss)
+            self._write_loss(loss)
         self._end_step(None)
 
     def _step_started(self) -> bool:
