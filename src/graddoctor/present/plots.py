@@ -153,12 +153,18 @@ LAYER_ROWS_LABEL = "layer position (# in the tables)"
 TICK_NAME_CHARS = 18
 
 
+def shorten(name: str, width: int) -> str:
+    """``name`` cut to its last ``width`` characters, "…" first when it was cut (legends and panel titles cut
+    "0.layers.0.self_attn.out_proj" to "s.0.self_attn.out_proj" with no sign that it was)."""
+    return name if len(name) <= width else "…" + name[len(name) - width + 1:]
+
+
 def layer_tick_labels(names: list[str], width: int = TICK_NAME_CHARS) -> list[str]:
     """Tick labels for layer names: the last ``width`` characters, "…" marking a cut, and the row number (# in
     the tables: "#3 ...") before a label that would otherwise appear twice. Cut to their ends, the two attention
     output projections of a transformer ("0.layers.0.self_attn.out_proj", "0.layers.1.self_attn.out_proj") were
     both "self_attn.out_proj", and "layers.0.self_attn" did not say that its name was longer."""
-    short = [n if len(n) <= width else "…" + n[len(n) - width + 1:] for n in map(str, names)]
+    short = [shorten(n, width) for n in map(str, names)]
     seen: dict[str, int] = {}
     for s in short:
         seen[s] = seen.get(s, 0) + 1
@@ -353,7 +359,7 @@ def _lines_by_depth(ax: Any, data: RunData, key: str, log: bool) -> bool:
         v = positive(arr[i]) if log else np.asarray(arr[i], dtype=np.float64)
         m = np.isfinite(v)  # statistics of detail steps are missing (NaN) on the other steps
         color = cmap(k / max(1, len(idx) - 1))
-        ax.plot(data.steps[m], v[m], color=color, lw=1, label=text(data.layers[i].name, 24),
+        ax.plot(data.steps[m], v[m], color=color, lw=1, label=text(shorten(data.layers[i].name, 24)),
                 marker="." if m.sum() < FEW_POINTS else None)
         if log:
             mark_off_scale(ax, data.steps, arr[i], color)
@@ -406,7 +412,7 @@ def activations(data: RunData) -> Figure | None:
         ax.plot(data.steps[m], mean[i][m], color="tab:blue", lw=1.2, label="mean",
                 marker="." if m.sum() < FEW_POINTS else None)
         mark_nonfinite_steps(ax, data)
-        ax.set_title(text(f"{layer.name[-22:]} ({layer.activation or 'no act.'})"), fontsize=8)
+        ax.set_title(text(f"{shorten(layer.name, 22)} ({layer.activation or 'no act.'})"), fontsize=8)
         ax.tick_params(labelsize=7)
         ax.xaxis.set_major_locator(step_locator())
         if k == 0:
