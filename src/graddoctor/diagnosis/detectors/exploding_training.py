@@ -61,6 +61,9 @@ class ExplodingTraining(Detector):
         growth_factor: 100 over the window (two orders of magnitude of sustained growth).
         window: steps in the reference median and the growth fit (10).
         warmup: first steps ignored for spikes (3), as the first updates legitimately change the norm fast.
+            Optimizer steps since the first recorded one, not recorded steps: under ``watch(every=5)`` three
+            recorded steps were 11 updates, and a 178x spike at step 10 was excused
+            (tests/regressions/test_qa7_diag_warmup_optimizer_steps.py).
         min_over_start: 1.0: a spike must also reach the gradient scale the run started with. Once the training
             loss is near zero the gradient shrinks by orders of magnitude and one harder batch is then a large
             multiple of the recent median without being an explosion. Measured on the lab's BatchNorm run
@@ -117,7 +120,7 @@ class ExplodingTraining(Detector):
         # and its gradient norm 0.4 -> 30 -> 7,903 -> 72,587 had no finding at all
         # (tests/regressions/test_qa7_diag_short_run_explosion.py)
         for t in range(1, g.size if ctx.n_steps >= self.warmup + 2 else 0):
-            if t < self.warmup and np.isfinite(g[t]):
+            if ctx.steps[t] - ctx.steps[0] < self.warmup and np.isfinite(g[t]):
                 continue  # the warmup excuses fast changes of a finite norm, not a NaN/Inf one
             ref = g[max(0, t - self.window):t]
             ref = ref[np.isfinite(ref)]
