@@ -283,6 +283,7 @@ def plot(init: dict[int, np.ndarray], curves: dict[int, np.ndarray], out: Path |
         ax0.errorbar(layers, med, yerr=[med - lo, hi - med], marker="o", capsize=3, label=f"{hidden} HL (ours)")
         ax0.plot(layers, PUBLISHED[hidden], "k*", ms=9)
     ax0.set(yscale="log", xlabel="hidden layer", ylabel="||dC/db|| at init", title="speed of learning (* Nielsen)")
+    ax0.set_xticks(range(1, max(init) + 1))  # layers are whole numbers (matplotlib's default put ticks at 1.5, 2.5)
     ax0.legend(fontsize=8)
     c4 = curves[max(curves)][0]
     for l in range(c4.shape[1]):
