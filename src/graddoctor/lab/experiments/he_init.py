@@ -132,6 +132,7 @@ def plot(signal: dict, runs: dict, out: Path | None, written: list[str]) -> None
         ax0.plot(SIGNAL_DEPTHS, [np.mean(v) for v in vals], "o-", label=init)
     ax0.plot(SIGNAL_DEPTHS, [-(d - 1) for d in SIGNAL_DEPTHS], "k--", label="-(L-1)")
     ax0.set(xlabel="depth L", ylabel="log2 ms(h_L)/ms(h_1)", title="forward signal at init")
+    ax0.set_xticks(list(SIGNAL_DEPTHS))  # the depths measured (the default ticks put depths 12.5, 17.5, ...)
     ax0.legend(fontsize=8)
     for key, r in runs.items():
         loss = np.array(r[0]["loss"])
