@@ -420,6 +420,7 @@ def plot(runs: list[dict[str, Any]], cliff: dict[str, Any], size: dict[str, Any]
             ax.plot(Ts, [table[(task, T, cell)] for T in Ts], marker="o", label=cell)
         ax.set(title=f"{task}: test sequences wrong", xlabel="T (minimal length)", ylabel="fraction wrong",
                ylim=(-0.02, 1.02))
+        ax.set_xticks(list(Ts))  # the lengths trained (quick: one, T = 30, ticked 28.5 ... 31.5 by default)
         ax.legend()
     figures.save(fig, out, "rnn-memory-wrong-vs-T", written)
     fig, axes = figures.figure(2)
