@@ -8,9 +8,15 @@ from graddoctor.repair.trials import run_seed
 from repair.repair_cases import relu_lr
 
 
+#: Seed 1: its overshoot is clear on every machine we ran it on (6 second-half steps above 1.1x the start, peak
+#: 2.05x, with one torch thread). Seed 0 was knife-edge: 2 such steps on one machine and 1 on another (with the
+#: one thread tests/conftest.py sets, 2026-11-23), below min_rises, so the test failed there.
+SEED = 1
+
+
 @pytest.mark.parametrize("lr,flagged", [(0.5, True), (0.1, False)])
 def test_overshooting_sgd_is_unstable(lr: float, flagged: bool) -> None:
-    run = run_seed(relu_lr(lr=lr), 0)
+    run = run_seed(relu_lr(lr=lr), SEED)
     found = [f for f in run.findings if f.kind == "unstable_loss"]
     if not flagged:
         assert not found and not [f for f in run.findings if f.severity != "info"]
