@@ -49,7 +49,8 @@ def derive(raw: np.ndarray) -> dict[str, np.ndarray]:
         wn = np.sqrt(np.where(c["w_sq"] > 0, c["w_sq"], c["w_sq_est"]))
         out = {
             "weight_grad_norm": wg,
-            "bias_grad_norm": np.where(has_grad, np.sqrt(c["b_grad_sq"]), nan),
+            # NaN for a layer without a bias with a gradient (has_grad - w_has_grad counts the biases present)
+            "bias_grad_norm": np.where(c["has_grad"] - c["w_has_grad"] > 0, np.sqrt(c["b_grad_sq"]), nan),
             "weight_norm": np.where(wn > 0, wn, nan),
             "grad_ratio": _div(wg, wn),
             "update_ratio": _div(np.sqrt(c["upd_sq"]), np.sqrt(c["upd_ref_sq"])),
@@ -58,9 +59,10 @@ def derive(raw: np.ndarray) -> dict[str, np.ndarray]:
             "in_signal_norm": np.where(c["in_n"] > 0, np.sqrt(c["in_sq"]), nan),
             "out_mean": _div(c["o_sum"], c["o_n"]),
             "out_rms": np.sqrt(_div(c["o_sumsq"], c["o_n2"])),
-            # a NaN/Inf anywhere in an output makes its sum non-finite, and sums are additive
+            # a NaN/Inf anywhere in an output makes its sum non-finite (+Inf and -Inf entries: NaN), and sums are
+            # additive; not the sum of squares, which overflows the float32 buffer for finite |y| above ~1.8e19
             "out_nonfinite": np.where(c["o_n"] > 0, ((c["o_nonfinite"] > 0) | ~np.isfinite(c["o_sum"])
-                                                     | ~np.isfinite(c["o_sumsq"])).astype(np.float64), nan),
+                                                     ).astype(np.float64), nan),
             "act_mean": _div(c["a_sum"], c["a_n"]),
             "act_rms": np.sqrt(_div(c["a_sumsq"], c["a_n"])),
             "act_nonfinite": _div(c["a_nonfinite"], c["a_n"]),
