@@ -19,7 +19,21 @@ def layer_infos(layers: list[dict[str, Any]]) -> tuple[list[LayerInfo], np.ndarr
         for d in layers
     ]
     big = len(infos) + 1
-    infos.sort(key=lambda i: (i.order if i.order is not None else big + i.index, i.index))
+    called = {i.name: i.order for i in infos if i.order is not None}
+
+    def key(i: LayerInfo) -> tuple[int, int, int]:
+        if i.order is not None:
+            return (i.order, 0, i.index)
+        # a layer the forward never called as a module (MultiheadAttention's out_proj, whose weight the attention
+        # uses directly) goes right after its nearest called ancestor, not after the model's head
+        parts = i.name.split(".")
+        for k in range(len(parts) - 1, 0, -1):
+            o = called.get(".".join(parts[:k]))
+            if o is not None:
+                return (o, 1, i.index)
+        return (big, 0, i.index)
+
+    infos.sort(key=key)
     perm = np.array([i.index for i in infos], dtype=np.int64)
     return infos, perm
 
