@@ -7,7 +7,6 @@ import pytest
 from graddoctor.repair.trials import run_seed
 from repair.repair_cases import relu_lr
 
-
 #: Seed 1: its overshoot is clear on every machine we ran it on (6 second-half steps above 1.1x the start, peak
 #: 2.05x, with one torch thread). Seed 0 was knife-edge: 2 such steps on one machine and 1 on another (with the
 #: one thread tests/conftest.py sets, 2026-11-23), below min_rises, so the test failed there.
