@@ -13,8 +13,9 @@ MLFLOW_BATCH = 1000
 class MLflowSink:
     """Log graddoctor's records to MLflow.
 
-    Logs into the active MLflow run when there is one (and leaves it open); otherwise starts a run and ends
-    it at the end of the watched run.
+    Logs into the active MLflow run when there is one at ``tracking_uri`` (and leaves it open); otherwise starts a
+    run there and ends it at the end of the watched run. The process's own tracking URI
+    (``mlflow.set_tracking_uri``) is left as it is.
 
     Args:
         tracking_uri: where to log (e.g. ``"sqlite:///mlflow.db"`` or a server URL; MLflow 3 refuses the plain
@@ -38,10 +39,12 @@ class MLflowSink:
             from mlflow.tracking import MlflowClient
         except ImportError as e:
             raise ImportError("MLflowSink needs mlflow: pip install 'graddoctor[mlflow]'") from e
-        if self.tracking_uri is not None:
-            mlflow.set_tracking_uri(self.tracking_uri)
+        # The sink's own client: mlflow.set_tracking_uri would move the script's own logging (its active run, its
+        # later runs) to the sink's store, where its run does not exist.
         self._client = MlflowClient(tracking_uri=self.tracking_uri)
         active = mlflow.active_run()
+        if active is not None and not self._has_run(active.info.run_id):
+            active = None  # the script's run lives in another store: log into a run of our own at tracking_uri
         if active is not None:
             self.run_id = active.info.run_id
         else:
@@ -59,6 +62,15 @@ class MLflowSink:
             name = f"{PREFIX}.{key}"
             if meta.get(key) is not None and existing.get(name, str(meta[key])) == str(meta[key]):
                 self._client.log_param(self.run_id, name, meta[key])
+
+    def _has_run(self, run_id: str) -> bool:
+        if self.tracking_uri is None:
+            return True
+        try:
+            self._client.get_run(run_id)
+        except Exception:
+            return False
+        return True
 
     def log(self, step: int, scalars: dict[str, float]) -> None:
         from mlflow.entities import Metric
