@@ -126,8 +126,9 @@ class GradDoctorCallback(Callback):
             self._logger_sinks = [LoggerSink(lg, step_of=self._step_of) for lg in loggers]
             store = TeeStore(store, list(self._logger_sinks), stats=self.stats, diagnose=False,
                              finish_on_close=False, overwrite=kwargs.pop("overwrite", False))
-        self.run = monitor_class(pre_clip=True)(pl_module, optimizer, store=store, every=self.every,
-                                                meta={"trainer": "lightning"}, **kwargs)
+        meta = {"trainer": "lightning", **(kwargs.pop("meta", None) or {})}  # the user's meta= is kept, not a clash
+        self.run = monitor_class(pre_clip=True)(pl_module, optimizer, store=store, every=self.every, meta=meta,
+                                                **kwargs)
         self.run.start()
         scaler = getattr(trainer.precision_plugin, "scaler", None)
         if scaler is not None:

@@ -94,8 +94,9 @@ class GradDoctorCallback(TrainerCallback):
             store = resumed_store(store, f"this training resumes from step {state.global_step}",
                                   bool(self.watch_kwargs.get("overwrite", False)),
                                   warn=bool(getattr(state, "is_world_process_zero", True)))
-        self.run = monitor_class(pre_clip=True)(model, inner, store=store, every=self.every,
-                                                meta={"trainer": "transformers"}, **self.watch_kwargs)
+        kwargs = dict(self.watch_kwargs)
+        meta = {"trainer": "transformers", **(kwargs.pop("meta", None) or {})}  # the user's meta= is kept
+        self.run = monitor_class(pre_clip=True)(model, inner, store=store, every=self.every, meta=meta, **kwargs)
         self.run.start()
         self._gstate = getattr(optimizer, "gradient_state", None)
         scaler = getattr(optimizer, "scaler", None)
