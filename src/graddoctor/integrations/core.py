@@ -76,6 +76,21 @@ def watch_pre_clip(model: nn.Module, optimizer: torch.optim.Optimizer | None, **
     return monitor_class(pre_clip=True)(model, optimizer, **kwargs)
 
 
+def check_watch_kwargs(owner: str, kwargs: dict[str, Any]) -> None:
+    """Refuse, when the adapter is built, keyword arguments that :func:`graddoctor.watch` does not take: passed on
+    at the start of training, a typo (``flush_evry=``) would stop it there, after the trainer's setup, with a
+    TypeError naming the Monitor's class rather than the adapter."""
+    import inspect
+
+    from ..probe.monitor import watch
+
+    taken = [n for n in inspect.signature(watch).parameters if n not in ("model", "optimizer", "store", "every")]
+    unknown = [k for k in kwargs if k not in taken]
+    if unknown:
+        raise TypeError(f"{owner} got unexpected keyword argument(s) {', '.join(map(repr, unknown))}; besides store "
+                        f"and every it takes graddoctor.watch's arguments: {', '.join(taken)}")
+
+
 def resumed_store(store: Any, why: str, overwrite: bool, *, warn: bool = True) -> Any:
     """The store path for a training resumed from a checkpoint (a trainer's ``ckpt_path`` or
     ``resume_from_checkpoint``, e.g. a preempted job requeued with the same script). When ``store`` is a path that

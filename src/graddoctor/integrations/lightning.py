@@ -18,7 +18,7 @@ import warnings
 from typing import Any
 
 from ..errors import GradDoctorWarning
-from .core import monitor_class, resumed_store
+from .core import check_watch_kwargs, monitor_class, resumed_store
 from .sinks import KEY_STATS, PREFIX, TeeStore, findings_markdown
 
 try:
@@ -98,6 +98,7 @@ class GradDoctorCallback(Callback):
     def __init__(self, store: str | None = None, every: Any = 1, *, log: bool = True,
                  stats: tuple[str, ...] = KEY_STATS, diagnose: bool = True, **watch_kwargs: Any) -> None:
         super().__init__()
+        check_watch_kwargs("GradDoctorCallback", watch_kwargs)
         self.store, self.every, self.log = store, every, log
         self.stats, self.do_diagnose, self.watch_kwargs = tuple(stats), diagnose, watch_kwargs
         self.run: Any = None

@@ -29,7 +29,7 @@ import torch
 from ..errors import GradDoctorWarning
 from ..probe.monitor import ModuleHook
 from ..stats.tensor_stats import sum_sq
-from .core import monitor_class, resumed_store
+from .core import check_watch_kwargs, monitor_class, resumed_store
 from .distributed import is_distributed
 
 try:
@@ -67,6 +67,7 @@ class GradDoctorCallback(TrainerCallback):
 
     def __init__(self, store: str | None = None, every: Any = 1, *, diagnose: bool = True,
                  **watch_kwargs: Any) -> None:
+        check_watch_kwargs("GradDoctorCallback", watch_kwargs)
         self.store, self.every, self.do_diagnose, self.watch_kwargs = store, every, diagnose, watch_kwargs
         self.run: Any = None
         self.finished: Any = None
