@@ -74,6 +74,7 @@ class GradDoctorCallback(TrainerCallback):
         self.diagnosis: Any = None
         self._hooks: list[Any] = []
         self._sq: list[torch.Tensor | None] = []
+        self._hooked: set[int] = set()  # indices of the watched parameters with a post-accumulate-grad hook
         self._amp: Any = None
         self._loss_acc: torch.Tensor | None = None  # this window's micro-batch losses, added on the device
         self._loss_n = 0
@@ -119,11 +120,27 @@ class GradDoctorCallback(TrainerCallback):
                               "clipping (max_grad_norm); set max_grad_norm=0 to record unclipped norms",
                               GradDoctorWarning, stacklevel=2)
             return
+        self._sq = [None] * len(self.run._params.params)
+        self._hooked = set()
+        self._hook_trainable()
+        # Parameters unfrozen later (gradual unfreezing by a callback or by the user's code) get their hook before the
+        # forward that uses them, so that their pre-clip norms are measured too
+        self._hooks.append(model.register_forward_pre_hook(ModuleHook(self._pre_forward)))
+
+    def _hook_trainable(self) -> None:
+        """A post-accumulate-grad hook on every watched parameter that requires grad and has none yet (one cannot
+        be put on a parameter that does not require grad)."""
         params = self.run._params.params
-        self._sq = [None] * len(params)
+        if len(self._hooked) == len(params):
+            return
         for i, p in enumerate(params):
-            if p.requires_grad:
+            if i not in self._hooked and p.requires_grad:
                 self._hooks.append(p.register_post_accumulate_grad_hook(self._grad_hook(i)))
+                self._hooked.add(i)
+
+    def _pre_forward(self, module: Any, args: Any) -> None:
+        if self.run is not None and torch.is_grad_enabled():
+            self._hook_trainable()
 
     def _syncing(self) -> bool:
         return self._gstate is None or bool(getattr(self._gstate, "sync_gradients", True))
