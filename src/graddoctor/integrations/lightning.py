@@ -14,6 +14,7 @@ with the key per-layer statistics of every recorded step.
 """
 from __future__ import annotations
 
+import copy
 import warnings
 from typing import Any
 
@@ -79,6 +80,27 @@ class LoggerSink:
         self.logger.save()
 
 
+class _PreClipCapture:
+    """``LightningModule.clip_gradients`` under manual optimization: the watched optimizer's gradients are measured
+    before they are clipped. A copy of the module (deepcopy, pickling) gets a pass-through, not the callback."""
+
+    def __init__(self, callback: GradDoctorCallback | None, clip: Any) -> None:
+        self.callback, self.clip = callback, clip
+
+    def __call__(self, optimizer: Any, *args: Any, **kwargs: Any) -> Any:
+        cb = self.callback
+        if cb is not None and cb.run is not None and getattr(optimizer, "optimizer", optimizer) is cb.run.optimizer:
+            cb.run.capture_grads()
+            cb._clip_captured = True
+        return self.clip(optimizer, *args, **kwargs)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _PreClipCapture:
+        return _PreClipCapture(None, copy.deepcopy(self.clip, memo))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_PreClipCapture, (None, self.clip))
+
+
 class GradDoctorCallback(Callback):
     """Watch a Lightning training run with graddoctor.
 
@@ -131,6 +153,11 @@ class GradDoctorCallback(Callback):
         self.run = monitor_class(pre_clip=True)(pl_module, optimizer, store=store, every=self.every, meta=meta,
                                                 **kwargs)
         self.run.start()
+        self._clip_captured = False
+        if not getattr(pl_module, "automatic_optimization", True) and "clip_gradients" not in vars(pl_module):
+            # Manual optimization clips in training_step (self.clip_gradients) before opt.step(), inside which
+            # Lightning calls on_before_optimizer_step: measure there too, before the clipping (removed at fit end).
+            pl_module.clip_gradients = _PreClipCapture(self, pl_module.clip_gradients)
         scaler = getattr(trainer.precision_plugin, "scaler", None)
         if scaler is not None:
             from .amp import track_scaler
@@ -153,7 +180,9 @@ class GradDoctorCallback(Callback):
         # Only the watched (first) optimizer makes a step. Another optimizer's step (manual optimization) is not
         # one: its loss would overwrite the previous recorded step's, and its gradient capture is wasted.
         if self.run is not None and getattr(optimizer, "optimizer", optimizer) is self.run.optimizer:
-            self.run.capture_grads()
+            if not getattr(self, "_clip_captured", False):  # (manual optimization: measured before clip_gradients)
+                self.run.capture_grads()
+            self._clip_captured = False
             self._stepped = True
             self._steps_before = self.run.steps_seen
             self._step_loss, self._backward_loss = getattr(self, "_backward_loss", None), None
@@ -195,6 +224,9 @@ class GradDoctorCallback(Callback):
         run, self.run = self.run, None
         if run is None:
             return
+        module = getattr(trainer, "lightning_module", None)
+        if isinstance(vars(module).get("clip_gradients") if module is not None else None, _PreClipCapture):
+            del vars(module)["clip_gradients"]
         if self.amp is not None:
             self.amp.detach()
         store = run.store
