@@ -87,6 +87,7 @@ class GradDoctorCallback(TrainerCallback):
             # The previous train() raised before on_train_end (the Trainer has no exception callback): close its
             # run as failed and remove its hooks, which would otherwise go on recording into it.
             self._close("failed")
+        self.diagnosis = None  # this training's, once it ends (a train() that raises has none: no callback sees it)
         if model is None or optimizer is None:
             raise RuntimeError("GradDoctorCallback needs the model and optimizer the Trainer passes to "
                                "on_train_begin; use it through Trainer(callbacks=[...])")
