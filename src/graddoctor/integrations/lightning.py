@@ -127,8 +127,11 @@ class GradDoctorCallback(Callback):
         self.diagnosis: Any = None
         self.amp: Any = None
         self._logger_sinks: list[LoggerSink] = []
+        self.run_monitor: Any = None
 
     def on_fit_start(self, trainer: Any, pl_module: Any) -> None:
+        # this fit's, not the previous fit's (also when this one stops before graddoctor starts)
+        self.diagnosis, self.amp, self.run_monitor = None, None, None
         optimizers = list(trainer.optimizers)
         if not optimizers:
             raise RuntimeError("GradDoctorCallback found no optimizer; return one from configure_optimizers()")
