@@ -7,8 +7,9 @@
 How gradients are caught *before clipping*: the Trainer clips between the last backward of an
 accumulation window and ``on_pre_optimizer_step``, and no callback runs in between. So the callback
 registers a **post-accumulate-grad hook** (``Tensor.register_post_accumulate_grad_hook``) on every watched
-parameter; during the backward of the synchronising micro-batch (accelerate's ``sync_gradients``) each hook
-records its parameter's squared gradient norm, after accumulation and before any clipping (fp16 AMP: divided
+parameter; at each micro-batch's backward each hook records its parameter's squared gradient norm accumulated so
+far (the window's last record is the complete one, also for a parameter the last micro-batch does not reach), before
+any clipping (fp16 AMP: divided
 by the scaler's scale squared, i.e. unscaled). The step itself is closed when the real optimizer's ``step()``
 returns, so weights and update ratios are after the update, as in a plain loop. The loss recorded per step is
 the mean loss of its accumulation window, the number the Trainer logs as ``loss``: when the Trainer passes
@@ -101,7 +102,6 @@ class GradDoctorCallback(TrainerCallback):
         meta = {"trainer": "transformers", **(kwargs.pop("meta", None) or {})}  # the user's meta= is kept
         self.run = monitor_class(pre_clip=True)(model, inner, store=store, every=self.every, meta=meta, **kwargs)
         self.run.start()
-        self._gstate = getattr(optimizer, "gradient_state", None)
         scaler = getattr(optimizer, "scaler", None)
         if scaler is not None:
             from .amp import track_scaler
@@ -143,13 +143,13 @@ class GradDoctorCallback(TrainerCallback):
         if self.run is not None and torch.is_grad_enabled():
             self._hook_trainable()
 
-    def _syncing(self) -> bool:
-        return self._gstate is None or bool(getattr(self._gstate, "sync_gradients", True))
-
     def _grad_hook(self, i: int) -> Any:
         def hook(p: torch.Tensor) -> None:
             run = self.run
-            if run is None or p.grad is None or not run._active or not self._syncing():
+            # At every micro-batch, not only the synchronising one: the gradient accumulated so far, and the window's
+            # last record of a parameter is its complete gradient, also for one that the last micro-batch does not
+            # reach (an expert, a task head routed to earlier in the window)
+            if run is None or p.grad is None or not run._active:
                 return
             sq = sum_sq(p.grad)
             scaler = self._amp.scaler if self._amp is not None else None
