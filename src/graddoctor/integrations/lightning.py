@@ -51,6 +51,7 @@ class LoggerSink:
         self.logger = logger
         self.step_offset = step_offset
         self.step_of: dict[int, int] = {} if step_of is None else step_of
+        self.last_step: int | None = None  # where the findings go: the last step logged (not step 0)
 
     def start(self, meta: dict[str, Any], layers: list[str]) -> None:
         pass
@@ -60,7 +61,8 @@ class LoggerSink:
         # are no longer needed (``step_of`` holds at most the steps not flushed yet).
         while self.step_of and next(iter(self.step_of)) < step:
             del self.step_of[next(iter(self.step_of))]
-        self.logger.log_metrics(scalars, step=self.step_of.get(step, step + self.step_offset))
+        self.last_step = self.step_of.get(step, step + self.step_offset)
+        self.logger.log_metrics(scalars, step=self.last_step)
 
     def finish(self, findings: list[dict[str, Any]], status: str) -> None:
         levels: dict[str, float] = {}
@@ -68,7 +70,7 @@ class LoggerSink:
             key = f"{PREFIX}/finding/{f.get('kind')}"
             levels[key] = max(levels.get(key, 0), SEVERITY_LEVEL.get(str(f.get("severity")), 0))
         levels[f"{PREFIX}/n_findings"] = float(len(findings))
-        self.logger.log_metrics(levels)
+        self.logger.log_metrics(levels, step=self.last_step if self.last_step is not None else self.step_offset)
         experiment: Any = getattr(self.logger, "experiment", None)
         if hasattr(experiment, "add_text"):  # TensorBoardLogger
             experiment.add_text(f"{PREFIX}/findings", findings_markdown(findings))
