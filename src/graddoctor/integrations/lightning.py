@@ -134,9 +134,14 @@ class GradDoctorCallback(Callback):
     def on_fit_start(self, trainer: Any, pl_module: Any) -> None:
         # this fit's, not the previous fit's (also when this one stops before graddoctor starts)
         self.diagnosis, self.amp, self.run_monitor = None, None, None
+        self._logger_sinks = []
         optimizers = list(trainer.optimizers)
-        if not optimizers:
-            raise RuntimeError("GradDoctorCallback found no optimizer; return one from configure_optimizers()")
+        if not optimizers or type(optimizers[0]).__name__ == "_MockOptimizer":
+            # configure_optimizers() returned None: Lightning trains on with a stand-in optimizer that holds no
+            # parameter (weights updated some other way, or none); watching it would fail the fit at its start
+            warnings.warn("graddoctor: configure_optimizers() returned no optimizer, so this fit takes no optimizer "
+                          "step to record; GradDoctorCallback does not watch it", GradDoctorWarning, stacklevel=2)
+            return
         if len(optimizers) > 1:
             warnings.warn(f"graddoctor: {len(optimizers)} optimizers; steps are marked by the first one only",
                           GradDoctorWarning, stacklevel=2)
