@@ -21,6 +21,7 @@ class TensorBoardSink:
         self.log_dir = log_dir
         self.writer = writer
         self._own = writer is None
+        self._last_step = 0  # the findings' step: the run's last one, not step 0
 
     def start(self, meta: dict[str, Any], layers: list[str]) -> None:
         if self.writer is None:
@@ -36,9 +37,10 @@ class TensorBoardSink:
     def log(self, step: int, scalars: dict[str, float]) -> None:
         for name, value in scalars.items():
             self.writer.add_scalar(name, value, global_step=step)
+        self._last_step = max(self._last_step, int(step))
 
     def finish(self, findings: list[dict[str, Any]], status: str) -> None:
-        self.writer.add_text(f"{PREFIX}/findings", findings_markdown(findings))
+        self.writer.add_text(f"{PREFIX}/findings", findings_markdown(findings), global_step=self._last_step)
         self.writer.flush()
         if self._own:
             self.writer.close()
