@@ -78,6 +78,7 @@ CAUSE_REMEDIES: dict[str, list[str]] = {
     "post_layernorm": ["pre_layernorm", "lr_warmup"],
     "weight_decay_only": ["he_init", "add_batchnorm", "add_residual"],
     "high_learning_rate_relu": ["lower_learning_rate", "use_leaky_relu", "he_init"],
+    "preactivation_shift": ["he_init", "normalize_inputs", "add_batchnorm"],
     "gradient_cliff": ["clip_grad_norm", "lower_learning_rate"],
     "dead_relu_units": ["lower_learning_rate", "use_leaky_relu", "he_init"],
     "large_loss_gradient": ["lower_learning_rate", "use_adam", "clip_grad_norm"],

@@ -57,6 +57,9 @@ CAUSES: dict[str, str] = {
     "weight_decay_only": "the layer's gradient is essentially its weight-decay term alone: the data gradient has "
     "vanished (He et al. 2015, footnote 2).",
     "high_learning_rate_relu": "a high learning rate pushed ReLU units into the region where they never fire.",
+    "preactivation_shift": "what feeds the dead ReLU units is shifted below zero from the start (the layers' outputs "
+    "have a mean far below zero relative to their RMS): a negative bias at initialisation, or inputs far from zero "
+    "mean, keeps the units off for every sample.",
     "dead_relu_units": "ReLU units that output zero for every sample pass no gradient: the layers below them and "
     "their own incoming weights get none, so learning stops (the dead_units finding has the layers).",
     "gradient_cliff": "a steep wall in the loss surface: a small parameter change multiplies the gradient by "
