@@ -19,7 +19,7 @@ import re
 import warnings
 from typing import Any, Protocol
 
-from ...errors import GradDoctorWarning
+from ...errors import GradDoctorWarning, StoreError
 from ...store.base import Batch
 
 #: Per-layer statistics sent to sinks by default: the ones the findings rest on (every layer, every step).
@@ -114,7 +114,14 @@ class TeeStore:
             # records in memory.
             store = MemoryStore()
         elif isinstance(store, (str, os.PathLike)):
-            store = SQLiteStore(store, overwrite=overwrite)
+            try:
+                store = SQLiteStore(store, overwrite=overwrite)
+            except StoreError as e:
+                if overwrite or "already exists" not in str(e):
+                    raise
+                # with_sinks opens the store itself, before watch() runs: watch()'s overwrite= cannot reach it
+                raise StoreError(f"{e} (here: with_sinks({os.fspath(store)!r}, ..., overwrite=True), since with_sinks "
+                                 "opens the store; watch()'s overwrite= applies to store paths only)") from None
         self.inner = store
         self.sinks = list(sinks) if main else []
         self.stats = tuple(stats)
