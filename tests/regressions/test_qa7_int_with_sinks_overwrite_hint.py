@@ -19,6 +19,9 @@ class _Sink:
     def log_findings(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
         pass
 
+    def finish(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+        pass
+
     def close(self):  # noqa: ANN201
         pass
 
