@@ -198,6 +198,12 @@ class GradDoctorCallback(Callback):
             self._step_loss, self._backward_loss = getattr(self, "_backward_loss", None), None
 
     def on_train_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int) -> None:
+        if getattr(self, "_clip_captured", False):
+            # clip_gradients was called in a batch whose watched optimizer did not step: that measurement is stale
+            # by the next step (a later batch may step without clipping)
+            self._clip_captured = False
+            if self.run is not None:
+                self.run._pre = None  # type: ignore[attr-defined]
         stepped, self._stepped = getattr(self, "_stepped", False), False
         step_loss, self._step_loss = getattr(self, "_step_loss", None), None
         if self.run is None or not stepped:
