@@ -4,7 +4,7 @@ window (a mixture-of-experts expert, a task head that the last micro-batch does 
 The callback's post-accumulate-grad hooks recorded only during the backward of the window's last (synchronising)
 micro-batch, so such a parameter's gradient, which the optimizer applies, was left out: its layer's
 ``weight_grad_norm`` was NaN and ``total_grad_norm`` was below the Trainer's own pre-clip ``grad_norm``. The hooks
-now record at every micro-batch (each records the gradient accumulated so far; the window's last one wins).
+mark such a parameter during earlier micro-batches and measure it when the synchronising backward ends.
 """
 from __future__ import annotations
 

@@ -7,9 +7,10 @@
 How gradients are caught *before clipping*: the Trainer clips between the last backward of an
 accumulation window and ``on_pre_optimizer_step``, and no callback runs in between. So the callback
 registers a **post-accumulate-grad hook** (``Tensor.register_post_accumulate_grad_hook``) on every watched
-parameter; at each micro-batch's backward each hook records its parameter's squared gradient norm accumulated so
-far (the window's last record is the complete one, also for a parameter the last micro-batch does not reach), before
-any clipping (fp16 AMP: divided
+parameter; during the backward of the synchronising micro-batch (accelerate's ``sync_gradients``) each hook
+records its parameter's squared gradient norm, after accumulation and before any clipping; a parameter that only an
+earlier micro-batch of the window reached (an expert, a task head) is only marked then, and measured when the
+synchronising backward ends (an autograd engine callback, still before clipping) (fp16 AMP: divided
 by the scaler's scale squared, i.e. unscaled). The step itself is closed when the real optimizer's ``step()``
 returns, so weights and update ratios are after the update, as in a plain loop. The loss recorded per step is
 the mean loss of its accumulation window, the number the Trainer logs as ``loss``: when the Trainer passes
@@ -76,6 +77,8 @@ class GradDoctorCallback(TrainerCallback):
         self._hooks: list[Any] = []
         self._sq: list[torch.Tensor | None] = []
         self._hooked: set[int] = set()  # indices of the watched parameters with a post-accumulate-grad hook
+        self._early: set[int] = set()  # parameters only an earlier micro-batch of the window reached (so far)
+        self._end_queued = False  # _measure_early is queued for the end of the synchronising backward
         self._amp: Any = None
         self._loss_acc: torch.Tensor | None = None  # this window's micro-batch losses, added on the device
         self._loss_n = 0
@@ -102,6 +105,7 @@ class GradDoctorCallback(TrainerCallback):
         meta = {"trainer": "transformers", **(kwargs.pop("meta", None) or {})}  # the user's meta= is kept
         self.run = monitor_class(pre_clip=True)(model, inner, store=store, every=self.every, meta=meta, **kwargs)
         self.run.start()
+        self._gstate = getattr(optimizer, "gradient_state", None)
         scaler = getattr(optimizer, "scaler", None)
         if scaler is not None:
             from .amp import track_scaler
@@ -122,6 +126,8 @@ class GradDoctorCallback(TrainerCallback):
                               GradDoctorWarning, stacklevel=2)
             return
         self._sq = [None] * len(self.run._params.params)
+        self._early = set()
+        self._end_queued = False
         self._hooked = set()
         self._hook_trainable()
         # Parameters unfrozen later (gradual unfreezing by a callback or by the user's code) get their hook before the
@@ -143,20 +149,47 @@ class GradDoctorCallback(TrainerCallback):
         if self.run is not None and torch.is_grad_enabled():
             self._hook_trainable()
 
+    def _syncing(self) -> bool:
+        return self._gstate is None or bool(getattr(self._gstate, "sync_gradients", True))
+
     def _grad_hook(self, i: int) -> Any:
         def hook(p: torch.Tensor) -> None:
             run = self.run
-            # At every micro-batch, not only the synchronising one: the gradient accumulated so far, and the window's
-            # last record of a parameter is its complete gradient, also for one that the last micro-batch does not
-            # reach (an expert, a task head routed to earlier in the window)
             if run is None or p.grad is None or not run._active:
                 return
-            sq = sum_sq(p.grad)
-            scaler = self._amp.scaler if self._amp is not None else None
-            if scaler is not None and getattr(scaler, "_scale", None) is not None:
-                sq = sq / scaler._scale.to(sq.device, torch.float32).reshape(()) ** 2
-            self._sq[i] = sq
+            if not self._syncing():
+                # an earlier micro-batch: no kernel now, the accumulated gradient is measured once, at the end of
+                # the synchronising backward, if that backward does not reach this parameter itself
+                self._early.add(i)
+                return
+            self._early.discard(i)
+            self._measure(i, p.grad)
+            if self._early and not self._end_queued:
+                self._end_queued = True
+                torch.autograd.Variable._execution_engine.queue_callback(self._measure_early)
         return hook
+
+    def _measure(self, i: int, grad: torch.Tensor) -> None:
+        """Record parameter ``i``'s squared gradient norm (unscaled under fp16 AMP)."""
+        sq = sum_sq(grad)
+        scaler = self._amp.scaler if self._amp is not None else None
+        if scaler is not None and getattr(scaler, "_scale", None) is not None:
+            sq = sq / scaler._scale.to(sq.device, torch.float32).reshape(()) ** 2
+        self._sq[i] = sq
+
+    def _measure_early(self) -> None:
+        """At the end of the synchronising backward (before the Trainer clips): the parameters that only earlier
+        micro-batches of the window reached, whose gradients are complete."""
+        self._end_queued = False
+        early, self._early = self._early, set()
+        run = self.run
+        if run is None:
+            return
+        params = run._params.params
+        for i in early:
+            grad = params[i].grad
+            if grad is not None:
+                self._measure(i, grad)
 
     def _reset_loss(self) -> None:
         self._loss_acc, self._loss_n = None, 0
@@ -188,6 +221,7 @@ class GradDoctorCallback(TrainerCallback):
                           "output with a `loss`), or watch the loop yourself with gd.watch and run.step(loss=...)",
                           GradDoctorWarning, stacklevel=2)
         self._sq = [None] * len(self._sq)
+        self._early.clear()
         self._reset_loss()  # the window is complete; its loss is in the step's row
 
     def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
