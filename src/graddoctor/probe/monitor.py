@@ -1114,19 +1114,26 @@ class Monitor:
                 vals.clear()
 
     def _act_stats(self, calls: list[tuple[Any, ...]]) -> None:
-        """Activation statistics of a detail step, batched over the layers whose samples have the same kind,
-        configuration, size and period (usually a handful of groups, however many layers)."""
-        groups: dict[tuple[Any, ...], list[tuple[Any, ...]]] = {}
-        for c in calls:
-            li, kind, module, x, period, dead, units = c
-            groups.setdefault((kind, activation_config(kind, module), x.numel(), period, x.device), []).append(c)
-        nan = torch.full((), float("nan"), dtype=F32, device=self.device)
-        for (kind, _, n, period, _), cs in groups.items():
-            x = torch.stack([c[3] for c in cs])
-            dead = torch.stack([c[5].to(x.device) if c[5] is not None else nan.to(x.device) for c in cs])
-            mat = activation_batch_stats(kind, x, dead, cs[0][2], period)
-            for c, vals in zip(cs, mat.unbind(0)):
-                self._push_act(c[0], vals, n, c[6])
+        """Activation statistics of ``calls`` (this step's), pushed as this step's hook values."""
+        for idx, mat in self._act_batches(calls):
+            for i, vals in zip(idx, mat.unbind(0)):
+                c = calls[i]
+                self._push_act(c[0], vals, c[3].numel(), c[6])
+
+    def _act_batches(self, calls: list[tuple[Any, ...]]) -> list[tuple[list[int], torch.Tensor]]:
+        """Activation statistics batched over the calls whose samples have the same kind, configuration, size and
+        period (usually a handful of groups, however many layers and steps): per group, the positions of its calls
+        in ``calls`` and their (m, 8) statistics."""
+        groups: dict[tuple[Any, ...], list[int]] = {}
+        for i, (_, kind, module, x, period, _, _) in enumerate(calls):
+            groups.setdefault((kind, activation_config(kind, module), x.numel(), period, x.device), []).append(i)
+        out = []
+        for (kind, _, _, period, dev), idx in groups.items():
+            x = torch.stack([calls[i][3] for i in idx])
+            nan = torch.full((), float("nan"), dtype=F32, device=dev)
+            dead = torch.stack([calls[i][5].to(dev) if calls[i][5] is not None else nan for i in idx])
+            out.append((idx, activation_batch_stats(kind, x, dead, calls[idx[0]][2], period)))
+        return out
 
     def _defer_act(self, r: int, calls: list[tuple[Any, ...]]) -> None:
         """Keep the activation samples of row ``r`` for :meth:`_act_flush`; their counts (known on the host) go
@@ -1149,21 +1156,15 @@ class Monitor:
         if not later:
             return
         self._act_later = [rc for rc in self._act_later if rc[0] >= n]
-        groups: dict[tuple[Any, ...], list[tuple[int, tuple[Any, ...]]]] = {}
-        for r, c in later:
-            li, kind, module, x, period, dead, units = c
-            groups.setdefault((kind, activation_config(kind, module), x.numel(), period, x.device), []).append((r, c))
+        calls = [c for _, c in later]
         flat = self._buf.view(-1, K)
         a = SPAN["act"][0]
         L = self.n_layers
-        for (kind, _, _, period, dev), rcs in groups.items():
-            x = torch.stack([c[3] for _, c in rcs])
-            nan = torch.full((), float("nan"), dtype=F32, device=dev)
-            dead = torch.stack([c[5].to(dev) if c[5] is not None else nan for _, c in rcs])
-            mat = activation_batch_stats(kind, x, dead, rcs[0][1][2], period)
+        for idx, mat in self._act_batches(calls):
             # built on the host and copied without waiting: the ACT_BATCH bound may call this between flushes,
             # where a blocking host-to-device copy would be a sync in the hot path
-            dest = torch.tensor([r * L + c[0] for r, c in rcs], dtype=torch.long).to(self.device, non_blocking=True)
+            dest = torch.tensor([later[i][0] * L + calls[i][0] for i in idx], dtype=torch.long).to(
+                self.device, non_blocking=True)
             flat[:, a:a + DEVICE_WIDTH["act"]].index_add_(0, dest, mat.to(self.device, torch.float32))
         if any(r == self._row for r, _ in later):
             self._overflowed = True  # the current row now holds values: discarding this step must clear it
